@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs and starts what Containerx needs on a Debian 12 host: Docker 26 and
+# buildx from trixie (pinned low so nothing else moves to trixie), QEMU and the
+# image-building tools. Idempotent: a second run with everything present does
+# no apt work and leaves a running dockerd alone.
+set -euo pipefail
+
+log() { printf 'containerx-setup: %s\n' "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || { log "run as root (apt-get and dockerd need it)"; exit 1; }
+
+TRIXIE_LIST=/etc/apt/sources.list.d/containerx-trixie.sources
+TRIXIE_PIN=/etc/apt/preferences.d/containerx-trixie
+
+# The trixie source is derived from the machine's own Debian source so it uses
+# the same mirror (the only one reachable on offline-ish hosts).
+add_trixie_source() {
+  [ -f "$TRIXIE_LIST" ] && return 0
+  local src=/etc/apt/sources.list.d/debian.sources
+  [ -f "$src" ] || { log "no $src to derive a trixie source from"; exit 1; }
+  awk 'BEGIN{RS=""; ORS="\n\n"} /Suites: bookworm( |$|\n)/ && !/security/' "$src" \
+    | sed -e 's/^Suites:.*/Suites: trixie/' >"$TRIXIE_LIST"
+  printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >"$TRIXIE_PIN"
+  APT_UPDATED=
+}
+
+HOST_PACKAGES=(
+  qemu-system-arm qemu-utils e2fsprogs debootstrap
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  cpio zstd jq curl ca-certificates
+)
+TRIXIE_PACKAGES=(docker.io docker-buildx)
+
+missing() { # prints the packages of "$@" that dpkg does not have installed
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "${p%/*}" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
+APT_UPDATED=no
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  if [ "$APT_UPDATED" != yes ]; then apt-get update -qq; APT_UPDATED=yes; fi
+  log "installing: $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+add_trixie_source
+mapfile -t need < <(missing "${HOST_PACKAGES[@]}")
+mapfile -t need_trixie < <(missing "${TRIXIE_PACKAGES[@]}")
+apt_install "${need[@]}" "${need_trixie[@]/%//trixie}"
+
+start_dockerd() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  log "starting dockerd (log: /var/log/containerx-dockerd.log)"
+  nohup dockerd >/var/log/containerx-dockerd.log 2>&1 &
+  local i
+  for i in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  log "dockerd did not come up; see /var/log/containerx-dockerd.log"
+  exit 1
+}
+start_dockerd
+docker buildx version >/dev/null || { log "docker buildx is not available"; exit 1; }
+log "host ready: $(docker version -f 'docker {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1,2)"

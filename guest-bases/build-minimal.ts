@@ -1,0 +1,180 @@
+/**
+ * Builds the `minimal/<arch>` guest base from Debian packages and publishes it
+ * to the local image store as containerx/minimal:<arch>.
+ *
+ *   kernel      Debian's kernel for the arch, booted directly (no firmware)
+ *   initrd.img  cx-agent as /init plus the virtio/ext4 modules it loads
+ *   disk.qcow2  ext4 root made with `mke2fs -d` (no mount): busybox-static
+ *
+ * Usage: node dist/guest-bases/build-minimal.js [arch]
+ * Re-running is cheap: downloads are cached and the image is rebuilt only
+ * when its inputs (packages, agent source, this builder) changed.
+ */
+import { createHash } from "node:crypto";
+import { chmod, copyFile, mkdir, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ARCHES, isArchName, type ArchName } from "../common/arches.js";
+import type { BaseManifest } from "../common/layout.js";
+import { run } from "../common/run.js";
+import { busyboxApplets } from "./busybox-applets.js";
+import { moduleLoadOrder } from "./kernel-modules.js";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
+/** Fixed so the same inputs give the same disk bytes (issue: reproducible images). */
+const SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH ?? "1700000000";
+const FS_UUID = "c0a7a1e2-0000-4000-8000-000000000001";
+const DISK_SIZE = "1G";
+const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "ext4", "crc32c_generic"];
+const INPUTS_LABEL = "org.containerx.base.inputs";
+
+const log = (msg: string) => process.stderr.write(`guest-base: ${msg}\n`);
+const trace = "guest-base: ";
+
+async function ensureForeignArch(debianArch: string): Promise<void> {
+  const native = (await run("dpkg", ["--print-architecture"])).trim();
+  const foreign = (await run("dpkg", ["--print-foreign-architectures"])).split("\n");
+  if (debianArch === native || foreign.includes(debianArch)) return;
+  await run("dpkg", ["--add-architecture", debianArch], { trace });
+  await run("apt-get", ["update", "-qq"], { trace });
+}
+
+/** The concrete package a metapackage points at, e.g. linux-image-6.1.0-56-arm64. */
+async function kernelImagePackage(meta: string, debianArch: string): Promise<string> {
+  const out = await run("apt-cache", ["depends", `${meta}:${debianArch}`]);
+  const m = out.match(/Depends: (linux-image-[^\s:]+)/);
+  if (!m) throw new Error(`cannot find the kernel package behind ${meta}:${debianArch}`);
+  return m[1];
+}
+
+async function download(pkg: string, debianArch: string, dir: string): Promise<{ deb: string; version: string }> {
+  const version = (await run("apt-cache", ["policy", `${pkg}:${debianArch}`])).match(/Candidate: (\S+)/)?.[1];
+  if (!version || version === "(none)") throw new Error(`no candidate for ${pkg}:${debianArch}`);
+  const deb = join(dir, `${pkg}_${version.replace(/:/g, "%3a")}_${debianArch}.deb`);
+  const have = await readdir(dir);
+  if (!have.includes(deb.slice(dir.length + 1))) {
+    // _apt cannot write into root-owned cache dirs; download as root quietly.
+    await run("apt-get", ["download", "-o", "APT::Sandbox::User=root", `${pkg}:${debianArch}=${version}`], { cwd: dir, trace });
+  }
+  return { deb, version };
+}
+
+async function imageInputs(archName: ArchName, versions: string[]): Promise<string> {
+  const h = createHash("sha256");
+  for (const f of ["guest-agent/agent.c", "guest-bases/build-minimal.ts", "common/arches.ts"]) {
+    h.update(await readFile(join(REPO, f)));
+  }
+  h.update([archName, SOURCE_DATE_EPOCH, ...versions].join("\n"));
+  return h.digest("hex").slice(0, 16);
+}
+
+async function existingInputs(image: string): Promise<string | undefined> {
+  try {
+    const out = await run("docker", ["image", "inspect", "-f", `{{index .Config.Labels "${INPUTS_LABEL}"}}`, image]);
+    return out.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function buildInitramfs(stage: string, out: string): Promise<void> {
+  const files = (await run("find", [".", "-mindepth", "1"], { cwd: stage })).split("\n").filter(Boolean).sort();
+  await run("find", [stage, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
+  await run("sh", ["-c", `cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -9 -n > "${out}"`], {
+    cwd: stage,
+    input: files.join("\n") + "\n",
+  });
+}
+
+async function main(): Promise<void> {
+  const archName = process.argv[2] ?? "aarch64";
+  if (!isArchName(archName)) throw new Error(`unknown arch ${archName}; known: ${Object.keys(ARCHES).join(", ")}`);
+  const arch = ARCHES[archName];
+  const image = `containerx/minimal:${archName}`;
+  const work = join(CACHE, "guest-bases", `minimal-${archName}`);
+  const debs = join(CACHE, "debs", arch.debianArch);
+  await mkdir(debs, { recursive: true });
+
+  await ensureForeignArch(arch.debianArch);
+  const kernelPkg = await kernelImagePackage(arch.kernelPackage, arch.debianArch);
+  const kernel = await download(kernelPkg, arch.debianArch, debs);
+  const busybox = await download("busybox-static", arch.debianArch, debs);
+
+  const inputs = await imageInputs(archName, [kernel.version, busybox.version]);
+  if ((await existingInputs(image)) === inputs) {
+    log(`${image} is up to date`);
+    return;
+  }
+  log(`building ${image} (kernel ${kernelPkg} ${kernel.version}, busybox ${busybox.version})`);
+
+  await rm(work, { recursive: true, force: true });
+  const pkgRoot = join(work, "packages");
+  await mkdir(pkgRoot, { recursive: true });
+  for (const { deb } of [kernel, busybox]) await run("dpkg-deb", ["-x", deb, pkgRoot]);
+  const kver = (await readdir(join(pkgRoot, "lib/modules")))[0];
+  await run("/sbin/depmod", ["-b", pkgRoot, kver]);
+  const modules = moduleLoadOrder(await readFile(join(pkgRoot, "lib/modules", kver, "modules.dep"), "utf8"), MODULES);
+
+  // initramfs: the agent is /init; modules flat under /lib/modules in load order.
+  const initrd = join(work, "initrd");
+  for (const d of ["dev", "proc", "sys", "sysroot", "etc/cx", "lib/modules"]) await mkdir(join(initrd, d), { recursive: true });
+  await run(`${arch.crossTriplet}-gcc`, ["-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", join(initrd, "init"), join(REPO, "guest-agent/agent.c")], { trace });
+  await run(`${arch.crossTriplet}-strip`, [join(initrd, "init")]);
+  const moduleList: string[] = [];
+  for (const m of modules) {
+    const target = `/lib/modules/${m.slice(m.lastIndexOf("/") + 1)}`;
+    await copyFile(join(pkgRoot, "lib/modules", kver, m), join(initrd, target));
+    moduleList.push(target);
+  }
+  await writeFile(join(initrd, "etc/cx/modules"), moduleList.join("\n") + "\n");
+
+  // Root filesystem: busybox with one symlink per applet, a root user, FHS dirs.
+  const rootfs = join(work, "rootfs");
+  for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "tmp", "root", "opt", "var/tmp", "run", "home"]) {
+    await mkdir(join(rootfs, d), { recursive: true });
+  }
+  await chmod(join(rootfs, "tmp"), 0o1777);
+  await chmod(join(rootfs, "var/tmp"), 0o1777);
+  const busyboxBin = join(rootfs, "bin/busybox");
+  await copyFile(join(pkgRoot, "bin/busybox"), busyboxBin);
+  for (const applet of busyboxApplets(await readFile(busyboxBin))) {
+    if (applet !== "busybox") await symlink("busybox", join(rootfs, "bin", applet));
+  }
+  await writeFile(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  await writeFile(join(rootfs, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
+  await writeFile(join(rootfs, "etc/hostname"), "containerx\n");
+  await writeFile(join(rootfs, "etc/os-release"), `NAME="Containerx minimal"\nID=containerx-minimal\nVERSION_ID=1\n`);
+
+  const out = join(work, "out");
+  await mkdir(out);
+  const raw = join(work, "disk.raw");
+  await run("/sbin/mke2fs", ["-q", "-F", "-t", "ext4", "-L", "cxroot", "-U", FS_UUID,
+    "-E", `root_owner=0:0,hash_seed=${FS_UUID}`, "-d", rootfs, raw, DISK_SIZE],
+    { env: { E2FSPROGS_FAKE_TIME: SOURCE_DATE_EPOCH }, trace });
+  await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, join(out, "disk.qcow2")], { trace });
+  await rm(raw);
+  await buildInitramfs(initrd, join(out, "initrd.img"));
+  await copyFile(join(pkgRoot, "boot", `vmlinuz-${kver}`), join(out, "vmlinuz"));
+  const manifest: BaseManifest = {
+    arch: archName,
+    flavour: "minimal",
+    kernelArgs: [`console=${arch.console}`, "quiet", "panic=-1"],
+    kernelVersion: kver,
+  };
+  await writeFile(join(out, "base.json"), JSON.stringify(manifest, null, 2) + "\n");
+  await run("find", [out, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
+
+  const dockerfile = [
+    "FROM scratch",
+    "COPY . /cx/base/",
+    `LABEL ${INPUTS_LABEL}="${inputs}" org.containerx.base.arch="${archName}" org.containerx.base.flavour="minimal"`,
+  ].join("\n");
+  await run("docker", ["build", "-q", "-t", image, "-f", "-", out], { input: dockerfile, trace });
+  log(`built ${image}`);
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

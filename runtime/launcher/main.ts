@@ -1,0 +1,136 @@
+/**
+ * cx-launch: the entrypoint of every Containerx image. It turns the container
+ * (argv, environment, working directory, CX_* settings) into a VM: a private
+ * writable disk on top of the image's, QEMU for the guest arch, and the app
+ * run by the guest agent. The container exits with the app's exit code.
+ */
+import { openSync, closeSync } from "node:fs";
+import { access, mkdir, readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { ARCHES, isArchName } from "../../common/arches.js";
+import { LAYOUT, type BaseManifest } from "../../common/layout.js";
+import { run } from "../../common/run.js";
+import { chooseAccel } from "./accel.js";
+import type { AppSpec } from "./agent-protocol.js";
+import type { VmConfig } from "./qemu-args.js";
+import { isRuntimeVariable, settingsFromEnv, type LauncherSettings } from "./settings.js";
+import { runGuest, type SessionOutcome } from "./vm-session.js";
+
+/** Exit code when the runtime itself fails, as `docker run` uses 125 for its own errors. */
+const RUNTIME_FAILURE = 125;
+
+class LaunchError extends Error {}
+
+const say = (msg: string) => process.stderr.write(`containerx: ${msg}\n`);
+
+function kvmDeviceOpens(): boolean {
+  try {
+    closeSync(openSync("/dev/kvm", "r+"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readManifest(): Promise<BaseManifest> {
+  const manifest = JSON.parse(await readFile(LAYOUT.baseManifest, "utf8")) as BaseManifest;
+  if (!isArchName(manifest.arch)) throw new LaunchError(`${LAYOUT.baseManifest}: unknown guest arch ${manifest.arch}`);
+  return manifest;
+}
+
+function appSpec(env: NodeJS.ProcessEnv, args: string[]): AppSpec {
+  let entrypoint: string[] = [];
+  if (env.CX_ENTRYPOINT) {
+    const parsed: unknown = JSON.parse(env.CX_ENTRYPOINT);
+    if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === "string")) {
+      throw new LaunchError(`CX_ENTRYPOINT must be a JSON array of strings, got ${env.CX_ENTRYPOINT}`);
+    }
+    entrypoint = parsed;
+  }
+  const argv = [...entrypoint, ...args];
+  if (argv.length === 0) throw new LaunchError("no command to run in the guest: the image has no entrypoint or cmd, and none was given");
+  return {
+    argv,
+    env: Object.entries(env).filter(([k]) => !isRuntimeVariable(k)).map(([k, v]) => `${k}=${v}`),
+    cwd: process.cwd(),
+    hostname: hostname(),
+    clockNs: BigInt(Date.now()) * 1_000_000n,
+  };
+}
+
+/** The container's own disk: a qcow2 over the image's, kept across restarts of the container. */
+async function containerDisk(stateDir: string): Promise<string> {
+  const disk = join(stateDir, "disk.qcow2");
+  const exists = await access(disk).then(() => true, () => false);
+  if (!exists) {
+    const backing = await access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
+    await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, disk]);
+  }
+  return disk;
+}
+
+function vmConfig(manifest: BaseManifest, settings: LauncherSettings, disk: string, stateDir: string, accel: VmConfig["accel"]): VmConfig {
+  const arch = ARCHES[manifest.arch as keyof typeof ARCHES];
+  return {
+    arch,
+    accel,
+    memoryMiB: settings.memoryMiB,
+    cpus: settings.cpus,
+    kernel: LAYOUT.baseKernel,
+    initrd: LAYOUT.baseInitrd,
+    kernelArgs: [...manifest.kernelArgs, ...settings.kernelArgs],
+    disk,
+    agentSocket: join(stateDir, "agent.sock"),
+    console: settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
+    extraArgs: [],
+  };
+}
+
+function exitCode(outcome: SessionOutcome): number {
+  switch (outcome.kind) {
+    case "exited":
+      return outcome.code;
+    case "stopped":
+      return 128 + (outcome.signal === "SIGINT" ? 2 : 15);
+    case "agent-failed":
+      say(`guest agent: ${outcome.message}`);
+      return RUNTIME_FAILURE;
+    case "not-ready":
+      say(`the guest did not start within ${outcome.seconds}s`);
+      return RUNTIME_FAILURE;
+    case "guest-died":
+      say(outcome.reason);
+      return RUNTIME_FAILURE;
+  }
+}
+
+async function main(): Promise<number> {
+  const settings = settingsFromEnv(process.env);
+  const manifest = await readManifest();
+  const spec = appSpec(process.env, process.argv.slice(2));
+  const stateDir = process.env.CX_STATE_DIR ?? "/cx/state";
+  await mkdir(stateDir, { recursive: true });
+  const disk = await containerDisk(stateDir);
+  const io = { stdout: process.stdout, stderr: process.stderr };
+
+  const choice = chooseAccel(manifest.arch as keyof typeof ARCHES, settings.accel, { nodeArch: process.arch, kvmDevice: kvmDeviceOpens() });
+  say(`${manifest.arch} guest, ${choice.reason}`);
+  let outcome = await runGuest(vmConfig(manifest, settings, disk, stateDir, choice.accel), spec, io,
+    choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
+  if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
+    say(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
+    outcome = await runGuest(vmConfig(manifest, settings, disk, stateDir, "tcg"), spec, io);
+  }
+  return exitCode(outcome);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exitCode = RUNTIME_FAILURE;
+  },
+);

@@ -1,0 +1,51 @@
+import type { GuestArch } from "../../common/arches.js";
+
+export type Accel = "kvm" | "tcg";
+
+/**
+ * Everything that shapes the virtual machine. Build-time boots and `docker
+ * run` use this one description, so a snapshot taken at build time matches
+ * the machine that resumes it.
+ */
+export interface VmConfig {
+  readonly arch: GuestArch;
+  readonly accel: Accel;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly kernelArgs: readonly string[];
+  readonly disk: string;
+  /** Unix socket the launcher listens on; QEMU connects the agent port to it. */
+  readonly agentSocket: string;
+  /** Where the guest's serial console goes: a file, or the launcher's stderr. */
+  readonly console: { readonly file: string } | "stderr";
+  readonly extraArgs: readonly string[];
+}
+
+/** The QEMU command line for a VmConfig. Pure: no probing, no file access. */
+export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
+  const accel = vm.accel === "tcg" && vm.cpus > 1 ? "tcg,thread=multi" : vm.accel;
+  const cpu = vm.accel === "kvm" ? "host" : vm.arch.cpu;
+  const consoleDev = vm.console === "stderr" ? "stdio,id=console,signal=off" : `file,id=console,path=${vm.console.file}`;
+  const args = [
+    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+    "-machine", vm.arch.machine,
+    "-accel", accel,
+    "-cpu", cpu,
+    "-m", `${vm.memoryMiB}M`,
+    "-smp", String(vm.cpus),
+    "-kernel", vm.kernel,
+    "-initrd", vm.initrd,
+    "-append", vm.kernelArgs.join(" "),
+    "-chardev", consoleDev,
+    "-serial", "chardev:console",
+    "-drive", `if=none,id=root,file=${vm.disk},format=qcow2,discard=unmap`,
+    "-device", "virtio-blk-pci,drive=root",
+    "-device", "virtio-serial-pci,id=cxserial",
+    "-chardev", `socket,id=cxagent,path=${vm.agentSocket}`,
+    "-device", "virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent",
+    ...vm.extraArgs,
+  ];
+  return { binary: vm.arch.qemuBinary, args };
+}
