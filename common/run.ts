@@ -40,3 +40,16 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     throw err;
   }
 }
+
+export interface Captured {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command whose verdict the caller judges itself (it never throws for a non-zero exit). */
+export async function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<Captured> {
+  const result = await execa(file, args, { cwd: opts.cwd, env: opts.env, input: opts.input, reject: false, encoding: "utf8" });
+  if (result.failed && result.exitCode === undefined) throw new CommandError([file, ...args].join(" "), undefined, result.shortMessage ?? "");
+  return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
+}

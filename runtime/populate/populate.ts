@@ -1,0 +1,135 @@
+/**
+ * cx-populate: the build step that creates an app overlay. It runs inside
+ * BuildKit without privileges: no mount, no loop device, no VM.
+ *
+ *   1. the base disk is expanded to a sparse raw image, copied once
+ *   2. debugfs writes the app's files into the copy
+ *   3. only the 64 KiB clusters that changed are written, with qemu-io, into
+ *      a qcow2 overlay whose backing file is the base (relative path)
+ *   4. qemu-img compare proves overlay+base equals the edited copy
+ */
+import { mkdtemp, readdir, lstat, readlink, rm, writeFile } from "node:fs/promises";
+import { openSync, readSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, posix } from "node:path";
+import { run, runCapture } from "../../common/run.js";
+import { changedExtents, type Extent } from "./block-diff.js";
+import { debugfsScripts, type GuestEntry } from "./debugfs-script.js";
+
+export interface PopulateCopy {
+  /** Path of the source inside this build step (a context mount). */
+  readonly source: string;
+  /** Absolute guest path; a trailing "/" means "into this directory". */
+  readonly dest: string;
+  /** Permission bits for copied files; the source's when absent. */
+  readonly mode?: number;
+}
+
+export interface PopulateRequest {
+  readonly base: string;
+  readonly backing: string;
+  readonly out: string;
+  readonly copies: readonly PopulateCopy[];
+}
+
+const say = (msg: string) => process.stdout.write(`${msg}\n`);
+
+async function walk(source: string, dest: string, mode: number | undefined, entries: GuestEntry[]): Promise<void> {
+  const st = await lstat(source);
+  if (st.isSymbolicLink()) {
+    entries.push({ kind: "symlink", path: dest, target: await readlink(source) });
+  } else if (st.isDirectory()) {
+    if (dest !== "/") entries.push({ kind: "dir", path: dest, mode: st.mode & 0o7777 });
+    for (const name of (await readdir(source)).sort()) {
+      await walk(join(source, name), posix.join(dest, name), mode, entries);
+    }
+  } else if (st.isFile()) {
+    entries.push({ kind: "file", path: dest, mode: mode ?? st.mode & 0o7777, source });
+  } else {
+    throw new Error(`${source}: only files, directories and symlinks can be copied`);
+  }
+}
+
+export async function guestEntries(copies: readonly PopulateCopy[]): Promise<GuestEntry[]> {
+  const entries: GuestEntry[] = [];
+  for (const copy of copies) {
+    const st = await lstat(copy.source);
+    if (st.isDirectory()) {
+      // Like Dockerfile COPY: a directory's contents go into dest.
+      for (const name of (await readdir(copy.source)).sort()) {
+        await walk(join(copy.source, name), posix.join(copy.dest, name), copy.mode, entries);
+      }
+    } else {
+      const dest = copy.dest.endsWith("/") ? posix.join(copy.dest, basename(copy.source)) : copy.dest;
+      await walk(copy.source, dest, copy.mode, entries);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Runs a debugfs script and returns its complaints. debugfs exits 0 even when
+ * a command fails, so its stderr (less the banner) is the verdict.
+ */
+async function debugfs(image: string, script: string, scriptPath: string): Promise<string[]> {
+  await writeFile(scriptPath, script);
+  const res = await runCapture("debugfs", ["-w", "-f", scriptPath, image], {
+    env: { E2FSPROGS_FAKE_TIME: process.env.SOURCE_DATE_EPOCH ?? "0" },
+  });
+  const complaints = res.stderr.split("\n").filter((l) => l && !/^debugfs \d/.test(l));
+  return res.exitCode === 0 ? complaints : [...complaints, `debugfs exited with code ${res.exitCode}`];
+}
+
+async function dataExtents(raw: string): Promise<Extent[]> {
+  const map = JSON.parse(await run("qemu-img", ["map", "-f", "raw", "--output=json", raw])) as { start: number; length: number; data: boolean }[];
+  return map.filter((m) => m.data).map((m) => ({ offset: m.start, length: m.length }));
+}
+
+async function writeExtents(overlay: string, raw: string, extents: readonly Extent[], work: string): Promise<void> {
+  const fd = openSync(raw, "r");
+  const commands: string[] = [];
+  try {
+    for (const [i, ext] of extents.entries()) {
+      const buf = Buffer.alloc(ext.length);
+      readSync(fd, buf, 0, ext.length, ext.offset);
+      const chunk = join(work, `chunk-${i}`);
+      await writeFile(chunk, buf);
+      commands.push("-c", `write -q -s ${chunk} ${ext.offset} ${ext.length}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  for (let i = 0; i < commands.length; i += 200) {
+    await run("qemu-io", ["-f", "qcow2", overlay, ...commands.slice(i, i + 200)]);
+  }
+}
+
+export async function populate(req: PopulateRequest): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), "cx-populate-"));
+  try {
+    const baseRaw = join(work, "base.raw");
+    const raw = join(work, "disk.raw");
+    await run("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", req.base, baseRaw]);
+    await run("cp", ["--sparse=always", baseRaw, raw]);
+
+    const entries = await guestEntries(req.copies);
+    say(`writing ${entries.length} entries into the guest filesystem`);
+    const scripts = debugfsScripts(entries);
+    // The prepare pass complains about directories that exist and files that
+    // do not; both are expected. The apply pass must be silent.
+    await debugfs(raw, scripts.prepare, join(work, "prepare.debugfs"));
+    const complaints = await debugfs(raw, scripts.apply, join(work, "apply.debugfs"));
+    if (complaints.length) throw new Error(`writing files into the guest disk failed:\n${complaints.join("\n")}`);
+    await run("e2fsck", ["-fn", raw]);
+
+    const changed = changedExtents(baseRaw, raw, await dataExtents(raw));
+    const bytes = changed.reduce((n, e) => n + e.length, 0);
+    say(`overlay: ${changed.length} changed ranges, ${(bytes / 1024).toFixed(0)} KiB`);
+    await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", req.backing, basename(req.out)], { cwd: dirname(req.out) });
+    await writeExtents(req.out, raw, changed, work);
+    await run("qemu-img", ["compare", "-q", "-f", "raw", "-F", "qcow2", raw, req.out]);
+    say(`overlay verified against the edited disk`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
