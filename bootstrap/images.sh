@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds every image Containerx needs, from Debian packages and this tree,
+# into the local image store: the Debian and Node bases (stand-ins for Docker
+# Hub's), the minimal aarch64 guest base, the runtime and the frontend.
+# Idempotent: unchanged inputs hit Docker's build cache or are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf 'containerx-setup: %s\n' "$*" >&2; }
+
+DEBIAN_IMAGE=containerx/debian:bookworm
+NODE_IMAGE=containerx/node:bookworm
+
+bash bootstrap/debian-image.sh "$DEBIAN_IMAGE"
+
+if ! docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
+  log "building $NODE_IMAGE (Debian's nodejs and npm)"
+  docker build -q -t "$NODE_IMAGE" - >/dev/null <<DOCKERFILE
+FROM $DEBIAN_IMAGE
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+DOCKERFILE
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+npm run --silent build
+
+node dist/guest-bases/build-minimal.js aarch64
+
+qemu_packages=$(node --input-type=module -e '
+  import { ARCHES } from "./dist/common/arches.js";
+  console.log([...new Set(Object.values(ARCHES).map((a) => a.qemuPackage))].join(" "));')
+log "building containerx/runtime (QEMU: $qemu_packages)"
+docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
+  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
+  --build-arg QEMU_PACKAGES="$qemu_packages" . >/dev/null
+
+log "building containerx/frontend"
+docker build -q -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
+log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:aarch64"

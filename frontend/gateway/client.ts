@@ -1,0 +1,99 @@
+import * as grpc from "@grpc/grpc-js";
+import type protobuf from "protobufjs";
+import { gw } from "../protos.js";
+import type { Platform } from "../plan/platform.js";
+
+const SERVICE = "/moby.buildkit.v1.frontend.LLBBridge";
+
+/** google.rpc.Status codes the frontend reports with. */
+export const RpcCode = { INVALID_ARGUMENT: 3, UNKNOWN: 2, UNIMPLEMENTED: 12 } as const;
+
+export interface Result {
+  readonly ref: string;
+  readonly metadata: Record<string, Buffer>;
+}
+
+export interface ApiCap {
+  readonly ID: string;
+  readonly Enabled?: boolean;
+}
+
+/** The calls Containerx makes to BuildKit's LLBBridge. */
+export interface Gateway {
+  ping(): Promise<{ frontendCaps: ApiCap[]; llbCaps: ApiCap[] }>;
+  solve(definition: object): Promise<string>;
+  readFile(ref: string, path: string): Promise<Buffer>;
+  resolveImageConfig(ref: string, platform: Platform, logName: string): Promise<{ digest: string; config: Buffer }>;
+  returnResult(result: Result): Promise<void>;
+  returnError(code: number, message: string): Promise<void>;
+  close(): void;
+}
+
+export class GrpcGateway implements Gateway {
+  private readonly client: grpc.Client;
+
+  constructor(target: string) {
+    this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": -1,
+      "grpc.max_send_message_length": -1,
+      // The relay accepts one connection: never let the channel go idle and redial.
+      "grpc.client_idle_timeout_ms": 2 ** 31 - 1,
+    });
+  }
+
+  private call(method: string, reqType: string, resType: string, request: object): Promise<Record<string, unknown>> {
+    const req: protobuf.Type = gw(reqType);
+    const res: protobuf.Type = gw(resType);
+    const err = req.verify(request);
+    if (err) return Promise.reject(new Error(`bad ${reqType}: ${err}`));
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `${SERVICE}/${method}`,
+        (msg: object) => Buffer.from(req.encode(req.fromObject(msg)).finish()),
+        (buf: Buffer) => res.toObject(res.decode(buf), { longs: Number, bytes: Buffer, defaults: false }),
+        request,
+        (error, value) => (error ? reject(new Error(`${method}: ${error.details || error.message}`)) : resolve(value as Record<string, unknown>)),
+      );
+    });
+  }
+
+  async ping() {
+    const pong = await this.call("Ping", "PingRequest", "PongResponse", {});
+    return { frontendCaps: (pong.FrontendAPICaps ?? []) as ApiCap[], llbCaps: (pong.LLBCaps ?? []) as ApiCap[] };
+  }
+
+  async solve(definition: object): Promise<string> {
+    const res = await this.call("Solve", "SolveRequest", "SolveResponse", { Definition: definition, allowResultReturn: true, allowResultArrayRef: true });
+    const ref = (res.result as { ref?: { id?: string } } | undefined)?.ref?.id;
+    if (ref === undefined) throw new Error("Solve returned no single ref");
+    return ref;
+  }
+
+  async readFile(ref: string, path: string): Promise<Buffer> {
+    const res = await this.call("ReadFile", "ReadFileRequest", "ReadFileResponse", { Ref: ref, FilePath: path });
+    return (res.Data as Buffer | undefined) ?? Buffer.alloc(0);
+  }
+
+  async resolveImageConfig(ref: string, platform: Platform, logName: string) {
+    const res = await this.call("ResolveImageConfig", "ResolveImageConfigRequest", "ResolveImageConfigResponse", {
+      Ref: ref,
+      Platform: { OS: platform.os, Architecture: platform.architecture, ...(platform.variant ? { Variant: platform.variant } : {}) },
+      ResolveMode: "default",
+      LogName: logName,
+    });
+    return { digest: String(res.Digest ?? ""), config: (res.Config as Buffer | undefined) ?? Buffer.alloc(0) };
+  }
+
+  async returnResult(result: Result): Promise<void> {
+    const metadata = Object.fromEntries(Object.entries(result.metadata).sort(([a], [b]) => a.localeCompare(b)));
+    await this.call("Return", "ReturnRequest", "ReturnResponse", { result: { ref: { id: result.ref }, metadata } });
+  }
+
+  async returnError(code: number, message: string): Promise<void> {
+    await this.call("Return", "ReturnRequest", "ReturnResponse", { error: { code, message } });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,23 @@
+/** Frontend options BuildKit passes as BUILDKIT_FRONTEND_OPT_<n>=key=value. */
+export function frontendOpts(env: NodeJS.ProcessEnv): Map<string, string> {
+  const opts = new Map<string, string>();
+  const keys = Object.keys(env).filter((k) => /^BUILDKIT_FRONTEND_OPT_\d+$/.test(k));
+  keys.sort((a, b) => Number(a.slice(22)) - Number(b.slice(22)));
+  for (const k of keys) {
+    const v = env[k]!;
+    const eq = v.indexOf("=");
+    if (eq > 0) opts.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return opts;
+}
+
+/** The first platform of the first worker, as BUILDKIT_WORKERS reports it. */
+export function workerPlatform(env: NodeJS.ProcessEnv): { os: string; architecture: string; variant?: string } | undefined {
+  try {
+    const workers = JSON.parse(env.BUILDKIT_WORKERS ?? "[]") as { Platforms?: { OS: string; Architecture: string; Variant?: string }[] }[];
+    const p = workers[0]?.Platforms?.[0];
+    return p ? { os: p.OS, architecture: p.Architecture, ...(p.Variant ? { variant: p.Variant } : {}) } : undefined;
+  } catch {
+    return undefined;
+  }
+}

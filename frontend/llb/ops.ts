@@ -1,0 +1,104 @@
+import type { Platform } from "../plan/platform.js";
+import { sortedMap, type Output, type Vertex } from "./graph.js";
+
+/** BuildKit's "no input"/"no output" index for mounts and file actions. */
+const NONE = -1;
+/** NetMode NONE: build steps that need no network get none. */
+const NET_NONE = 2;
+
+export function image(ref: string, platform: Platform, name: string): Output {
+  const vertex: Vertex = { body: { source: { identifier: `docker-image://${ref}`, attrs: {} } }, inputs: [], platform, name };
+  return { vertex, index: 0 };
+}
+
+export interface LocalOptions {
+  readonly sessionId: string;
+  readonly includePatterns?: readonly string[];
+  readonly sharedKeyHint?: string;
+}
+
+/** Files from the client: the build context or the Cxfile's directory. */
+export function local(name: string, opts: LocalOptions, displayName: string): Output {
+  const attrs: Record<string, string> = { "local.session": opts.sessionId };
+  if (opts.includePatterns) attrs["local.includepattern"] = JSON.stringify(opts.includePatterns);
+  if (opts.sharedKeyHint) attrs["local.sharedkeyhint"] = opts.sharedKeyHint;
+  const vertex: Vertex = { body: { source: { identifier: `local://${name}`, attrs: sortedMap(attrs) } }, inputs: [], name: displayName };
+  return { vertex, index: 0 };
+}
+
+export interface ExecMount {
+  readonly dest: string;
+  /** Absent: an empty directory. */
+  readonly from?: Output;
+  readonly selector?: string;
+  readonly readonly?: boolean;
+  /** Whether this mount's final content is an output of the step. */
+  readonly output?: boolean;
+}
+
+export interface ExecOptions {
+  readonly root: Output;
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd?: string;
+  readonly mounts: readonly ExecMount[];
+  readonly platform: Platform;
+  readonly network?: "none" | "sandbox";
+  readonly name: string;
+}
+
+/** Runs a command; returns one Output per mount that asked for one, in order. */
+export function exec(opts: ExecOptions): Output[] {
+  const inputs: Output[] = [];
+  const inputIndex = (o: Output) => {
+    const i = inputs.findIndex((x) => x.vertex === o.vertex && x.index === o.index);
+    return i >= 0 ? i : inputs.push(o) - 1;
+  };
+  let outputs = 0;
+  const all: ExecMount[] = [{ dest: "/", from: opts.root }, ...opts.mounts];
+  const mounts = all.map((m) => ({
+    input: m.from ? inputIndex(m.from) : NONE,
+    ...(m.selector ? { selector: m.selector } : {}),
+    dest: m.dest,
+    output: m.output ? outputs++ : NONE,
+    ...(m.readonly ? { readonly: true } : {}),
+  }));
+  const body = {
+    exec: {
+      meta: { args: [...opts.args], env: [...opts.env], cwd: opts.cwd ?? "/" },
+      mounts,
+      ...(opts.network === "none" ? { network: NET_NONE } : {}),
+    },
+  };
+  const vertex: Vertex = { body, inputs, platform: opts.platform, name: opts.name };
+  return Array.from({ length: outputs }, (_, index) => ({ vertex, index }));
+}
+
+export interface CopyOptions {
+  readonly src: string;
+  readonly dest: string;
+  /** Copy a directory's contents rather than the directory itself. */
+  readonly contents?: boolean;
+}
+
+/** Copies `src` from one filesystem into another, as a new layer on `onto`. */
+export function copy(onto: Output, from: Output, opts: CopyOptions, platform: Platform, name: string): Output {
+  const action = {
+    input: 0,
+    secondaryInput: 1,
+    output: 0,
+    copy: {
+      src: opts.src,
+      dest: opts.dest,
+      mode: NONE,
+      followSymlink: true,
+      dirCopyContents: opts.contents ?? false,
+      createDestPath: true,
+      allowWildcard: false,
+      allowEmptyWildcard: false,
+      timestamp: NONE,
+    },
+  };
+  const vertex: Vertex = { body: { file: { actions: [action] } }, inputs: [onto, from], platform, name };
+  return { vertex, index: 0 };
+}
