@@ -12,13 +12,24 @@ NODE_IMAGE=containerx/node:bookworm
 
 bash bootstrap/debian-image.sh "$DEBIAN_IMAGE"
 
-if ! docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
+# The local Node base trusts what this host trusts (its extra CAs, e.g. a
+# TLS-intercepting proxy's), so npm inside image builds reaches the registry.
+ca_dir=/usr/local/share/ca-certificates
+ca_sum=$(cat "$ca_dir"/*.crt 2>/dev/null | sha256sum | cut -c1-12)
+if [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"}}' "$NODE_IMAGE" 2>/dev/null)" != "$ca_sum" ]; then
   log "building $NODE_IMAGE (Debian's nodejs and npm)"
-  docker build -q -t "$NODE_IMAGE" - >/dev/null <<DOCKERFILE
+  ctx=$(mktemp -d)
+  cp "$ca_dir"/*.crt "$ctx"/ 2>/dev/null || true
+  docker build -q -t "$NODE_IMAGE" -f - "$ctx" >/dev/null <<DOCKERFILE
 FROM $DEBIAN_IMAGE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+COPY . /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+LABEL org.containerx.host-ca=$ca_sum
 DOCKERFILE
+  rm -rf "$ctx"
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -13,6 +13,19 @@ interface Frame {
   children: YNode[];
 }
 
+/** The first non-blank character at or after `position`: where the node really starts. */
+function nodeStart(text: string, position: number, line: number, lineStart: number): Pos {
+  let p = position;
+  while (p < text.length && (text[p] === " " || text[p] === "\t" || text[p] === "\n" || text[p] === "\r")) {
+    if (text[p] === "\n") {
+      line++;
+      lineStart = p + 1;
+    }
+    p++;
+  }
+  return { line: line + 1, column: p - lineStart + 1 };
+}
+
 /**
  * Loads YAML and keeps each node's start position. js-yaml reports an 'open'
  * event at the start of every node (its kind/result fields are stale there)
@@ -24,7 +37,7 @@ export function loadWithPositions(text: string): YNode {
     json: false,
     listener(event, state) {
       if (event === "open") {
-        stack.push({ pos: { line: state.line + 1, column: state.position - state.lineStart + 1 }, children: [] });
+        stack.push({ pos: nodeStart(text, state.position, state.line, state.lineStart), children: [] });
         return;
       }
       const frame = stack.pop()!;

@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { busyboxApplets } from "../../guest-bases/busybox-applets.js";
+import { moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
+import { changedExtents } from "../../runtime/populate/block-diff.js";
+import { debugfsScripts } from "../../runtime/populate/debugfs-script.js";
+
+test("modules load after their dependencies, each once", () => {
+  const dep = ["kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/jbd2/jbd2.ko", "kernel/lib/crc16.ko:", "kernel/fs/jbd2/jbd2.ko: kernel/lib/crc16.ko", "kernel/drivers/virtio-blk.ko:"].join("\n");
+  assert.deepEqual(moduleLoadOrder(dep, ["ext4", "virtio_blk", "crc16"]), ["kernel/lib/crc16.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/ext4/ext4.ko", "kernel/drivers/virtio-blk.ko"]);
+  assert.throws(() => moduleLoadOrder(dep, ["nope"]), /nope not found/);
+});
+
+test("busybox applet names are read from the binary's table", () => {
+  const bin = Buffer.concat([Buffer.from("\x7fELF junk\0"), Buffer.from("[\0[[\0ash\0cat\0ls\0\0more junk")]);
+  assert.deepEqual(busyboxApplets(bin), ["[", "[[", "ash", "cat", "ls"]);
+  assert.throws(() => busyboxApplets(Buffer.from("no table")), /no applet table/);
+});
+
+test("debugfs scripts make parents once, replace files and set modes", () => {
+  const s = debugfsScripts([
+    { kind: "file", path: "/opt/a/x", mode: 0o755, source: "/ctx/x" },
+    { kind: "dir", path: "/opt/a/d", mode: 0o700 },
+    { kind: "symlink", path: "/opt/a/l", target: "x" },
+  ]);
+  assert.deepEqual(s.prepare.trim().split("\n"), ['mkdir "/opt"', 'mkdir "/opt/a"', 'rm "/opt/a/x"', 'mkdir "/opt/a/d"', 'rm "/opt/a/l"']);
+  assert.ok(s.apply.includes('write "/ctx/x" "/opt/a/x"\nsif "/opt/a/x" mode 0100755'));
+  assert.ok(s.apply.includes('sif "/opt/a/d" mode 040700'));
+  assert.ok(s.apply.includes('symlink "/opt/a/l" "x"'));
+  assert.throws(() => debugfsScripts([{ kind: "dir", path: '/a"b', mode: 0o755 }]), /not supported/);
+});
+
+test("only changed chunks of a disk image are reported, merged when adjacent", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cx-diff-"));
+  const a = Buffer.alloc(8 * 4096);
+  const b = Buffer.from(a);
+  b[4096 + 1] = 1;
+  b[2 * 4096] = 2;
+  b[6 * 4096 + 7] = 3;
+  await writeFile(join(dir, "a"), a);
+  await writeFile(join(dir, "b"), b);
+  assert.deepEqual(changedExtents(join(dir, "a"), join(dir, "b"), [{ offset: 0, length: b.length }], 4096), [
+    { offset: 4096, length: 8192 },
+    { offset: 6 * 4096, length: 4096 },
+  ]);
+  assert.deepEqual(changedExtents(join(dir, "a"), join(dir, "b"), [{ offset: 0, length: 4096 }], 4096), []);
+});

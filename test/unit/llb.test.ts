@@ -1,0 +1,57 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { parseCxfile } from "../../frontend/cxfile/parse.js";
+import { planBuild } from "../../frontend/plan/plan.js";
+import { planToLLB } from "../../frontend/convert/to-llb.js";
+import { marshal } from "../../frontend/llb/graph.js";
+import { local } from "../../frontend/llb/ops.js";
+import { pb } from "../../frontend/protos.js";
+
+const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\n", "Cxfile"),
+  { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" });
+const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context" }));
+type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[] }; mounts: { dest: string; input: number; output: number; selector?: string }[]; network?: number }; file?: unknown };
+const decode = (bytes: Uint8Array) => pb.Op.toObject(pb.Op.decode(bytes), { longs: Number, defaults: false }) as Decoded;
+
+test("the same plan always marshals to the same bytes and digest", () => {
+  const first = convert();
+  for (let i = 0; i < 20; i++) {
+    const again = convert();
+    assert.equal(again.digest, first.digest);
+    assert.deepEqual(again.definition.def.map((d) => Buffer.from(d).toString("hex")), first.definition.def.map((d) => Buffer.from(d).toString("hex")));
+  }
+});
+
+test("map attributes are encoded in sorted order whatever order they were given in", () => {
+  const a = marshal(local("context", { sessionId: "s", includePatterns: ["x"], sharedKeyHint: "k" }, "n"));
+  const op = decode(a.definition.def[0]);
+  assert.deepEqual(Object.keys(op.source!.attrs!), ["local.includepattern", "local.session", "local.sharedkeyhint"]);
+});
+
+test("every op's metadata key is the sha256 of its bytes, and the terminal op is last", () => {
+  const { definition } = convert();
+  const digests = definition.def.map((d) => `sha256:${createHash("sha256").update(d).digest("hex")}`);
+  const terminal = decode(definition.def[definition.def.length - 1]);
+  assert.equal(terminal.source ?? terminal.exec ?? terminal.file, undefined);
+  assert.equal(terminal.inputs!.length, 1);
+  assert.ok(digests.includes(terminal.inputs![0].digest));
+  for (const d of digests.slice(0, -1)) assert.ok(definition.metadata[d]?.description["llb.customname"], `op ${d} has a progress name`);
+  for (const op of definition.def.map(decode)) {
+    for (const input of op.inputs ?? []) assert.ok(digests.slice(0, -1).includes(input.digest), "inputs refer to ops in the definition, defined earlier");
+  }
+});
+
+test("the graph fetches the base, populates the overlay offline and stacks the layers", () => {
+  const ops = convert().definition.def.map(decode);
+  const sources = ops.filter((o) => o.source).map((o) => o.source!.identifier);
+  assert.deepEqual(sources.sort(), ["docker-image://docker.io/containerx/minimal:aarch64", "docker-image://docker.io/containerx/runtime:latest", "local://context"]);
+  const execs = ops.filter((o) => o.exec);
+  assert.equal(execs.length, 1);
+  const populate = execs[0].exec!;
+  assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");
+  assert.equal(populate.network, 2, "the populate step runs without network");
+  assert.deepEqual(populate.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/base", -1], ["/cx/context", -1], ["/cx/app", 0]]);
+  assert.equal(populate.mounts[1].selector, "/cx/base");
+  assert.equal(ops.filter((o) => o.file).length, 2, "base and overlay are each copied as their own layer");
+});

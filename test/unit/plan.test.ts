@@ -1,0 +1,28 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseCxfile } from "../../frontend/cxfile/parse.js";
+import { planBuild } from "../../frontend/plan/plan.js";
+import { normalizeImageRef } from "../../frontend/plan/image-ref.js";
+
+const opts = { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" };
+
+test("a base name resolves to its guest arch and image", () => {
+  const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - b: /b\n  - a: /a\n  - b: /c\n", "Cxfile"), opts);
+  assert.equal(plan.arch, "aarch64");
+  assert.equal(plan.baseImage, "docker.io/containerx/minimal:aarch64");
+  assert.equal(plan.runtimeImage, "docker.io/containerx/runtime:latest");
+  assert.deepEqual(plan.contextPaths, ["a", "b"]);
+  assert.equal(plan.app.workdir, "/");
+  assert.ok(plan.app.env.some((e) => e.startsWith("PATH=")));
+});
+
+test("an unknown base is an error at the base line listing what exists", () => {
+  assert.throws(() => planBuild(parseCxfile("# c\nbase: minimal/sparc\n", "Cxfile"), opts), /^CxfileError: Cxfile:2:7: unknown base 'minimal\/sparc' \(available: minimal\/aarch64\)/);
+});
+
+test("image references are normalised the way Docker does", () => {
+  assert.equal(normalizeImageRef("busybox"), "docker.io/library/busybox:latest");
+  assert.equal(normalizeImageRef("containerx/minimal:aarch64"), "docker.io/containerx/minimal:aarch64");
+  assert.equal(normalizeImageRef("localhost:5000/cx/runtime"), "localhost:5000/cx/runtime:latest");
+  assert.equal(normalizeImageRef("reg.io/a/b@sha256:abc"), "reg.io/a/b@sha256:abc");
+});
