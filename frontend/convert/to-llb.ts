@@ -47,6 +47,8 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
       { dest: LAYOUT.baseDir, from: base, selector: LAYOUT.baseDir, readonly: true },
       { dest: CONTEXT_MOUNT, from: context, readonly: true },
       { dest: LAYOUT.appDir, output: true },
+      // The root is read-only; the raw disk copies need scratch space.
+      { dest: "/tmp" },
     ],
     platform,
     network: "none",

@@ -51,7 +51,7 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
   const populate = execs[0].exec!;
   assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");
   assert.equal(populate.network, 2, "the populate step runs without network");
-  assert.deepEqual(populate.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/base", -1], ["/cx/context", -1], ["/cx/app", 0]]);
+  assert.deepEqual(populate.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/base", -1], ["/cx/context", -1], ["/cx/app", 0], ["/tmp", -1]]);
   assert.equal(populate.mounts[1].selector, "/cx/base");
   assert.equal(ops.filter((o) => o.file).length, 2, "base and overlay are each copied as their own layer");
 });
