@@ -49,7 +49,7 @@ export interface Captured {
 
 /** Runs a command whose verdict the caller judges itself (it never throws for a non-zero exit). */
 export async function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<Captured> {
-  const result = await execa(file, args, { cwd: opts.cwd, env: opts.env, input: opts.input, reject: false, encoding: "utf8" });
+  const result = await execa(file, args, { cwd: opts.cwd, env: opts.env, input: opts.input, reject: false, encoding: "utf8", stripFinalNewline: false });
   if (result.failed && result.exitCode === undefined) throw new CommandError([file, ...args].join(" "), undefined, result.shortMessage ?? "");
   return { exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
