@@ -53,10 +53,6 @@ export function isArchName(name: string): name is ArchName {
   return Object.prototype.hasOwnProperty.call(ARCHES, name);
 }
 
-export function archOf(name: ArchName): GuestArch {
-  return ARCHES[name];
-}
-
 /** The guest arch that runs natively on a host whose Node reports `nodeArch`. */
 export function archForHost(nodeArch: string): ArchName | undefined {
   return ARCH_NAMES.find((name) => ARCHES[name].nodeArch === nodeArch);

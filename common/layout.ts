@@ -14,8 +14,7 @@ export const LAYOUT = {
   appDisk: "/cx/app/disk.qcow2",
   /** Backing path stored in the overlay, relative so the layer can move. */
   appBacking: "../base/disk.qcow2",
-  /** The runtime's own files (compiled launcher, node_modules). */
-  runtimeDir: "/cx/runtime",
+  /** The runtime's entrypoints (compiled launcher and populate step under /cx/runtime). */
   launcher: "/cx/runtime/bin/cx-launch",
   populate: "/cx/runtime/bin/cx-populate",
 } as const;

@@ -8,7 +8,7 @@ import { openSync, closeSync } from "node:fs";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ARCHES, isArchName } from "../../common/arches.js";
+import { ARCHES, isArchName, type ArchName } from "../../common/arches.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import { run } from "../../common/run.js";
 import { chooseAccel } from "./accel.js";
@@ -33,10 +33,13 @@ function kvmDeviceOpens(): boolean {
   }
 }
 
-async function readManifest(): Promise<BaseManifest> {
+/** The image's base manifest, with its arch checked once so the rest can trust it. */
+type GuestBase = BaseManifest & { readonly arch: ArchName };
+
+async function readManifest(): Promise<GuestBase> {
   const manifest = JSON.parse(await readFile(LAYOUT.baseManifest, "utf8")) as BaseManifest;
   if (!isArchName(manifest.arch)) throw new LaunchError(`${LAYOUT.baseManifest}: unknown guest arch ${manifest.arch}`);
-  return manifest;
+  return { ...manifest, arch: manifest.arch };
 }
 
 function appSpec(env: NodeJS.ProcessEnv, args: string[]): AppSpec {
@@ -70,10 +73,9 @@ async function containerDisk(stateDir: string): Promise<string> {
   return disk;
 }
 
-function vmConfig(manifest: BaseManifest, settings: LauncherSettings, disk: string, stateDir: string, accel: VmConfig["accel"]): VmConfig {
-  const arch = ARCHES[manifest.arch as keyof typeof ARCHES];
+function vmConfig(manifest: GuestBase, settings: LauncherSettings, disk: string, stateDir: string, accel: VmConfig["accel"]): VmConfig {
   return {
-    arch,
+    arch: ARCHES[manifest.arch],
     accel,
     memoryMiB: settings.memoryMiB,
     cpus: settings.cpus,
@@ -114,7 +116,7 @@ async function main(): Promise<number> {
   const disk = await containerDisk(stateDir);
   const io = { stdout: process.stdout, stderr: process.stderr };
 
-  const choice = chooseAccel(manifest.arch as keyof typeof ARCHES, settings.accel, { nodeArch: process.arch, kvmDevice: kvmDeviceOpens() });
+  const choice = chooseAccel(manifest.arch, settings.accel, { nodeArch: process.arch, kvmDevice: kvmDeviceOpens() });
   say(`${manifest.arch} guest, ${choice.reason}`);
   let outcome = await runGuest(vmConfig(manifest, settings, disk, stateDir, choice.accel), spec, io,
     choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
