@@ -11,8 +11,6 @@ export interface GuestArch {
   /** OCI platform architecture and variant of the guest. */
   readonly ociArch: string;
   readonly ociVariant?: string;
-  /** Node's `process.arch` on a host of this architecture, for the KVM check. */
-  readonly nodeArch: string;
   readonly qemuBinary: string;
   /** Debian package that ships `qemuBinary`. */
   readonly qemuPackage: string;
@@ -32,7 +30,6 @@ export const ARCHES = {
     debianArch: "arm64",
     ociArch: "arm64",
     ociVariant: "v8",
-    nodeArch: "arm64",
     qemuBinary: "qemu-system-aarch64",
     qemuPackage: "qemu-system-arm",
     machine: "virt",
@@ -53,7 +50,7 @@ export function isArchName(name: string): name is ArchName {
   return Object.prototype.hasOwnProperty.call(ARCHES, name);
 }
 
-/** The guest arch that runs natively on a host whose Node reports `nodeArch`. */
-export function archForHost(nodeArch: string): ArchName | undefined {
-  return ARCH_NAMES.find((name) => ARCHES[name].nodeArch === nodeArch);
+/** The guest arch that runs natively on a host whose `uname -m` is `machine`. */
+export function archForHost(machine: string): ArchName | undefined {
+  return ARCH_NAMES.find((name) => ARCHES[name].unameMachine === machine);
 }

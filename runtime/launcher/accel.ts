@@ -12,7 +12,8 @@ export interface AccelChoice {
 }
 
 export interface HostFacts {
-  readonly nodeArch: string;
+  /** The host's `uname -m`. */
+  readonly machine: string;
   /** Whether /dev/kvm exists and opens read-write. */
   readonly kvmDevice: boolean;
 }
@@ -26,9 +27,9 @@ export interface HostFacts {
 export function chooseAccel(guest: ArchName, setting: AccelSetting, host: HostFacts): AccelChoice {
   if (setting === "tcg") return { accel: "tcg", reason: "TCG (CX_ACCEL=tcg)", probing: false };
   if (setting === "kvm") return { accel: "kvm", reason: "KVM (CX_ACCEL=kvm)", probing: false };
-  const native = archForHost(host.nodeArch);
+  const native = archForHost(host.machine);
   if (native !== guest) {
-    return { accel: "tcg", reason: `TCG: guest ${guest} differs from host ${native ?? host.nodeArch}`, probing: false };
+    return { accel: "tcg", reason: `TCG: guest ${guest} differs from host ${host.machine}`, probing: false };
   }
   if (!host.kvmDevice) {
     return { accel: "tcg", reason: "TCG: no usable /dev/kvm in the container (docker run --device /dev/kvm to enable KVM)", probing: false };

@@ -37,12 +37,12 @@ test("exit reports map to container exit codes", () => {
 });
 
 test("TCG when the guest arch differs from the host, KVM only probed when they match", () => {
-  assert.equal(chooseAccel("aarch64", "auto", { nodeArch: "x64", kvmDevice: true }).accel, "tcg");
-  assert.match(chooseAccel("aarch64", "auto", { nodeArch: "x64", kvmDevice: true }).reason, /differs from host/);
-  const noDevice = chooseAccel("aarch64", "auto", { nodeArch: "arm64", kvmDevice: false });
+  assert.equal(chooseAccel("aarch64", "auto", { machine: "x86_64", kvmDevice: true }).accel, "tcg");
+  assert.match(chooseAccel("aarch64", "auto", { machine: "x86_64", kvmDevice: true }).reason, /differs from host x86_64$/);
+  const noDevice = chooseAccel("aarch64", "auto", { machine: "aarch64", kvmDevice: false });
   assert.deepEqual([noDevice.accel, /--device \/dev\/kvm/.test(noDevice.reason)], ["tcg", true]);
-  assert.deepEqual(chooseAccel("aarch64", "auto", { nodeArch: "arm64", kvmDevice: true }), { accel: "kvm", reason: "KVM: guest arch matches the host and /dev/kvm opens", probing: true });
-  assert.equal(chooseAccel("aarch64", "tcg", { nodeArch: "arm64", kvmDevice: true }).accel, "tcg");
+  assert.deepEqual(chooseAccel("aarch64", "auto", { machine: "aarch64", kvmDevice: true }), { accel: "kvm", reason: "KVM: guest arch matches the host and /dev/kvm opens", probing: true });
+  assert.equal(chooseAccel("aarch64", "tcg", { machine: "aarch64", kvmDevice: true }).accel, "tcg");
 });
 
 test("settings come from CX_* variables and bad values are explained", () => {

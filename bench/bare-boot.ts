@@ -1,0 +1,71 @@
+/**
+ * The baseline for bench/boot: one bare qemu-system boot of an image's guest,
+ * on the host, with no Docker, no container and no launcher process. The
+ * guest files come from a copy of the image's /cx tree; the QEMU command line
+ * is the runtime's own (buildQemuArgs with default settings, TCG), so the two
+ * boots being compared differ only in what wraps QEMU.
+ *
+ * Usage: node dist/bench/bare-boot.js <copy of /cx> <argv…>
+ * Prints the milliseconds from QEMU's spawn to the app's first output byte.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ARCHES, isArchName } from "../common/arches.js";
+import { LAYOUT, type BaseManifest } from "../common/layout.js";
+import { run } from "../common/run.js";
+import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js";
+import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
+import { settingsFromEnv } from "../runtime/launcher/settings.js";
+
+const [cxCopy, ...argv] = process.argv.slice(2);
+if (!cxCopy || argv.length === 0) throw new Error("usage: bare-boot <copy of /cx> <argv…>");
+const inCopy = (imagePath: string) => join(cxCopy, imagePath.replace(/^\/cx\//, ""));
+
+const manifest = JSON.parse(await readFile(inCopy(LAYOUT.baseManifest), "utf8")) as BaseManifest;
+if (!isArchName(manifest.arch)) throw new Error(`unknown guest arch ${manifest.arch}`);
+const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
+const disk = join(work, "disk.qcow2");
+await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", inCopy(LAYOUT.appDisk), disk]);
+
+const settings = settingsFromEnv({});
+const { binary, args } = buildQemuArgs({
+  arch: ARCHES[manifest.arch],
+  accel: "tcg",
+  memoryMiB: settings.memoryMiB,
+  cpus: settings.cpus,
+  kernel: inCopy(LAYOUT.baseKernel),
+  initrd: inCopy(LAYOUT.baseInitrd),
+  kernelArgs: manifest.kernelArgs,
+  disk,
+  agentSocket: join(work, "agent.sock"),
+  console: { file: join(work, "console.log") },
+  extraArgs: [],
+});
+if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${args.join(" ")}\n`);
+
+const server = createServer();
+await new Promise<void>((resolve) => server.listen(join(work, "agent.sock"), resolve));
+const started = process.hrtime.bigint();
+const qemu = spawn(binary, args, { stdio: "ignore" });
+let firstOutputMs: number | undefined;
+server.on("connection", (sock) => {
+  const decoder = new FrameDecoder();
+  sock.on("data", (chunk: Buffer) => {
+    for (const frame of decoder.push(chunk)) {
+      if (frame.type === "R") sock.write(encodeSpec({ argv, env: [], cwd: "/" }));
+      if (frame.type === "O" && firstOutputMs === undefined) {
+        firstOutputMs = Number(process.hrtime.bigint() - started) / 1e6;
+        qemu.kill("SIGKILL");
+      }
+    }
+  });
+  sock.on("error", () => undefined);
+});
+await new Promise((resolve) => qemu.once("close", resolve));
+server.close();
+await rm(work, { recursive: true, force: true });
+if (firstOutputMs === undefined) throw new Error("the guest exited without output");
+console.log(Math.round(firstOutputMs));
