@@ -9,40 +9,30 @@
  * Prints the milliseconds from QEMU's spawn to the app's first output byte.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARCHES, isArchName } from "../common/arches.js";
-import { LAYOUT, type BaseManifest } from "../common/layout.js";
+import { LAYOUT } from "../common/layout.js";
 import { run } from "../common/run.js";
 import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
+import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
 
 const [cxCopy, ...argv] = process.argv.slice(2);
 if (!cxCopy || argv.length === 0) throw new Error("usage: bare-boot <copy of /cx> <argv…>");
 const inCopy = (imagePath: string) => join(cxCopy, imagePath.replace(/^\/cx\//, ""));
 
-const manifest = JSON.parse(await readFile(inCopy(LAYOUT.baseManifest), "utf8")) as BaseManifest;
-if (!isArchName(manifest.arch)) throw new Error(`unknown guest arch ${manifest.arch}`);
+const base = await readBaseManifest(inCopy(LAYOUT.baseManifest));
 const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
 await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", inCopy(LAYOUT.appDisk), disk]);
 
-const settings = settingsFromEnv({});
 const { binary, args } = buildQemuArgs({
-  arch: ARCHES[manifest.arch],
-  accel: "tcg",
-  memoryMiB: settings.memoryMiB,
-  cpus: settings.cpus,
+  ...vmConfigFor(base, settingsFromEnv({}), disk, work, "tcg"),
   kernel: inCopy(LAYOUT.baseKernel),
   initrd: inCopy(LAYOUT.baseInitrd),
-  kernelArgs: manifest.kernelArgs,
-  disk,
-  agentSocket: join(work, "agent.sock"),
-  console: { file: join(work, "console.log") },
-  extraArgs: [],
 });
 if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${args.join(" ")}\n`);
 

@@ -1,3 +1,5 @@
+import { posix } from "node:path";
+
 /**
  * Where things live inside a Containerx image. The frontend writes these paths
  * and the runtime reads them, so they are defined once here.
@@ -12,12 +14,30 @@ export const LAYOUT = {
   /** The app overlay: a qcow2 whose backing file is the base disk. */
   appDir: "/cx/app",
   appDisk: "/cx/app/disk.qcow2",
-  /** Backing path stored in the overlay, relative so the layer can move. */
-  appBacking: "../base/disk.qcow2",
-  /** The runtime's entrypoints (compiled launcher and populate step under /cx/runtime). */
+  /** One directory per `run` step, each disk a qcow2 over the one before. */
+  layersDir: "/cx/layers",
+  /** The runtime's entrypoints (compiled launcher and build steps under /cx/runtime). */
   launcher: "/cx/runtime/bin/cx-launch",
   populate: "/cx/runtime/bin/cx-populate",
+  runStep: "/cx/runtime/bin/cx-run-step",
+  /** Runs a command in the running guest: the VM's `docker exec` (issue 5). */
+  exec: "/cx/runtime/bin/cx-exec",
 } as const;
+
+/** Directory of the i-th run layer (0-based). */
+export function runLayerDir(i: number): string {
+  return `${LAYOUT.layersDir}/${i}`;
+}
+
+/** The disk a new layer stacks on after `runs` run layers: the last run layer's, or the base's. */
+export function topDiskAfter(runs: number): string {
+  return runs === 0 ? LAYOUT.baseDisk : `${runLayerDir(runs - 1)}/disk.qcow2`;
+}
+
+/** The backing path stored in a qcow2 at `disk`: relative, so layers can move together. */
+export function backingPath(disk: string, backing: string): string {
+  return posix.relative(posix.dirname(disk), backing);
+}
 
 /** Metadata a guest base carries about itself, in `base.json`. */
 export interface BaseManifest {

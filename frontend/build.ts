@@ -4,17 +4,40 @@
  * the Gateway, so tests run it against a fake one.
  */
 import { parseCxfile } from "./cxfile/parse.js";
+import { CxfileError } from "./cxfile/errors.js";
+import type { CxfileSpec } from "./cxfile/spec.js";
 import { planToLLB } from "./convert/to-llb.js";
 import type { Gateway, Result } from "./gateway/client.js";
-import { frontendOpts, workerPlatform } from "./gateway/opts.js";
+import { dockerignorePatterns, frontendOpts, prefixedOpts, workerPlatform } from "./gateway/opts.js";
 import { imageConfig } from "./image/config.js";
 import { marshal } from "./llb/graph.js";
 import { local } from "./llb/ops.js";
-import { planBuild } from "./plan/plan.js";
-import { parsePlatform, platformOfNode } from "./plan/platform.js";
+import { normalizeImageRef } from "./plan/image-ref.js";
+import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
+import { parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
 
 /** A request Containerx understands but cannot serve yet. */
 export class UnsupportedError extends Error {}
+
+const BASE_ARCH_LABEL = "org.containerx.base.arch";
+
+async function readLocalFile(gateway: Gateway, name: string, sessionId: string, path: string, display: string): Promise<Buffer | undefined> {
+  const source = local(name, { sessionId, includePatterns: [path], sharedKeyHint: path }, display);
+  const ref = await gateway.solve(marshal(source).definition);
+  return gateway.readFile(ref, path).catch(() => undefined);
+}
+
+/** The guest arch an image base declares, for `base: { image: … }`. */
+async function imageBaseArch(gateway: Gateway, spec: CxfileSpec, platform: Platform): Promise<string | undefined> {
+  const base = spec.base;
+  if (base.kind !== "image") return undefined;
+  const ref = normalizeImageRef(base.ref);
+  const resolved = await gateway.resolveImageConfig(ref, platform, `[base] resolve ${ref}`).catch((err: Error) => {
+    throw new CxfileError(spec.file, base.pos, `cannot resolve base image '${base.ref}': ${err.message}`);
+  });
+  const config = JSON.parse(resolved.config.toString("utf8") || "{}") as { config?: { Labels?: Record<string, string> } };
+  return config.config?.Labels?.[BASE_ARCH_LABEL] ?? "";
+}
 
 export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<Result> {
   const opts = frontendOpts(env);
@@ -23,21 +46,37 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   const platforms = (opts.get("platform") ?? "").split(",").filter(Boolean);
   if (platforms.length > 1) throw new UnsupportedError(`building for several platforms (${platforms.join(", ")}) is not supported yet`);
   const hostPlatform = platforms[0] ? parsePlatform(platforms[0]) : workerPlatform(env) ?? platformOfNode(process.arch);
+  const buildArgs = prefixedOpts(opts, "build-arg:");
+  const contextName = opts.get("contextkey") ?? "context";
 
-  const cxfileSource = local(opts.get("dockerfilekey") ?? "dockerfile", { sessionId, includePatterns: [filename], sharedKeyHint: filename },
-    `[internal] load ${filename}`);
-  const cxfileRef = await gateway.solve(marshal(cxfileSource).definition);
-  const text = (await gateway.readFile(cxfileRef, filename)).toString("utf8");
+  const cxfile = await readLocalFile(gateway, opts.get("dockerfilekey") ?? "dockerfile", sessionId, filename, `[internal] load ${filename}`);
+  if (!cxfile) throw new CxfileError(filename, undefined, "cannot read the Cxfile", "check the -f path");
+  const text = cxfile.toString("utf8");
+  const ignore = await readLocalFile(gateway, contextName, sessionId, ".dockerignore", "[internal] load .dockerignore");
 
-  const spec = parseCxfile(text, filename);
-  const plan = planBuild(spec, {
-    hostPlatform,
-    imagePrefix: opts.get("build-arg:CX_IMAGE_PREFIX") ?? "containerx/",
-    runtimeTag: opts.get("build-arg:CX_RUNTIME_TAG") ?? "latest",
-  });
+  let plan: BuildPlan;
+  try {
+    const spec = parseCxfile(text, filename, { buildArgs });
+    const planOpts: PlanOptions = {
+      hostPlatform,
+      imagePrefix: buildArgs.get("CX_IMAGE_PREFIX") ?? "containerx/",
+      runtimeTag: buildArgs.get("CX_RUNTIME_TAG") ?? "latest",
+      ...(opts.get("target") ? { target: opts.get("target") } : {}),
+      noCache: opts.has("no-cache"),
+    };
+    const arch = await imageBaseArch(gateway, spec, hostPlatform);
+    plan = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
+  } catch (err) {
+    throw err instanceof CxfileError ? err.withSource(text) : err;
+  }
+
   const runtime = await gateway.resolveImageConfig(plan.runtimeImage, hostPlatform, `[runtime] resolve ${plan.runtimeImage}`);
-  const ref = await gateway.solve(marshal(planToLLB(plan, { sessionId, contextName: opts.get("contextkey") ?? "context" })).definition);
-  const config = imageConfig(plan, JSON.parse(runtime.config.toString("utf8") || "{}"));
+  const graph = planToLLB(plan, { sessionId, contextName, excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [] });
+  const ref = await gateway.solve(marshal(graph, { ignoreCache: plan.noCache }).definition);
+  const epoch = buildArgs.get("SOURCE_DATE_EPOCH");
+  const config = imageConfig(plan, JSON.parse(runtime.config.toString("utf8") || "{}"), {
+    labels: Object.fromEntries(prefixedOpts(opts, "label:")),
+    ...(epoch && /^\d+$/.test(epoch) ? { created: new Date(Number(epoch) * 1000).toISOString() } : {}),
+  });
   return { ref, metadata: { "containerimage.config": Buffer.from(JSON.stringify(config)) } };
 }
-

@@ -6,6 +6,7 @@
  */
 import { format } from "node:util";
 import { build, UnsupportedError } from "./build.js";
+import { errorSourceDetail } from "./cxfile/error-source.js";
 import { CxfileError } from "./cxfile/errors.js";
 import { GrpcGateway, RpcCode } from "./gateway/client.js";
 import { relayStdio } from "./gateway/stdio-relay.js";
@@ -22,8 +23,9 @@ async function main(): Promise<void> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof CxfileError ? RpcCode.INVALID_ARGUMENT : err instanceof UnsupportedError ? RpcCode.UNIMPLEMENTED : RpcCode.UNKNOWN;
+    const detail = err instanceof CxfileError ? errorSourceDetail(err) : undefined;
     process.stderr.write(`containerx frontend: ${message}\n`);
-    await gateway.returnError(code, message);
+    await gateway.returnError(code, message, detail ? [detail] : []);
   } finally {
     gateway.close();
     relay.close();

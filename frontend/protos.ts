@@ -7,7 +7,7 @@ const PROTO_DIR = fileURLToPath(new URL("../../proto/", import.meta.url));
 function load(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => PROTO_DIR + target;
-  return root.loadSync(["buildkit/ops.proto", "buildkit/gateway.proto", "google/rpc/status.proto"], { keepCase: true });
+  return root.loadSync(["buildkit/ops.proto", "buildkit/gateway.proto", "buildkit/errdefs.proto", "google/rpc/status.proto"], { keepCase: true });
 }
 
 export const protos = load();
@@ -15,6 +15,7 @@ export const protos = load();
 export const pb = {
   Op: protos.lookupType("pb.Op"),
   Definition: protos.lookupType("pb.Definition"),
+  ErrorSource: protos.lookupType("errdefs.Source"),
 };
 
 export const gw = (name: string) => protos.lookupType(`moby.buildkit.v1.frontend.${name}`);

@@ -24,7 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +42,11 @@
 #define ROOT_DEVICE "/dev/vda"
 #define MODULE_LIST "/etc/cx/modules"
 #define MAX_TOKENS 4096
+/* QEMU user-mode networking's fixed plan: guest, gateway, DNS. */
+#define GUEST_IP "10.0.2.15"
+#define GATEWAY_IP "10.0.2.2"
+#define DNS_IP "10.0.2.3"
+#define RESOLV_CONF SYSROOT "/etc/resolv.conf"
 
 static int port = -1;
 
@@ -154,6 +164,58 @@ struct spec {
   int argc, envc;
 };
 
+static void set_addr(struct sockaddr *sa, const char *ip) {
+  struct sockaddr_in *in = (struct sockaddr_in *)sa;
+  memset(in, 0, sizeof *in);
+  in->sin_family = AF_INET;
+  inet_pton(AF_INET, ip, &in->sin_addr);
+}
+
+static int if_up(int sock, const char *name) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) return -1;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  return ioctl(sock, SIOCSIFFLAGS, &ifr);
+}
+
+/*
+ * Static configuration for QEMU's user-mode network, which always hands out
+ * the same addresses: no DHCP client needed in the guest, and no wait for one.
+ * A guest without a NIC (none configured) just gets loopback.
+ */
+static void setup_network(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return;
+  if_up(sock, "lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "eth0");
+  set_addr(&ifr.ifr_addr, GUEST_IP);
+  if (ioctl(sock, SIOCSIFADDR, &ifr) == 0) {
+    set_addr(&ifr.ifr_netmask, "255.255.255.0");
+    ioctl(sock, SIOCSIFNETMASK, &ifr);
+    if_up(sock, "eth0");
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    set_addr(&rt.rt_dst, "0.0.0.0");
+    set_addr(&rt.rt_genmask, "0.0.0.0");
+    set_addr(&rt.rt_gateway, GATEWAY_IP);
+    rt.rt_flags = RTF_UP | RTF_GATEWAY;
+    if (ioctl(sock, SIOCADDRT, &rt) != 0) dprintf(2, "cx-agent: default route: %s\n", strerror(errno));
+  }
+  close(sock);
+}
+
+/* The guest resolves through QEMU's DNS forwarder, like a container through Docker's. */
+static void setup_resolv_conf(void) {
+  int fd = open(RESOLV_CONF, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return;
+  dprintf(fd, "nameserver %s\n", DNS_IP);
+  close(fd);
+}
+
 static void read_spec(struct spec *s, char **buf) {
   unsigned char hdr[5];
   if (read_full(port, hdr, sizeof hdr) != 0) fatal("launcher closed the channel before sending the app spec");
@@ -265,6 +327,8 @@ int main(void) {
   must_mount("proc", SYSROOT "/proc", "proc", 0);
   must_mount("sysfs", SYSROOT "/sys", "sysfs", 0);
   must_mount("/dev", SYSROOT "/dev", NULL, MS_BIND);
+  setup_network();
+  setup_resolv_conf();
 
   send_frame('R', "cx-agent 1", 10);
   read_spec(&spec, &specbuf);

@@ -26,7 +26,7 @@ const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
 const SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH ?? "1700000000";
 const FS_UUID = "c0a7a1e2-0000-4000-8000-000000000001";
 const DISK_SIZE = "1G";
-const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "ext4", "crc32c_generic"];
+const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "crc32c_generic"];
 const INPUTS_LABEL = "org.containerx.base.inputs";
 
 const log = (msg: string) => process.stderr.write(`guest-base: ${msg}\n`);

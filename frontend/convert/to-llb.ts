@@ -1,50 +1,90 @@
-import { LAYOUT } from "../../common/layout.js";
+import { guestEnv } from "../../common/guest-env.js";
+import { backingPath, LAYOUT, runLayerDir, topDiskAfter } from "../../common/layout.js";
 import type { BuildPlan } from "../plan/plan.js";
-import { copy, exec, image, local } from "../llb/ops.js";
+import { copy, exec, image, local, type ExecMount } from "../llb/ops.js";
 import type { Output } from "../llb/graph.js";
 
 /** Where the build context is mounted in the populate step. */
 const CONTEXT_MOUNT = "/cx/context";
+const STEP_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const MAX_NAME = 80;
 
 export interface ConvertOptions {
   readonly sessionId: string;
   readonly contextName: string;
+  /** .dockerignore patterns of the context. */
+  readonly excludePatterns: readonly string[];
+}
+
+const shorten = (text: string) => (text.length > MAX_NAME ? `${text.slice(0, MAX_NAME - 1)}…` : text);
+
+/** What a run step shows in progress: the shell command itself, or the argv. */
+function commandText(argv: readonly string[]): string {
+  const shell = argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
+  return shorten((shell ? argv[2] : argv.join(" ")).replace(/\s+/g, " ").trim());
 }
 
 /**
- * The app image as LLB, three layers over the runtime image:
+ * The app image as LLB, layers over the runtime image:
  *   runtime (QEMU, launcher)  ← docker-image source
  *   + OS base (/cx/base)      ← copied from the guest-base image
- *   + app overlay (/cx/app)   ← qcow2 over the base, made by cx-populate
- * The base layer's content is the same for every app on that base, so the
- * exported layer is shared between them.
+ *   + one layer per run step  ← qcow2 over the one before, written by the guest booted at build time
+ *   + app overlay (/cx/app)   ← qcow2 over the last, made by cx-populate
+ * Each run step depends only on the base and the steps before it, so a
+ * change to the app's files re-runs none of them.
  */
 export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
   const platform = plan.hostPlatform;
   const runtime = image(plan.runtimeImage, platform, `[runtime] ${plan.runtimeImage}`);
   const base = image(plan.baseImage, platform, `[base] fetch OS base ${plan.baseName}`);
+  const vmEnv = [STEP_PATH, ...guestEnv(plan.guest)];
+  const baseMount: ExecMount = { dest: LAYOUT.baseDir, from: base, selector: LAYOUT.baseDir, readonly: true };
+
+  const layers: Output[] = [];
+  plan.runs.forEach((step, i) => {
+    const out = `${runLayerDir(i)}/disk.qcow2`;
+    const request = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
+    const [layer] = exec({
+      root: runtime,
+      args: [LAYOUT.runStep, JSON.stringify(request)],
+      env: vmEnv,
+      mounts: [
+        baseMount,
+        ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })),
+        { dest: runLayerDir(i), output: true },
+        { dest: "/tmp" },
+      ],
+      platform,
+      name: `[run ${i + 1}/${plan.runs.length}] ${commandText(step.argv)}`,
+    });
+    layers.push(layer);
+  });
+
   const context = local(opts.contextName, {
     sessionId: opts.sessionId,
     includePatterns: plan.contextPaths,
+    excludePatterns: opts.excludePatterns,
     sharedKeyHint: opts.contextName,
   }, `[context] load ${plan.contextPaths.length} path(s) from the build context`);
-
+  const top = topDiskAfter(plan.runs.length);
   const request = {
-    base: LAYOUT.baseDisk,
-    backing: LAYOUT.appBacking,
+    base: top,
+    backing: backingPath(LAYOUT.appDisk, top),
     out: LAYOUT.appDisk,
     copies: plan.copies.map((c) => ({
       source: `${CONTEXT_MOUNT}/${c.src}`,
       dest: c.dest,
       ...(c.mode === undefined ? {} : { mode: c.mode }),
+      ...(c.owner === undefined ? {} : { owner: c.owner }),
     })),
   };
   const [overlay] = exec({
     root: runtime,
     args: [LAYOUT.populate, JSON.stringify(request)],
-    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+    env: [STEP_PATH],
     mounts: [
-      { dest: LAYOUT.baseDir, from: base, selector: LAYOUT.baseDir, readonly: true },
+      baseMount,
+      ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })),
       { dest: CONTEXT_MOUNT, from: context, readonly: true },
       { dest: LAYOUT.appDir, output: true },
       // The root is read-only; the raw disk copies need scratch space.
@@ -52,10 +92,13 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     ],
     platform,
     network: "none",
-    name: `[overlay] create app overlay: qemu-img create -b ${LAYOUT.appBacking}, write ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"}`,
+    name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
 
-  const withBase = copy(runtime, base, { src: LAYOUT.baseDir, dest: LAYOUT.baseDir, contents: true }, platform,
+  let result = copy(runtime, base, { src: LAYOUT.baseDir, dest: LAYOUT.baseDir, contents: true }, platform,
     `[image] add OS base layer ${plan.baseName}`);
-  return copy(withBase, overlay, { src: "/", dest: LAYOUT.appDir, contents: true }, platform, "[image] add app overlay layer");
+  layers.forEach((layer, i) => {
+    result = copy(result, layer, { src: "/", dest: runLayerDir(i), contents: true }, platform, `[image] add run layer ${i + 1}`);
+  });
+  return copy(result, overlay, { src: "/", dest: LAYOUT.appDir, contents: true }, platform, "[image] add app overlay layer");
 }

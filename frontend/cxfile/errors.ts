@@ -11,9 +11,15 @@ export class CxfileError extends Error {
     readonly pos: Pos | undefined,
     readonly problem: string,
     readonly hint?: string,
+    /** The Cxfile's text, so the error can be shown with its lines. */
+    readonly sourceText?: string,
   ) {
     super(`${file}${pos ? `:${pos.line}:${pos.column}` : ""}: ${problem}${hint ? ` (${hint})` : ""}`);
     this.name = "CxfileError";
+  }
+
+  withSource(text: string): CxfileError {
+    return new CxfileError(this.file, this.pos, this.problem, this.hint, text);
   }
 }
 

@@ -1,136 +1,85 @@
 import yaml from "js-yaml";
-import { posix } from "node:path";
-import { CxfileError, suggest, type Pos } from "./errors.js";
-import { COPY_KEYS, TOP_LEVEL_KEYS, type CopySpec, type CxfileSpec } from "./spec.js";
-import { entry, loadWithPositions, type YNode } from "./yaml-positions.js";
+import { Checker } from "./checker.js";
+import { CxfileError } from "./errors.js";
+import { parseGuest } from "./parse-guest.js";
+import { parseStage } from "./parse-stage.js";
+import { APP_KEYS, TOP_LEVEL_KEYS, type ArgSpec, type BaseSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
+import { loadWithPositions, type YNode } from "./yaml-positions.js";
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A Cxfile longer than this is refused before YAML parsing: it cannot be a recipe. */
+const MAX_CXFILE_BYTES = 1024 * 1024;
+const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TARGET_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 
-class Checker {
-  constructor(readonly file: string) {}
-
-  fail(pos: Pos | undefined, problem: string, hint?: string): never {
-    throw new CxfileError(this.file, pos, problem, hint);
-  }
-
-  mapping(node: YNode, what: string): Record<string, unknown> {
-    if (!isMapping(node.value)) this.fail(node.pos, `${what} must be a mapping of keys to values`);
-    return node.value;
-  }
-
-  knownKeys(node: YNode, valid: readonly string[], where: string): void {
-    for (const key of Object.keys(this.mapping(node, where))) {
-      if (!valid.includes(key)) this.fail(entry(node, key)?.key.pos ?? node.pos, `unknown key '${key}' in ${where}`, suggest(key, valid));
-    }
-  }
-
-  string(node: YNode, what: string): string {
-    const v = node.value;
-    if (typeof v === "string" && v.length > 0) return v;
-    if (typeof v === "number" || typeof v === "boolean") return String(v);
-    this.fail(node.pos, `${what} must be a non-empty string`);
-  }
-
-  guestPath(node: YNode, what: string): string {
-    const path = this.string(node, what);
-    if (!path.startsWith("/")) this.fail(node.pos, `${what} '${path}' must be an absolute guest path`, `for example /opt/app/${path}`);
-    if (/[\0\n"\\]/.test(path)) this.fail(node.pos, `${what} contains a character that guest paths cannot hold (NUL, newline, " or \\)`);
-    return path;
-  }
-
-  contextPath(node: YNode, what: string): string {
-    const path = this.string(node, what);
-    const clean = posix.normalize(path).replace(/\/+$/, "");
-    if (path.startsWith("/") || clean === ".." || clean.startsWith("../")) {
-      this.fail(node.pos, `${what} '${path}' must be a path inside the build context`, "relative, without ..");
-    }
-    if (/[\0\n"\\*?[]/.test(path)) this.fail(node.pos, `${what} '${path}' contains a character that is not supported in context paths`);
-    return clean === "" ? "." : clean;
-  }
-
-  /** A command: a list of strings (exec form) or one string (run by /bin/sh -c). */
-  command(node: YNode, what: string): string[] {
-    if (typeof node.value === "string") return ["/bin/sh", "-c", node.value];
-    if (!Array.isArray(node.value)) this.fail(node.pos, `${what} must be a list of strings or a shell command string`);
-    return node.children.map((child, i) => this.string(child, `${what}[${i}]`));
-  }
-
-  mode(node: YNode): number {
-    const v = node.value;
-    if (typeof v !== "string" || !/^0?[0-7]{3,4}$/.test(v)) {
-      this.fail(node.pos, `mode must be an octal string such as "0755"`, typeof v === "number" ? `quote it: mode: "0${v}"` : undefined);
-    }
-    return parseInt(v, 8);
-  }
+export interface ParseOptions {
+  /** --build-arg values; only names declared under args: are used. */
+  readonly buildArgs?: ReadonlyMap<string, string>;
 }
 
-function parseCopy(c: Checker, item: YNode, index: number): CopySpec {
-  const where = `copy[${index}]`;
-  const m = c.mapping(item, `${where} (either 'src: dest' or a mapping with src, dest and mode)`);
-  const keys = Object.keys(m);
-  if (keys.length === 1 && !COPY_KEYS.includes(keys[0] as (typeof COPY_KEYS)[number])) {
-    const e = entry(item, keys[0])!;
-    return { src: c.contextPath(e.key, `${where} source`), dest: c.guestPath(e.value, `${where} destination`), pos: item.pos };
-  }
-  c.knownKeys(item, COPY_KEYS, where);
-  const src = entry(item, "src");
-  const dest = entry(item, "dest");
-  if (!src) c.fail(item.pos, `${where} has no 'src'`);
-  if (!dest) c.fail(item.pos, `${where} has no 'dest'`);
-  const mode = entry(item, "mode");
-  return {
-    src: c.contextPath(src.value, `${where}.src`),
-    dest: c.guestPath(dest.value, `${where}.dest`),
-    ...(mode ? { mode: c.mode(mode.value) } : {}),
-    pos: item.pos,
-  };
-}
-
-/** Cxfile text to a CxfileSpec, or a CxfileError saying where and why not. */
-export function parseCxfile(text: string, file: string): CxfileSpec {
-  const c: Checker = new Checker(file);
-  let root: YNode;
+function loadYaml(text: string, file: string): YNode {
+  if (text.length > MAX_CXFILE_BYTES) throw new CxfileError(file, undefined, `the Cxfile is ${text.length} bytes; the limit is ${MAX_CXFILE_BYTES}`);
   try {
-    root = loadWithPositions(text);
+    return loadWithPositions(text);
   } catch (err) {
     if (err instanceof yaml.YAMLException) {
       const mark = err.mark;
-      c.fail(mark ? { line: mark.line + 1, column: mark.column + 1 } : undefined, `invalid YAML: ${err.reason}`);
+      throw new CxfileError(file, mark ? { line: mark.line + 1, column: mark.column + 1 } : undefined, `invalid YAML: ${err.reason}`);
     }
     throw err;
   }
-  if (root.value === undefined || root.value === null) c.fail({ line: 1, column: 1 }, "the Cxfile is empty", "it needs at least 'base'");
-  c.knownKeys(root, TOP_LEVEL_KEYS, "the Cxfile");
+}
 
-  const base = entry(root, "base");
-  if (!base) c.fail(root.pos, "missing 'base'", "name the OS base, for example base: minimal/aarch64");
-  const copyNode = entry(root, "copy");
-  let copy: CopySpec[] = [];
-  if (copyNode && copyNode.value.value !== null) {
-    if (!Array.isArray(copyNode.value.value)) c.fail(copyNode.value.pos, "copy must be a list", "- src: dest");
-    copy = copyNode.value.children.map((item, i) => parseCopy(c, item, i));
+function parseArgs(file: string, node: YNode | undefined, given: ReadonlyMap<string, string>): ArgSpec[] {
+  if (!node || node.value === null) return [];
+  const literal = new Checker(file, new Map());
+  const defaults = literal.stringMap(node, "args", (name, key) => {
+    if (!ARG_NAME.test(name)) literal.fail(key.pos, `arg name '${name}' is not a valid name`, "letters, digits and _, not starting with a digit");
+  });
+  return Object.entries(defaults).map(([name, value]) => ({ name, value: given.get(name) ?? value }));
+}
+
+function parseBase(c: Checker, node: YNode): BaseSpec {
+  if (typeof node.value === "object" && node.value !== null && !Array.isArray(node.value)) {
+    const [image] = c.entries(node, ["image"], "base");
+    if (!image) c.fail(node.pos, "base needs 'image'", "base: { image: registry/name:tag }");
+    const ref = c.string(image.value, "base.image");
+    if (/\s/.test(ref)) c.fail(image.value.pos, `base.image '${ref}' is not an image reference`);
+    return { kind: "image", ref, pos: image.value.pos };
   }
-  const env: Record<string, string> = {};
-  const envNode = entry(root, "env");
-  if (envNode && envNode.value.value !== null) {
-    const m = c.mapping(envNode.value, "env");
-    for (const name of Object.keys(m)) {
-      const e = entry(envNode.value, name)!;
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) c.fail(e.key.pos, `env name '${name}' is not a valid variable name`);
-      if (name.startsWith("CX_")) c.fail(e.key.pos, `env name '${name}' is reserved for the Containerx runtime`);
-      env[name] = e.value.value === null ? "" : c.string(e.value, `env.${name}`);
+  const name = c.string(node, "base");
+  const m = /^([a-z0-9-]+)\/([a-z0-9_]+)$/.exec(name);
+  if (!m) c.fail(node.pos, `base '${name}' is not a base name`, "write flavour/arch such as minimal/aarch64, or base: { image: ref } for an image");
+  return { kind: "named", flavour: m[1], arch: m[2], pos: node.pos };
+}
+
+/** Cxfile text to a CxfileSpec, or a CxfileError saying where and why not. */
+export function parseCxfile(text: string, file: string, opts: ParseOptions = {}): CxfileSpec {
+  const root = loadYaml(text, file);
+  const pre = new Checker(file, new Map());
+  if (root.value === undefined || root.value === null) pre.fail({ line: 1, column: 1 }, "the Cxfile is empty", "it needs at least 'base'");
+  const top = new Map(pre.entries(root, TOP_LEVEL_KEYS, "the Cxfile").map((e) => [e.name, e.value]));
+
+  const args = parseArgs(file, top.get("args"), opts.buildArgs ?? new Map());
+  const c = new Checker(file, new Map(args.map((a) => [a.name, a.value])));
+  const baseNode = top.get("base") ?? c.fail(root.pos, "missing 'base'", "name the OS base, for example base: minimal/aarch64");
+  const guestNode = top.get("guest");
+
+  const targets: TargetSpec[] = [];
+  const targetsNode = top.get("targets");
+  if (targetsNode && targetsNode.value !== null) {
+    for (const t of c.entries(targetsNode, undefined, "targets")) {
+      if (!TARGET_NAME.test(t.name)) c.fail(t.key.pos, `target name '${t.name}' is not valid`, "lower-case letters, digits, '.', '_' and '-'");
+      const fields = t.value.value === null ? new Map<string, YNode>() :
+        new Map(c.entries(t.value, APP_KEYS, `target '${t.name}'`).map((e) => [e.name, e.value]));
+      targets.push({ name: t.name, pos: t.key.pos, ...parseStage(c, fields, `targets.${t.name}.`) });
     }
   }
-  const entrypoint = entry(root, "entrypoint");
-  const cmd = entry(root, "cmd");
-  const workdir = entry(root, "workdir");
   return {
     file,
-    base: { name: c.string(base.value, "base"), pos: base.value.pos },
-    copy,
-    ...(entrypoint ? { entrypoint: c.command(entrypoint.value, "entrypoint") } : {}),
-    ...(cmd ? { cmd: c.command(cmd.value, "cmd") } : {}),
-    env,
-    ...(workdir ? { workdir: c.guestPath(workdir.value, "workdir") } : {}),
+    args,
+    base: parseBase(c, baseNode),
+    guest: guestNode ? parseGuest(c, guestNode) : { kernelArgs: [], qemuArgs: [] },
+    stage: parseStage(c, top, ""),
+    targets,
   };
 }

@@ -1,24 +1,98 @@
+import type { GuestShape } from "../../common/guest-env.js";
 import type { Pos } from "./errors.js";
 
-/** One `copy` entry: a path in the build context placed at a guest path. */
+/**
+ * A Cxfile, checked for shape: every value has the type the language says,
+ * `${ARG}` references are substituted, and positions are kept where a later
+ * stage (the planner) may still have to point at the Cxfile.
+ */
+export interface CxfileSpec {
+  readonly file: string;
+  readonly args: readonly ArgSpec[];
+  readonly base: BaseSpec;
+  readonly guest: GuestSpec;
+  /** The top level: what every target starts from. */
+  readonly stage: StageSpec;
+  readonly targets: readonly TargetSpec[];
+}
+
+export interface ArgSpec {
+  readonly name: string;
+  /** The value after --build-arg; the default when none was given. */
+  readonly value: string;
+}
+
+export type BaseSpec =
+  /** A base the project publishes, such as minimal/aarch64. */
+  | { readonly kind: "named"; readonly flavour: string; readonly arch: string; readonly pos: Pos }
+  /** Any image laid out as a guest base (/cx/base/…). */
+  | { readonly kind: "image"; readonly ref: string; readonly pos: Pos };
+
+/** Overrides of the guest-arch table's machine for this app; absent = the table's or the runtime's default. */
+export type GuestSpec = GuestShape;
+
 export interface CopySpec {
+  /** Context path; may hold glob characters (*, ?, [..]). */
   readonly src: string;
+  /** Absolute guest path; a trailing "/" means "into this directory". */
   readonly dest: string;
-  /** Permission bits; the source file's when absent. */
   readonly mode?: number;
+  readonly owner?: { readonly uid: number; readonly gid: number };
   readonly pos: Pos;
 }
 
-/** A Cxfile, checked for shape: every value has the type the language says. */
-export interface CxfileSpec {
-  readonly file: string;
-  readonly base: { readonly name: string; readonly pos: Pos };
-  readonly copy: readonly CopySpec[];
+export interface RunSpec {
+  /** What the guest runs: argv (a string command becomes /bin/sh -c). */
+  readonly argv: readonly string[];
+  readonly pos: Pos;
+}
+
+export interface PortSpec {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+}
+
+export interface HealthcheckSpec {
+  /** The check run in the guest; empty = the runtime's own "agent is up" check. */
+  readonly test: readonly string[];
+  readonly intervalNs?: number;
+  readonly timeoutNs?: number;
+  readonly startPeriodNs?: number;
+  readonly retries?: number;
+}
+
+/** What goes into the image config. Absent fields are inherited from the top level. */
+export interface AppConfigSpec {
   readonly entrypoint?: readonly string[];
   readonly cmd?: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly workdir?: string;
+  readonly user?: string;
+  readonly expose: readonly PortSpec[];
+  readonly volumes: readonly string[];
+  readonly healthcheck?: HealthcheckSpec;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stopSignal?: string;
+  readonly stopTimeoutSeconds?: number;
 }
 
-export const TOP_LEVEL_KEYS = ["base", "copy", "entrypoint", "cmd", "env", "workdir"] as const;
-export const COPY_KEYS = ["src", "dest", "mode"] as const;
+/** Steps and config of the top level or of one target. */
+export interface StageSpec {
+  readonly run: readonly RunSpec[];
+  readonly copy: readonly CopySpec[];
+  readonly config: AppConfigSpec;
+}
+
+export interface TargetSpec extends StageSpec {
+  readonly name: string;
+  readonly pos: Pos;
+}
+
+export const APP_KEYS = [
+  "copy", "run", "env", "workdir", "user", "entrypoint", "cmd", "expose", "volumes",
+  "healthcheck", "labels", "stop_signal", "stop_timeout",
+] as const;
+export const TOP_LEVEL_KEYS = ["args", "base", "guest", ...APP_KEYS, "targets"] as const;
+export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args"] as const;
+export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;
+export const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;

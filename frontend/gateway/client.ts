@@ -13,6 +13,12 @@ export interface Result {
   readonly metadata: Record<string, Buffer>;
 }
 
+/** A google.protobuf.Any attached to a returned error. */
+export interface ErrorDetail {
+  readonly typeUrl: string;
+  readonly value: Uint8Array;
+}
+
 export interface ApiCap {
   readonly ID: string;
   readonly Enabled?: boolean;
@@ -25,7 +31,7 @@ export interface Gateway {
   readFile(ref: string, path: string): Promise<Buffer>;
   resolveImageConfig(ref: string, platform: Platform, logName: string): Promise<{ digest: string; config: Buffer }>;
   returnResult(result: Result): Promise<void>;
-  returnError(code: number, message: string): Promise<void>;
+  returnError(code: number, message: string, details?: readonly ErrorDetail[]): Promise<void>;
   close(): void;
 }
 
@@ -89,8 +95,8 @@ export class GrpcGateway implements Gateway {
     await this.call("Return", "ReturnRequest", "ReturnResponse", { result: { ref: { id: result.ref }, metadata } });
   }
 
-  async returnError(code: number, message: string): Promise<void> {
-    await this.call("Return", "ReturnRequest", "ReturnResponse", { error: { code, message } });
+  async returnError(code: number, message: string, details: readonly ErrorDetail[] = []): Promise<void> {
+    await this.call("Return", "ReturnRequest", "ReturnResponse", { error: { code, message, details: details.map((d) => ({ type_url: d.typeUrl, value: d.value })) } });
   }
 
   close(): void {

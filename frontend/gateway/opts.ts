@@ -11,6 +11,11 @@ export function frontendOpts(env: NodeJS.ProcessEnv): Map<string, string> {
   return opts;
 }
 
+/** The opts under a prefix, e.g. "build-arg:" for --build-arg or "label:" for --label. */
+export function prefixedOpts(opts: ReadonlyMap<string, string>, prefix: string): Map<string, string> {
+  return new Map([...opts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
 /** The first platform of the first worker, as BUILDKIT_WORKERS reports it. */
 export function workerPlatform(env: NodeJS.ProcessEnv): { os: string; architecture: string; variant?: string } | undefined {
   try {
@@ -20,4 +25,9 @@ export function workerPlatform(env: NodeJS.ProcessEnv): { os: string; architectu
   } catch {
     return undefined;
   }
+}
+
+/** .dockerignore lines as BuildKit's local source takes them: comments and blanks dropped. */
+export function dockerignorePatterns(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
 }

@@ -1,3 +1,4 @@
+import { guestEnv } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
 import type { BuildPlan } from "../plan/plan.js";
 
@@ -8,33 +9,77 @@ export interface BaseImageConfig {
 
 export const CONTAINERX_VERSION = "0.1.0";
 
+export interface ConfigOptions {
+  /** --label values, applied last like Dockerfile builds do. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** SOURCE_DATE_EPOCH: the `created` times, so digests do not depend on when a build ran. */
+  readonly created?: string;
+}
+
+/** Docker's healthcheck shape; durations in nanoseconds. */
+function healthcheck(plan: BuildPlan): Record<string, unknown> | undefined {
+  const h = plan.app.healthcheck;
+  if (!h) return undefined;
+  return {
+    // The check runs in the guest through the agent, not in the container.
+    Test: ["CMD", LAYOUT.exec, ...h.test],
+    ...(h.intervalNs === undefined ? {} : { Interval: h.intervalNs }),
+    ...(h.timeoutNs === undefined ? {} : { Timeout: h.timeoutNs }),
+    ...(h.startPeriodNs === undefined ? {} : { StartPeriod: h.startPeriodNs }),
+    ...(h.retries === undefined ? {} : { Retries: h.retries }),
+  };
+}
+
 /**
  * The app image's OCI config. The container's entrypoint is always the
  * launcher; the app's own entrypoint travels in CX_ENTRYPOINT so that
- * `docker run IMAGE args…` replaces the app's cmd the way users expect.
+ * `docker run IMAGE args…` replaces the app's cmd the way users expect. The
+ * guest's user and the VM shape travel as CX_* variables for the same reason:
+ * `docker run -e` overrides them.
  */
-export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig): Record<string, unknown> {
+export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig, opts: ConfigOptions = {}): Record<string, unknown> {
   const p = plan.hostPlatform;
+  const app = plan.app;
+  const ports = Object.fromEntries(app.expose.map((e) => [`${e.port}/${e.protocol}`, {}]));
+  const volumes = Object.fromEntries(app.volumes.map((v) => [v, {}]));
+  const check = healthcheck(plan);
+  const created = opts.created ? { created: opts.created } : {};
+  const history = (createdBy: string, comment: string) => ({ ...created, created_by: createdBy, comment });
   return {
+    ...created,
     architecture: p.architecture,
     os: p.os,
     ...(p.variant ? { variant: p.variant } : {}),
     config: {
       Entrypoint: [LAYOUT.launcher],
-      Cmd: [...plan.app.cmd],
-      Env: [...plan.app.env, `CX_ENTRYPOINT=${JSON.stringify(plan.app.entrypoint)}`],
-      WorkingDir: plan.app.workdir,
+      Cmd: [...app.cmd],
+      Env: [
+        ...app.env,
+        `CX_ENTRYPOINT=${JSON.stringify(app.entrypoint)}`,
+        ...(app.user === undefined ? [] : [`CX_USER=${app.user}`]),
+        ...guestEnv(plan.guest),
+      ],
+      WorkingDir: app.workdir,
+      ...(app.expose.length ? { ExposedPorts: ports } : {}),
+      ...(app.volumes.length ? { Volumes: volumes } : {}),
+      ...(check ? { Healthcheck: check } : {}),
+      ...(app.stopSignal ? { StopSignal: app.stopSignal } : {}),
+      ...(app.stopTimeoutSeconds === undefined ? {} : { StopTimeout: app.stopTimeoutSeconds }),
       Labels: {
+        ...app.labels,
         "org.containerx.guest.arch": plan.arch,
         "org.containerx.base": plan.baseName,
         "org.containerx.version": CONTAINERX_VERSION,
+        ...(plan.target ? { "org.containerx.target": plan.target } : {}),
+        ...opts.labels,
       },
     },
     rootfs: { type: "layers", diff_ids: [] },
     history: [
       ...(runtime.history ?? []),
-      { created_by: `containerx: OS base ${plan.baseName} (${plan.baseImage})`, comment: "containerx.base" },
-      { created_by: `containerx: app overlay, ${plan.copies.length} copy entries`, comment: "containerx.overlay" },
+      history(`containerx: OS base ${plan.baseName} (${plan.baseImage})`, "containerx.base"),
+      ...plan.runs.map((r, i) => history(`containerx: run ${i + 1}: ${r.argv.join(" ")}`, "containerx.run")),
+      history(`containerx: app overlay, ${plan.copies.length} copy entries`, "containerx.overlay"),
     ],
   };
 }

@@ -27,7 +27,7 @@ export function sortedMap<T>(map: Readonly<Record<string, T>>): Record<string, T
 
 export interface Marshalled {
   /** pb.Definition as a plain object, ready for the gateway's Solve. */
-  readonly definition: { def: Uint8Array[]; metadata: Record<string, { description: Record<string, string> }> };
+  readonly definition: { def: Uint8Array[]; metadata: Record<string, { description: Record<string, string>; ignore_cache?: boolean }> };
   /** Digest of the terminal op: stable for the same graph. */
   readonly digest: string;
 }
@@ -47,9 +47,10 @@ function encodeOp(v: Vertex, inputDigests: readonly { digest: string; index: num
 /**
  * Serialises the graph below `result` into a Definition: dependencies first,
  * each op once, and a final input-only op that names the result (BuildKit
- * takes the last op as the terminal).
+ * takes the last op as the terminal). `ignoreCache` (--no-cache) marks every
+ * op so BuildKit runs it again.
  */
-export function marshal(result: Output): Marshalled {
+export function marshal(result: Output, opts: { ignoreCache?: boolean } = {}): Marshalled {
   const defs: Uint8Array[] = [];
   const metadata: Marshalled["definition"]["metadata"] = {};
   const done = new Map<Vertex, string>();
@@ -62,7 +63,7 @@ export function marshal(result: Output): Marshalled {
     done.set(v, digest);
     if (!(digest in metadata)) {
       defs.push(bytes);
-      metadata[digest] = { description: { "llb.customname": v.name } };
+      metadata[digest] = { description: { "llb.customname": v.name }, ...(opts.ignoreCache ? { ignore_cache: true } : {}) };
     }
     return digest;
   };

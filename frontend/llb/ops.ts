@@ -14,6 +14,8 @@ export function image(ref: string, platform: Platform, name: string): Output {
 export interface LocalOptions {
   readonly sessionId: string;
   readonly includePatterns?: readonly string[];
+  /** .dockerignore patterns: never transferred. */
+  readonly excludePatterns?: readonly string[];
   readonly sharedKeyHint?: string;
 }
 
@@ -21,6 +23,7 @@ export interface LocalOptions {
 export function local(name: string, opts: LocalOptions, displayName: string): Output {
   const attrs: Record<string, string> = { "local.session": opts.sessionId };
   if (opts.includePatterns) attrs["local.includepattern"] = JSON.stringify(opts.includePatterns);
+  if (opts.excludePatterns?.length) attrs["local.excludepatterns"] = JSON.stringify(opts.excludePatterns);
   if (opts.sharedKeyHint) attrs["local.sharedkeyhint"] = opts.sharedKeyHint;
   const vertex: Vertex = { body: { source: { identifier: `local://${name}`, attrs: sortedMap(attrs) } }, inputs: [], name: displayName };
   return { vertex, index: 0 };

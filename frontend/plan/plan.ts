@@ -1,29 +1,55 @@
 import { ARCH_NAMES, isArchName, type ArchName } from "../../common/arches.js";
 import { CxfileError } from "../cxfile/errors.js";
-import type { CxfileSpec } from "../cxfile/spec.js";
+import { suggest } from "../cxfile/errors.js";
+import type { AppConfigSpec, CopySpec, CxfileSpec, GuestSpec, HealthcheckSpec, PortSpec, StageSpec } from "../cxfile/spec.js";
 import { normalizeImageRef } from "./image-ref.js";
 import type { Platform } from "./platform.js";
 
 /** Guest-base flavours the project publishes, by name in `base:`. */
 export const BASE_FLAVOURS = ["minimal"] as const;
 
-/** Everything the LLB conversion needs, decided and validated. */
+/** A run step as the build executes it: argv in the guest, with the build args as environment. */
+export interface RunStep {
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+}
+
+export type CopyStep = Omit<CopySpec, "pos">;
+
+/** The image config of the chosen target, all inheritance resolved. */
+export interface AppConfig {
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  readonly env: readonly string[];
+  readonly workdir: string;
+  readonly user?: string;
+  readonly expose: readonly PortSpec[];
+  readonly volumes: readonly string[];
+  readonly healthcheck?: HealthcheckSpec;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stopSignal?: string;
+  readonly stopTimeoutSeconds?: number;
+}
+
+/** Everything the LLB conversion and the image config need, decided and validated. */
 export interface BuildPlan {
   readonly arch: ArchName;
-  /** The name the user wrote, e.g. minimal/aarch64. */
+  /** How the user named the base: minimal/aarch64, or the image reference. */
   readonly baseName: string;
   readonly baseImage: string;
   readonly runtimeImage: string;
   readonly hostPlatform: Platform;
-  readonly copies: readonly { readonly src: string; readonly dest: string; readonly mode?: number }[];
+  readonly target?: string;
+  readonly guest: GuestSpec;
+  /** Steps in the guest at build time, each its own qcow2 layer over the base. */
+  readonly runs: readonly RunStep[];
+  /** Files placed into the app overlay, the last layer. */
+  readonly copies: readonly CopyStep[];
   /** Context paths to transfer: only what `copy` names. */
   readonly contextPaths: readonly string[];
-  readonly app: {
-    readonly entrypoint: readonly string[];
-    readonly cmd: readonly string[];
-    readonly env: readonly string[];
-    readonly workdir: string;
-  };
+  readonly app: AppConfig;
+  /** --no-cache: every step is re-run. */
+  readonly noCache: boolean;
 }
 
 export interface PlanOptions {
@@ -31,31 +57,87 @@ export interface PlanOptions {
   /** Where the project's images come from; the local store by default. */
   readonly imagePrefix: string;
   readonly runtimeTag: string;
+  /** --target; the first target in the file when absent and the file has targets. */
+  readonly target?: string;
+  /** The guest arch of an image base, read from its label by the caller. */
+  readonly imageBaseArch?: string;
+  readonly noCache?: boolean;
 }
 
 /** The PATH a guest app gets unless the Cxfile sets its own. */
 export const GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
-  const [flavour, arch, ...rest] = spec.base.name.split("/");
-  const valid = BASE_FLAVOURS.flatMap((f) => ARCH_NAMES.map((a) => `${f}/${a}`));
-  if (rest.length || !BASE_FLAVOURS.includes(flavour as (typeof BASE_FLAVOURS)[number]) || !arch || !isArchName(arch)) {
-    throw new CxfileError(spec.file, spec.base.pos, `unknown base '${spec.base.name}'`, `available: ${valid.join(", ")}`);
+function chooseStage(spec: CxfileSpec, target: string | undefined): { stages: StageSpec[]; target?: string } {
+  if (target === undefined) {
+    const first = spec.targets[0];
+    return first ? { stages: [spec.stage, first], target: first.name } : { stages: [spec.stage] };
   }
-  const env = Object.entries({ PATH: GUEST_PATH, ...spec.env }).map(([k, v]) => `${k}=${v}`);
+  const chosen = spec.targets.find((t) => t.name === target);
+  if (!chosen) {
+    const names = spec.targets.map((t) => t.name);
+    throw new CxfileError(spec.file, undefined, `target '${target}' is not defined`,
+      names.length ? suggest(target, names) : "the Cxfile has no targets: section");
+  }
+  return { stages: [spec.stage, chosen], target };
+}
+
+/** Later stages override single values and add to lists and maps, like a Dockerfile stage built FROM another. */
+function mergeConfig(configs: readonly AppConfigSpec[]): AppConfig {
+  const last = <K extends keyof AppConfigSpec>(key: K): AppConfigSpec[K] | undefined =>
+    configs.reduce<AppConfigSpec[K] | undefined>((acc, c) => (c[key] === undefined ? acc : c[key]), undefined);
+  const env = Object.assign({ PATH: GUEST_PATH }, ...configs.map((c) => c.env)) as Record<string, string>;
+  const ports = new Map(configs.flatMap((c) => c.expose).map((p) => [`${p.port}/${p.protocol}`, p]));
+  const user = last("user");
+  const healthcheck = last("healthcheck");
+  const stopSignal = last("stopSignal");
+  const stopTimeoutSeconds = last("stopTimeoutSeconds");
   return {
-    arch,
-    baseName: spec.base.name,
-    baseImage: normalizeImageRef(`${opts.imagePrefix}${flavour}:${arch}`),
+    entrypoint: last("entrypoint") ?? [],
+    cmd: last("cmd") ?? [],
+    env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    workdir: last("workdir") ?? "/",
+    ...(user === undefined ? {} : { user }),
+    expose: [...ports.values()],
+    volumes: [...new Set(configs.flatMap((c) => c.volumes))],
+    ...(healthcheck === undefined ? {} : { healthcheck }),
+    labels: Object.assign({}, ...configs.map((c) => c.labels)) as Record<string, string>,
+    ...(stopSignal === undefined ? {} : { stopSignal }),
+    ...(stopTimeoutSeconds === undefined ? {} : { stopTimeoutSeconds }),
+  };
+}
+
+function resolveBase(spec: CxfileSpec, opts: PlanOptions): { arch: ArchName; baseName: string; baseImage: string } {
+  const base = spec.base;
+  if (base.kind === "image") {
+    const arch = opts.imageBaseArch;
+    if (!arch || !isArchName(arch)) {
+      throw new CxfileError(spec.file, base.pos, `image '${base.ref}' is not a Containerx guest base`,
+        arch ? `its guest arch '${arch}' is not one of ${ARCH_NAMES.join(", ")}` : "it has no org.containerx.base.arch label");
+    }
+    return { arch, baseName: base.ref, baseImage: normalizeImageRef(base.ref) };
+  }
+  const valid = BASE_FLAVOURS.flatMap((f) => ARCH_NAMES.map((a) => `${f}/${a}`));
+  const name = `${base.flavour}/${base.arch}`;
+  if (!BASE_FLAVOURS.includes(base.flavour as (typeof BASE_FLAVOURS)[number]) || !isArchName(base.arch)) {
+    throw new CxfileError(spec.file, base.pos, `unknown base '${name}'`, `available: ${valid.join(", ")}`);
+  }
+  return { arch: base.arch, baseName: name, baseImage: normalizeImageRef(`${opts.imagePrefix}${base.flavour}:${base.arch}`) };
+}
+
+export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
+  const { stages, target } = chooseStage(spec, opts.target);
+  const argEnv = spec.args.map((a) => `${a.name}=${a.value}`);
+  const copies = stages.flatMap((s) => s.copy).map(({ pos: _pos, ...copy }) => copy);
+  return {
+    ...resolveBase(spec, opts),
     runtimeImage: normalizeImageRef(`${opts.imagePrefix}runtime:${opts.runtimeTag}`),
     hostPlatform: opts.hostPlatform,
-    copies: spec.copy.map(({ src, dest, mode }) => ({ src, dest, ...(mode === undefined ? {} : { mode }) })),
-    contextPaths: [...new Set(spec.copy.map((c) => c.src))].sort(),
-    app: {
-      entrypoint: spec.entrypoint ?? [],
-      cmd: spec.cmd ?? [],
-      env,
-      workdir: spec.workdir ?? "/",
-    },
+    ...(target === undefined ? {} : { target }),
+    guest: spec.guest,
+    runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${GUEST_PATH}`, ...argEnv] })),
+    copies,
+    contextPaths: [...new Set(copies.map((c) => c.src))].sort(),
+    app: mergeConfig(stages.map((s) => s.config)),
+    noCache: opts.noCache ?? false,
   };
 }

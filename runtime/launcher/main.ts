@@ -6,16 +6,15 @@
  */
 import { execFile } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
-import { access, mkdir, readFile } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ARCHES, isArchName, type ArchName } from "../../common/arches.js";
-import { LAYOUT, type BaseManifest } from "../../common/layout.js";
+import { LAYOUT } from "../../common/layout.js";
 import { chooseAccel } from "./accel.js";
 import type { AppSpec } from "./agent-protocol.js";
-import type { VmConfig } from "./qemu-args.js";
-import { isRuntimeVariable, settingsFromEnv, type LauncherSettings } from "./settings.js";
+import { isRuntimeVariable, settingsFromEnv } from "./settings.js";
+import { readBaseManifest, vmConfigFor } from "./vm-config.js";
 import { runGuest, type SessionOutcome } from "./vm-session.js";
 
 /** Exit code when the runtime itself fails, as `docker run` uses 125 for its own errors. */
@@ -32,15 +31,6 @@ function kvmDeviceOpens(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The image's base manifest, with its arch checked once so the rest can trust it. */
-type GuestBase = BaseManifest & { readonly arch: ArchName };
-
-async function readManifest(): Promise<GuestBase> {
-  const manifest = JSON.parse(await readFile(LAYOUT.baseManifest, "utf8")) as BaseManifest;
-  if (!isArchName(manifest.arch)) throw new LaunchError(`${LAYOUT.baseManifest}: unknown guest arch ${manifest.arch}`);
-  return { ...manifest, arch: manifest.arch };
 }
 
 function appSpec(env: NodeJS.ProcessEnv, args: string[]): AppSpec {
@@ -77,22 +67,6 @@ async function containerDisk(stateDir: string): Promise<string> {
   return disk;
 }
 
-function vmConfig(manifest: GuestBase, settings: LauncherSettings, disk: string, stateDir: string, accel: VmConfig["accel"]): VmConfig {
-  return {
-    arch: ARCHES[manifest.arch],
-    accel,
-    memoryMiB: settings.memoryMiB,
-    cpus: settings.cpus,
-    kernel: LAYOUT.baseKernel,
-    initrd: LAYOUT.baseInitrd,
-    kernelArgs: [...manifest.kernelArgs, ...settings.kernelArgs],
-    disk,
-    agentSocket: join(stateDir, "agent.sock"),
-    console: settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
-    extraArgs: [],
-  };
-}
-
 function exitCode(outcome: SessionOutcome): number {
   switch (outcome.kind) {
     case "exited":
@@ -113,7 +87,7 @@ function exitCode(outcome: SessionOutcome): number {
 
 async function main(): Promise<number> {
   const settings = settingsFromEnv(process.env);
-  const manifest = await readManifest();
+  const manifest = await readBaseManifest();
   const spec = appSpec(process.env, process.argv.slice(2));
   const stateDir = process.env.CX_STATE_DIR ?? "/cx/state";
   await mkdir(stateDir, { recursive: true });
@@ -122,11 +96,11 @@ async function main(): Promise<number> {
 
   const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
   say(`${manifest.arch} guest, ${choice.reason}`);
-  let outcome = await runGuest(vmConfig(manifest, settings, disk, stateDir, choice.accel), spec, io,
+  let outcome = await runGuest(vmConfigFor(manifest, settings, disk, stateDir, choice.accel), spec, io,
     choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
   if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
     say(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
-    outcome = await runGuest(vmConfig(manifest, settings, disk, stateDir, "tcg"), spec, io);
+    outcome = await runGuest(vmConfigFor(manifest, settings, disk, stateDir, "tcg"), spec, io);
   }
   return exitCode(outcome);
 }

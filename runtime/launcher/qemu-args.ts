@@ -9,6 +9,9 @@ export type Accel = "kvm" | "tcg";
  */
 export interface VmConfig {
   readonly arch: GuestArch;
+  /** QEMU machine type and CPU model: the arch table's unless the app chose others. */
+  readonly machine: string;
+  readonly cpu: string;
   readonly accel: Accel;
   readonly memoryMiB: number;
   readonly cpus: number;
@@ -26,11 +29,12 @@ export interface VmConfig {
 /** The QEMU command line for a VmConfig. Pure: no probing, no file access. */
 export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
   const accel = vm.accel === "tcg" && vm.cpus > 1 ? "tcg,thread=multi" : vm.accel;
-  const cpu = vm.accel === "kvm" ? "host" : vm.arch.cpu;
+  // Under KVM the table's model would be emulated needlessly; an app's own choice is kept.
+  const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
   const consoleDev = vm.console === "stderr" ? "stdio,id=console,signal=off" : `file,id=console,path=${vm.console.file}`;
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    "-machine", vm.arch.machine,
+    "-machine", vm.machine,
     "-accel", accel,
     "-cpu", cpu,
     "-m", `${vm.memoryMiB}M`,
@@ -45,6 +49,9 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-device", "virtio-serial-pci,id=cxserial",
     "-chardev", `socket,id=cxagent,path=${vm.agentSocket}`,
     "-device", "virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent",
+    // User-mode networking: the guest reaches what the container reaches, with no privileges.
+    "-netdev", "user,id=net0",
+    "-device", "virtio-net-pci,netdev=net0",
     ...vm.extraArgs,
   ];
   return { binary: vm.arch.qemuBinary, args };

@@ -1,3 +1,5 @@
+import { GUEST_ENV } from "../../common/guest-env.js";
+import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 
 /** Launcher settings from CX_* environment variables, validated once. */
@@ -5,7 +7,11 @@ export interface LauncherSettings {
   readonly accel: AccelSetting;
   readonly memoryMiB: number;
   readonly cpus: number;
+  /** QEMU machine and CPU model; the guest-arch table's when absent. */
+  readonly machine?: string;
+  readonly cpu?: string;
   readonly kernelArgs: readonly string[];
+  readonly qemuArgs: readonly string[];
   readonly debugConsole: boolean;
   /** Seconds a KVM boot may take to reach the agent before falling back to TCG. */
   readonly kvmProbeSeconds: number;
@@ -19,12 +25,13 @@ export class SettingsError extends Error {
 }
 
 const DEFAULT_MEMORY_MIB = 512;
+const QEMU_WORD = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 
 function parseMemory(value: string): number {
   const m = /^(\d+)([mMgG]?)$/.exec(value.trim());
-  if (!m) throw new SettingsError(`CX_MEMORY=${value}: expected a size such as 512M or 2G`);
+  if (!m) throw new SettingsError(`${GUEST_ENV.memory}=${value}: expected a size such as 512M or 2G`);
   const mib = Number(m[1]) * (m[2].toLowerCase() === "g" ? 1024 : 1);
-  if (mib < 64 || mib > 1024 * 1024) throw new SettingsError(`CX_MEMORY=${value}: must be between 64M and 1024G`);
+  if (mib < 64 || mib > 1024 * 1024) throw new SettingsError(`${GUEST_ENV.memory}=${value}: must be between 64M and 1024G`);
   return mib;
 }
 
@@ -35,17 +42,48 @@ function parseInteger(name: string, value: string, min: number, max: number): nu
   return n;
 }
 
+function parseWord(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  if (!QEMU_WORD.test(value.trim())) throw new SettingsError(`${name}=${value}: not a QEMU model name`);
+  return value.trim();
+}
+
+/** CX_QEMU_ARGS: a JSON array of strings, or words separated by spaces. */
+function parseQemuArgs(value: string | undefined): string[] {
+  if (!value?.trim()) return [];
+  let args: unknown;
+  if (value.trim().startsWith("[")) {
+    try {
+      args = JSON.parse(value);
+    } catch {
+      throw new SettingsError(`${GUEST_ENV.qemuArgs}: not a valid JSON array`);
+    }
+    if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) throw new SettingsError(`${GUEST_ENV.qemuArgs}: expected a JSON array of strings`);
+  } else {
+    args = value.trim().split(/\s+/);
+  }
+  const list = args as string[];
+  const bad = checkQemuArgs(list);
+  if (bad) throw new SettingsError(`${GUEST_ENV.qemuArgs}: argument ${bad.index + 1}: ${bad.problem}${bad.hint ? ` (${bad.hint})` : ""}`);
+  return list;
+}
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   const accel = (env.CX_ACCEL ?? "auto").trim();
   if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") {
     throw new SettingsError(`CX_ACCEL=${accel}: expected auto, kvm or tcg`);
   }
   const debug = (env.CX_DEBUG ?? "").trim();
+  const machine = parseWord(GUEST_ENV.machine, env[GUEST_ENV.machine]);
+  const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
   return {
     accel,
-    memoryMiB: env.CX_MEMORY ? parseMemory(env.CX_MEMORY) : DEFAULT_MEMORY_MIB,
-    cpus: env.CX_CPUS ? parseInteger("CX_CPUS", env.CX_CPUS, 1, 64) : 1,
-    kernelArgs: (env.CX_KERNEL_ARGS ?? "").split(/\s+/).filter(Boolean),
+    memoryMiB: env[GUEST_ENV.memory] ? parseMemory(env[GUEST_ENV.memory]!) : DEFAULT_MEMORY_MIB,
+    cpus: env[GUEST_ENV.cpus] ? parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, 1, 64) : 1,
+    ...(machine ? { machine } : {}),
+    ...(cpu ? { cpu } : {}),
+    kernelArgs: (env[GUEST_ENV.kernelArgs] ?? "").split(/\s+/).filter(Boolean),
+    qemuArgs: parseQemuArgs(env[GUEST_ENV.qemuArgs]),
     debugConsole: debug !== "" && debug !== "0" && debug !== "false",
     kvmProbeSeconds: env.CX_KVM_PROBE_SECONDS ? parseInteger("CX_KVM_PROBE_SECONDS", env.CX_KVM_PROBE_SECONDS, 1, 600) : 10,
   };

@@ -4,23 +4,61 @@ import { parseCxfile } from "../../frontend/cxfile/parse.js";
 import { CxfileError } from "../../frontend/cxfile/errors.js";
 
 const ok = `# syntax=containerx/frontend
+args:
+  VERSION: "1.0"
+  PREFIX:
 base: minimal/aarch64
+guest:
+  machine: virt
+  cpu: cortex-a72
+  cpus: 2
+  memory: 1G
+  kernel_args: loglevel=3
+  qemu_args: ["-device", "virtio-rng-pci"]
+run:
+  - echo "$HOME" > /etc/built
+  - ["/bin/touch", "/etc/x"]
 copy:
   - hello: /opt/hello/hello
   - src: conf
     dest: /etc/app/
     mode: "0644"
+    owner: "1000:100"
+  - src: "bin/*"
+    dest: /usr/local/bin/
 entrypoint: ["/opt/hello/hello", "world"]
 cmd: echo hi
 env:
-  GREETING: hello
+  GREETING: hello \${VERSION}
   COUNT: 3
+  WHERE: \${PREFIX:-/usr}/share
 workdir: /opt/hello
+user: "1000:100"
+expose: [80, 53/udp]
+volumes: [/data]
+healthcheck:
+  test: ["/bin/true"]
+  interval: 1m30s
+  timeout: 500ms
+  start_period: 2s
+  retries: 4
+labels:
+  org.example.team: embedded
+stop_signal: int
+stop_timeout: 20
+targets:
+  debug:
+    cmd: ["--verbose"]
+    env:
+      DEBUG: "1"
+  tests:
+    copy:
+      - tests: /opt/tests
 `;
 
-function errorOf(text: string): CxfileError {
+function errorOf(text: string, buildArgs?: Map<string, string>): CxfileError {
   try {
-    parseCxfile(text, "Cxfile");
+    parseCxfile(text, "Cxfile", buildArgs ? { buildArgs } : {});
   } catch (err) {
     assert.ok(err instanceof CxfileError, `expected CxfileError, got ${String(err)}`);
     return err;
@@ -29,17 +67,74 @@ function errorOf(text: string): CxfileError {
 }
 
 test("parses every key of a valid Cxfile into typed values", () => {
-  const spec = parseCxfile(ok, "Cxfile");
-  assert.equal(spec.base.name, "minimal/aarch64");
-  assert.deepEqual(spec.base.pos, { line: 2, column: 7 });
-  assert.deepEqual(spec.copy.map(({ src, dest, mode }) => ({ src, dest, mode })), [
-    { src: "hello", dest: "/opt/hello/hello", mode: undefined },
-    { src: "conf", dest: "/etc/app/", mode: 0o644 },
+  const spec = parseCxfile(ok, "Cxfile", { buildArgs: new Map([["VERSION", "2.0"], ["UNDECLARED", "x"]]) });
+  assert.deepEqual(spec.args, [{ name: "VERSION", value: "2.0" }, { name: "PREFIX", value: "" }]);
+  assert.deepEqual(spec.base, { kind: "named", flavour: "minimal", arch: "aarch64", pos: { line: 5, column: 7 } });
+  assert.deepEqual(spec.guest, { machine: "virt", cpu: "cortex-a72", cpus: 2, memoryMiB: 1024, kernelArgs: ["loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"] });
+  assert.deepEqual(spec.stage.run.map((r) => r.argv), [["/bin/sh", "-c", 'echo "$HOME" > /etc/built'], ["/bin/touch", "/etc/x"]]);
+  assert.deepEqual(spec.stage.copy.map(({ pos: _p, ...c }) => c), [
+    { src: "hello", dest: "/opt/hello/hello" },
+    { src: "conf", dest: "/etc/app/", mode: 0o644, owner: { uid: 1000, gid: 100 } },
+    { src: "bin/*", dest: "/usr/local/bin/" },
   ]);
-  assert.deepEqual(spec.entrypoint, ["/opt/hello/hello", "world"]);
-  assert.deepEqual(spec.cmd, ["/bin/sh", "-c", "echo hi"]);
-  assert.deepEqual(spec.env, { GREETING: "hello", COUNT: "3" });
-  assert.equal(spec.workdir, "/opt/hello");
+  const c = spec.stage.config;
+  assert.deepEqual(c.entrypoint, ["/opt/hello/hello", "world"]);
+  assert.deepEqual(c.cmd, ["/bin/sh", "-c", "echo hi"]);
+  assert.deepEqual(c.env, { GREETING: "hello 2.0", COUNT: "3", WHERE: "/usr/share" });
+  assert.equal(c.workdir, "/opt/hello");
+  assert.equal(c.user, "1000:100");
+  assert.deepEqual(c.expose, [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }]);
+  assert.deepEqual(c.volumes, ["/data"]);
+  assert.deepEqual(c.healthcheck, { test: ["/bin/true"], intervalNs: 90e9, timeoutNs: 500e6, startPeriodNs: 2e9, retries: 4 });
+  assert.deepEqual(c.labels, { "org.example.team": "embedded" });
+  assert.equal(c.stopSignal, "SIGINT");
+  assert.equal(c.stopTimeoutSeconds, 20);
+  assert.deepEqual(spec.targets.map((t) => [t.name, t.config.cmd, t.config.env, t.copy.map((x) => x.dest)]), [
+    ["debug", ["--verbose"], { DEBUG: "1" }, []],
+    ["tests", undefined, {}, ["/opt/tests"]],
+  ]);
+});
+
+test("an image reference is a base too", () => {
+  const spec = parseCxfile("base: { image: registry.example:5000/team/base@sha256:abc }\n", "Cxfile");
+  assert.deepEqual(spec.base, { kind: "image", ref: "registry.example:5000/team/base@sha256:abc", pos: { line: 1, column: 16 } });
+});
+
+test("args: undeclared references, bad references and escapes", () => {
+  assert.match(errorOf("base: minimal/${ARCH}\n").message, /1:7: base: 'ARCH' is not declared under args/);
+  assert.match(errorOf("args: { A: x }\nbase: minimal/aarch64\nworkdir: /${A\n").message, /3:10: workdir: '\$\{A' has no closing/);
+  assert.match(errorOf("args: { A: x }\nbase: minimal/aarch64\nworkdir: /${A-b}\n").message, /not a valid reference/);
+  const spec = parseCxfile("args: { ARCH: aarch64 }\nbase: minimal/${ARCH}\nenv: { X: \"$${ARCH}\" }\n", "Cxfile");
+  assert.deepEqual(spec.stage.config.env, { X: "${ARCH}" });
+  assert.deepEqual(spec.base, { kind: "named", flavour: "minimal", arch: "aarch64", pos: { line: 2, column: 7 } });
+});
+
+test("guest values are checked, extra QEMU arguments against an allow-list", () => {
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  memory: lots\n").message, /3:11: guest.memory 'lots' is not a size/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  cpus: 0\n").message, /between 1 and 64/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  qemu_args: [-monitor, stdio]\n").message, /3:15: guest.qemu_args\[0\]: '-monitor' is not an option/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  qemu_args: [-device]\n").message, /needs a value/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  qemu_args: [-device, \"virtio-blk-pci,id=root\"]\n").message, /id 'root' is used by the runtime/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  memroy: 2G\n").message, /3:3: unknown key 'memroy' in guest.*did you mean 'memory'/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  machine: \"virt -monitor\"\n").message, /not a QEMU machine name/);
+});
+
+test("config values are checked: ports, signals, durations, users, owners, globs", () => {
+  assert.match(errorOf("base: minimal/aarch64\nexpose: [70000]\n").message, /2:10: expose\[0\] 70000 is not between 1 and 65535/);
+  assert.match(errorOf("base: minimal/aarch64\nexpose: [80/sctp]\n").message, /is not a port/);
+  assert.match(errorOf("base: minimal/aarch64\nstop_signal: SIGFOO\n").message, /2:14: stop_signal 'SIGFOO' is not a signal/);
+  assert.match(errorOf("base: minimal/aarch64\nhealthcheck:\n  interval: soon\n").message, /3:13: healthcheck.interval 'soon' is not a duration/);
+  assert.match(errorOf("base: minimal/aarch64\nuser: \"a b\"\n").message, /must be user or user:group/);
+  assert.match(errorOf("base: minimal/aarch64\ncopy:\n  - src: a\n    dest: /a\n    owner: app\n").message, /5:12: .*must be numeric uid/);
+  assert.match(errorOf("base: minimal/aarch64\ncopy:\n  - src: \"*.so\"\n    dest: /lib\n").message, /4:11: copy\[0\].dest must end with '\/' when src is a glob/);
+  assert.match(errorOf("base: minimal/aarch64\nvolumes: data\n").message, /2:10: volumes must be a list/);
+  assert.match(errorOf("base: minimal/aarch64\nrun: [[]]\n").message, /must not be an empty list/);
+  assert.match(errorOf("base: minimal/aarch64\nstop_timeout: -1\n").message, /stop_timeout is -1; it must be between 0 and 3600/);
+});
+
+test("targets: names and keys are checked", () => {
+  assert.match(errorOf("base: minimal/aarch64\ntargets:\n  Debug: {}\n").message, /3:3: target name 'Debug' is not valid/);
+  assert.match(errorOf("base: minimal/aarch64\ntargets:\n  debug:\n    base: x\n").message, /4:5: unknown key 'base' in target 'debug'/);
 });
 
 test("an unknown key is reported at its line with a suggestion", () => {
@@ -67,11 +162,12 @@ test("paths are checked: guest paths absolute, context paths inside the context"
 
 test("an unquoted octal mode is refused with the fix", () => {
   const err = errorOf("base: minimal/aarch64\ncopy:\n  - src: a\n    dest: /a\n    mode: 0755\n");
-  assert.match(err.message, /5:11: mode must be an octal string.*quote it/);
+  assert.match(err.message, /5:11: copy\[0\].mode must be an octal string.*quote it/);
 });
 
 test("base is required, and reserved env names are refused", () => {
   assert.match(errorOf("copy: []\n").message, /missing 'base'/);
   assert.match(errorOf("base: minimal/aarch64\nenv:\n  CX_ACCEL: kvm\n").message, /3:3: .*reserved/);
+  assert.match(errorOf("base: minimal\n").message, /1:7: base 'minimal' is not a base name/);
   assert.match(errorOf("").message, /empty/);
 });

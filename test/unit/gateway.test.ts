@@ -3,14 +3,16 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { connect } from "node:net";
 import { build } from "../../frontend/build.js";
+import { errorSourceDetail } from "../../frontend/cxfile/error-source.js";
+import { CxfileError } from "../../frontend/cxfile/errors.js";
 import { GrpcGateway } from "../../frontend/gateway/client.js";
 import { relayStdio } from "../../frontend/gateway/stdio-relay.js";
 import { gw, pb } from "../../frontend/protos.js";
 
 type Msg = Record<string, unknown>;
 
-/** A fake LLBBridge: records calls, serves the Cxfile, returns fixed refs. */
-function fakeBridge(cxfile: string) {
+/** A fake LLBBridge: records calls, serves the Cxfile (and other files), returns fixed refs. */
+function fakeBridge(files: Record<string, string>) {
   const calls: { method: string; req: Msg }[] = [];
   const method = (name: string, reqType: string, resType: string, handle: (req: Msg) => Msg) => {
     const req = gw(reqType);
@@ -27,7 +29,11 @@ function fakeBridge(cxfile: string) {
       },
       impl: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => {
         calls.push({ method: name, req: call.request });
-        cb(null, handle(call.request));
+        try {
+          cb(null, handle(call.request));
+        } catch (err) {
+          cb({ code: grpc.status.NOT_FOUND, details: (err as Error).message });
+        }
       },
     };
   };
@@ -35,7 +41,11 @@ function fakeBridge(cxfile: string) {
   const methods = {
     Ping: method("Ping", "PingRequest", "PongResponse", () => ({ FrontendAPICaps: [{ ID: "solve.base", Enabled: true }] })),
     Solve: method("Solve", "SolveRequest", "SolveResponse", () => ({ result: { ref: { id: `ref-${++solves}` } } })),
-    ReadFile: method("ReadFile", "ReadFileRequest", "ReadFileResponse", () => ({ Data: Buffer.from(cxfile) })),
+    ReadFile: method("ReadFile", "ReadFileRequest", "ReadFileResponse", (req) => {
+      const data = files[req.FilePath as string];
+      if (data === undefined) throw new Error(`open ${String(req.FilePath)}: no such file or directory`);
+      return { Data: Buffer.from(data) };
+    }),
     ResolveImageConfig: method("ResolveImageConfig", "ResolveImageConfigRequest", "ResolveImageConfigResponse",
       () => ({ Digest: "sha256:00", Config: Buffer.from(JSON.stringify({ history: [{ created_by: "runtime layer" }] })) })),
     Return: method("Return", "ReturnRequest", "ReturnResponse", () => ({})),
@@ -48,8 +58,8 @@ function fakeBridge(cxfile: string) {
   return { server, calls };
 }
 
-async function withGateway(cxfile: string, fn: (gateway: GrpcGateway, calls: { method: string; req: Msg }[]) => Promise<void>) {
-  const { server, calls } = fakeBridge(cxfile);
+async function withGateway(cxfile: string | Record<string, string>, fn: (gateway: GrpcGateway, calls: { method: string; req: Msg }[]) => Promise<void>) {
+  const { server, calls } = fakeBridge(typeof cxfile === "string" ? { Cxfile: cxfile } : cxfile);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   // The gateway reaches the server the way it reaches BuildKit: through the
@@ -85,10 +95,10 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
   const cxfile = "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\nentrypoint: [/opt/hello/hello, world]\n";
   await withGateway(cxfile, async (gateway, calls) => {
     const result = await build(gateway, env);
-    assert.equal(result.ref, "ref-2");
-    assert.deepEqual(calls.map((c) => c.method), ["Solve", "ReadFile", "ResolveImageConfig", "Solve"]);
-    assert.equal(calls[1].req.FilePath, "Cxfile");
-    const def = (calls[3].req.Definition as { def: Buffer[] }).def;
+    assert.equal(result.ref, "ref-3");
+    assert.deepEqual(calls.map((c) => c.method), ["Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "Solve"]);
+    assert.deepEqual([calls[1].req.FilePath, calls[3].req.FilePath], ["Cxfile", ".dockerignore"]);
+    const def = (calls[5].req.Definition as { def: Buffer[] }).def;
     const ops = def.map((d) => pb.Op.toObject(pb.Op.decode(d)) as { platform?: { Architecture: string } });
     assert.ok(ops.filter((o) => o.platform).every((o) => o.platform!.Architecture === "arm64"), "ops run on the requested host platform");
 
@@ -106,16 +116,59 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
 
 test("a Cxfile error surfaces with file and line, before any app step is solved", async () => {
   await withGateway("base: minimal/aarch64\ncopy:\n  - src: a\n    dset: /b\n", async (gateway, calls) => {
-    await assert.rejects(build(gateway, env), /Cxfile:4:5: unknown key 'dset'/);
-    assert.deepEqual(calls.map((c) => c.method), ["Solve", "ReadFile"]);
-    await gateway.returnError(3, "Cxfile:4:5: unknown key 'dset'");
-    const ret = calls.at(-1)!.req as { error: { code: number; message: string } };
-    assert.deepEqual([ret.error.code, ret.error.message], [3, "Cxfile:4:5: unknown key 'dset'"]);
+    const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
+    assert.ok(err instanceof CxfileError);
+    assert.match(err.message, /Cxfile:4:5: unknown key 'dset'/);
+    assert.deepEqual(calls.map((c) => c.method), ["Solve", "ReadFile", "Solve", "ReadFile"]);
+    await gateway.returnError(3, err.message, [errorSourceDetail(err)!]);
+    const ret = calls.at(-1)!.req as { error: { code: number; message: string; details: { type_url: string; value: Buffer }[] } };
+    assert.deepEqual([ret.error.code, ret.error.message], [3, err.message]);
+    // BuildKit prints the Cxfile lines around the error from this detail.
+    assert.equal(ret.error.details[0].type_url, "errdefs.Source");
+    const source = pb.ErrorSource.toObject(pb.ErrorSource.decode(ret.error.details[0].value)) as
+      { info: { filename: string; data: Buffer }; ranges: { start: { line: number; character: number } }[] };
+    assert.equal(source.info.filename, "Cxfile");
+    assert.equal(Buffer.from(source.info.data).toString(), "base: minimal/aarch64\ncopy:\n  - src: a\n    dset: /b\n");
+    assert.deepEqual(source.ranges[0].start, { line: 4, character: 5 });
   });
 });
 
 test("several target platforms are refused clearly for now", async () => {
   await withGateway("base: minimal/aarch64\n", async (gateway) => {
     await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_1: "platform=linux/amd64,linux/arm64" }), /several platforms/);
+  });
+});
+
+test("build args, target, labels, --no-cache and .dockerignore reach the graph and the config", async () => {
+  const cxfile = [
+    "args: { GREETING: hi }",
+    "base: minimal/aarch64",
+    "copy:",
+    "  - app: /opt/app",
+    "env: { MSG: \"${GREETING}\" }",
+    "targets:",
+    "  one: { cmd: [one] }",
+    "  two: { cmd: [two], run: [\"echo two\"] }",
+  ].join("\n");
+  await withGateway({ Cxfile: cxfile, ".dockerignore": "# comment\n*.log\n\n!keep.log\n" }, async (gateway, calls) => {
+    const result = await build(gateway, {
+      ...env,
+      BUILDKIT_FRONTEND_OPT_2: "build-arg:GREETING=hello",
+      BUILDKIT_FRONTEND_OPT_3: "target=two",
+      BUILDKIT_FRONTEND_OPT_4: "label:org.example.owner=me",
+      BUILDKIT_FRONTEND_OPT_5: "no-cache=",
+    });
+    const config = JSON.parse(result.metadata["containerimage.config"].toString());
+    assert.deepEqual(config.config.Cmd, ["two"]);
+    assert.ok(config.config.Env.includes("MSG=hello"));
+    assert.equal(config.config.Labels["org.example.owner"], "me");
+    assert.equal(config.config.Labels["org.containerx.target"], "two");
+    const solve = calls.filter((c) => c.method === "Solve").at(-1)!.req.Definition as { def: Buffer[]; metadata: Record<string, { ignore_cache?: boolean; description: Record<string, string> }> };
+    const ops = solve.def.map((d) => pb.Op.toObject(pb.Op.decode(d)) as { source?: { identifier: string; attrs: Record<string, string> } });
+    const context = ops.find((o) => o.source?.identifier === "local://context")!;
+    assert.deepEqual(JSON.parse(context.source!.attrs["local.excludepatterns"]), ["*.log", "!keep.log"]);
+    assert.deepEqual(JSON.parse(context.source!.attrs["local.includepattern"]), ["app"]);
+    assert.ok(Object.values(solve.metadata).every((m) => m.ignore_cache === true), "--no-cache marks every op");
+    assert.ok(Object.values(solve.metadata).some((m) => m.description["llb.customname"] === "[run 1/1] echo two"));
   });
 });

@@ -10,7 +10,7 @@ import { pb } from "../../frontend/protos.js";
 
 const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\n", "Cxfile"),
   { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" });
-const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context" }));
+const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [] }));
 type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[] }; mounts: { dest: string; input: number; output: number; selector?: string }[]; network?: number }; file?: unknown };
 const decode = (bytes: Uint8Array) => pb.Op.toObject(pb.Op.decode(bytes), { longs: Number, defaults: false }) as Decoded;
 

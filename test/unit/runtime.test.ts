@@ -47,8 +47,14 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b" }), {
-    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], debugConsole: false, kvmProbeSeconds: 10,
+    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10,
   });
+  assert.deepEqual(settingsFromEnv({ CX_MACHINE: "virt-7.2", CX_CPU: "cortex-a72", CX_QEMU_ARGS: '["-device","virtio-rng-pci"]' }).qemuArgs, ["-device", "virtio-rng-pci"]);
+  assert.equal(settingsFromEnv({ CX_CPU: "cortex-a72" }).cpu, "cortex-a72");
+  assert.deepEqual(settingsFromEnv({ CX_QEMU_ARGS: "-rtc base=utc" }).qemuArgs, ["-rtc", "base=utc"]);
+  assert.throws(() => settingsFromEnv({ CX_QEMU_ARGS: "-monitor stdio" }), /CX_QEMU_ARGS: argument 1: '-monitor' is not an option/);
+  assert.throws(() => settingsFromEnv({ CX_QEMU_ARGS: "-device virtio-net-pci,id=net0" }), /id 'net0' is used by the runtime/);
+  assert.throws(() => settingsFromEnv({ CX_MACHINE: "virt; rm" }), /CX_MACHINE=virt; rm: not a QEMU model name/);
   assert.throws(() => settingsFromEnv({ CX_MEMORY: "lots" }), /CX_MEMORY=lots: expected a size/);
   assert.throws(() => settingsFromEnv({ CX_ACCEL: "hvf" }), /expected auto, kvm or tcg/);
   assert.throws(() => settingsFromEnv({ CX_CPUS: "0" }), /between 1 and 64/);
@@ -56,7 +62,7 @@ test("settings come from CX_* variables and bad values are explained", () => {
 
 test("the QEMU command line boots the kernel with the disk and the agent port", () => {
   const vm: VmConfig = {
-    arch: ARCHES.aarch64, accel: "tcg", memoryMiB: 512, cpus: 2, kernel: "/k", initrd: "/i", kernelArgs: ["console=ttyAMA0", "quiet"],
+    arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, kernel: "/k", initrd: "/i", kernelArgs: ["console=ttyAMA0", "quiet"],
     disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", console: { file: "/s/console.log" }, extraArgs: [],
   };
   const { binary, args } = buildQemuArgs(vm);
@@ -69,5 +75,7 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.ok(args.includes("if=none,id=root,file=/s/disk.qcow2,format=qcow2,discard=unmap"));
   assert.ok(args.includes("socket,id=cxagent,path=/s/agent.sock"));
   assert.ok(args.includes("virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent"));
+  assert.ok(args.includes("user,id=net0"));
+  assert.equal(buildQemuArgs({ ...vm, cpu: "cortex-a72", accel: "kvm" }).args.includes("cortex-a72"), true);
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
 });

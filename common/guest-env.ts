@@ -1,0 +1,35 @@
+/**
+ * The VM's shape travels as CX_* environment variables: the Cxfile's `guest:`
+ * section becomes image Env defaults, `docker run -e` overrides them, and the
+ * launcher and the build-time run step read them with the same code, so the
+ * machine that runs `run:` steps at build time is the one `docker run` boots.
+ */
+export const GUEST_ENV = {
+  machine: "CX_MACHINE",
+  cpu: "CX_CPU",
+  cpus: "CX_CPUS",
+  memory: "CX_MEMORY",
+  kernelArgs: "CX_KERNEL_ARGS",
+  qemuArgs: "CX_QEMU_ARGS",
+} as const;
+
+export interface GuestShape {
+  readonly machine?: string;
+  readonly cpu?: string;
+  readonly cpus?: number;
+  readonly memoryMiB?: number;
+  readonly kernelArgs: readonly string[];
+  readonly qemuArgs: readonly string[];
+}
+
+/** KEY=VALUE lines for the parts of `shape` that are set. */
+export function guestEnv(shape: GuestShape): string[] {
+  const env: string[] = [];
+  if (shape.machine) env.push(`${GUEST_ENV.machine}=${shape.machine}`);
+  if (shape.cpu) env.push(`${GUEST_ENV.cpu}=${shape.cpu}`);
+  if (shape.cpus !== undefined) env.push(`${GUEST_ENV.cpus}=${shape.cpus}`);
+  if (shape.memoryMiB !== undefined) env.push(`${GUEST_ENV.memory}=${shape.memoryMiB}M`);
+  if (shape.kernelArgs.length) env.push(`${GUEST_ENV.kernelArgs}=${shape.kernelArgs.join(" ")}`);
+  if (shape.qemuArgs.length) env.push(`${GUEST_ENV.qemuArgs}=${JSON.stringify(shape.qemuArgs)}`);
+  return env;
+}

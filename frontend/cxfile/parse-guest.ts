@@ -1,0 +1,40 @@
+import type { Checker } from "./checker.js";
+import { checkQemuArgs } from "../../common/qemu-options.js";
+import { GUEST_KEYS, type GuestSpec } from "./spec.js";
+import type { YNode } from "./yaml-positions.js";
+
+const MACHINE_WORD = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
+
+function qemuArgs(c: Checker, node: YNode): string[] {
+  const items = c.list(node, "guest.qemu_args", '["-device", "virtio-rng-pci"]');
+  const args = items.map((n, i) => c.string(n, `guest.qemu_args[${i}]`));
+  const bad = checkQemuArgs(args);
+  if (bad) c.fail(items[bad.index].pos, `guest.qemu_args[${bad.index}]: ${bad.problem}`, bad.hint);
+  return args;
+}
+
+export function parseGuest(c: Checker, node: YNode): GuestSpec {
+  if (node.value === null) return { kernelArgs: [], qemuArgs: [] };
+  const f = new Map(c.entries(node, GUEST_KEYS, "guest").map((e) => [e.name, e.value]));
+  const word = (key: string) => {
+    const n = f.get(key);
+    if (!n) return undefined;
+    const v = c.string(n, `guest.${key}`);
+    if (!MACHINE_WORD.test(v)) c.fail(n.pos, `guest.${key} '${v}' is not a QEMU ${key} name`);
+    return v;
+  };
+  const machine = word("machine");
+  const cpu = word("cpu");
+  const cpus = f.get("cpus");
+  const memory = f.get("memory");
+  const kernelArgs = f.get("kernel_args");
+  const extra = f.get("qemu_args");
+  return {
+    ...(machine ? { machine } : {}),
+    ...(cpu ? { cpu } : {}),
+    ...(cpus ? { cpus: c.integer(cpus, "guest.cpus", 1, 64) } : {}),
+    ...(memory ? { memoryMiB: c.sizeMiB(memory, "guest.memory", 64, 1024 * 1024) } : {}),
+    kernelArgs: kernelArgs ? c.strings(kernelArgs, "guest.kernel_args", (n, w) => c.string(n, w)).flatMap((s) => s.split(/\s+/)).filter(Boolean) : [],
+    qemuArgs: extra && extra.value !== null ? qemuArgs(c, extra) : [],
+  };
+}
