@@ -24,6 +24,13 @@ export const LAYOUT = {
   exec: "/cx/runtime/bin/cx-exec",
 } as const;
 
+/**
+ * The environment variable that carries a build step's JSON request to
+ * cx-populate and cx-run-step. Not an argument, so BuildKit's progress and
+ * error lines show the step's name rather than a wall of JSON.
+ */
+export const STEP_REQUEST_ENV = "CX_STEP_REQUEST";
+
 /** Directory of the i-th run layer (0-based). */
 export function runLayerDir(i: number): string {
   return `${LAYOUT.layersDir}/${i}`;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -309,6 +310,25 @@ static int run_app(const struct spec *s) {
   return status;
 }
 
+/*
+ * Leaves the guest disk clean: no process left writing, everything under
+ * /sysroot unmounted, so the filesystem needs no journal replay. Disks written
+ * by build-time run steps become image layers that the next build step edits
+ * offline; a pending journal would later be replayed over those edits.
+ */
+static void quiesce(void) {
+  kill(-1, SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+  }
+  sync();
+  umount2(SYSROOT "/dev", MNT_DETACH);
+  umount2(SYSROOT "/proc", MNT_DETACH);
+  umount2(SYSROOT "/sys", MNT_DETACH);
+  if (umount(SYSROOT) != 0 && mount(NULL, SYSROOT, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0)
+    dprintf(2, "cx-agent: cannot unmount the guest disk: %s\n", strerror(errno));
+  sync();
+}
+
 int main(void) {
   char dev[300], *specbuf;
   struct spec spec;
@@ -337,7 +357,7 @@ int main(void) {
   char report[32];
   if (WIFSIGNALED(status)) snprintf(report, sizeof report, "signal %d", WTERMSIG(status));
   else snprintf(report, sizeof report, "exit %d", WEXITSTATUS(status));
-  sync();
+  quiesce();
   send_frame('X', report, (uint32_t)strlen(report));
   power_off();
   return 0;

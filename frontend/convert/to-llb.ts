@@ -1,5 +1,5 @@
 import { guestEnv } from "../../common/guest-env.js";
-import { backingPath, LAYOUT, runLayerDir, topDiskAfter } from "../../common/layout.js";
+import { backingPath, LAYOUT, runLayerDir, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { copy, exec, image, local, type ExecMount } from "../llb/ops.js";
 import type { Output } from "../llb/graph.js";
@@ -46,8 +46,8 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     const request = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
     const [layer] = exec({
       root: runtime,
-      args: [LAYOUT.runStep, JSON.stringify(request)],
-      env: vmEnv,
+      args: [LAYOUT.runStep],
+      env: [...vmEnv, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
       mounts: [
         baseMount,
         ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })),
@@ -68,6 +68,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
   }, `[context] load ${plan.contextPaths.length} path(s) from the build context`);
   const top = topDiskAfter(plan.runs.length);
   const request = {
+    context: CONTEXT_MOUNT,
     base: top,
     backing: backingPath(LAYOUT.appDisk, top),
     out: LAYOUT.appDisk,
@@ -80,8 +81,8 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
   };
   const [overlay] = exec({
     root: runtime,
-    args: [LAYOUT.populate, JSON.stringify(request)],
-    env: [STEP_PATH],
+    args: [LAYOUT.populate],
+    env: [STEP_PATH, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
     mounts: [
       baseMount,
       ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })),

@@ -49,9 +49,10 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-device", "virtio-serial-pci,id=cxserial",
     "-chardev", `socket,id=cxagent,path=${vm.agentSocket}`,
     "-device", "virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent",
-    // User-mode networking: the guest reaches what the container reaches, with no privileges.
+    // User-mode networking: the guest reaches what the container reaches, with
+    // no privileges. No option ROM: the kernel is booted directly, not over PXE.
     "-netdev", "user,id=net0",
-    "-device", "virtio-net-pci,netdev=net0",
+    "-device", "virtio-net-pci,netdev=net0,romfile=",
     ...vm.extraArgs,
   ];
   return { binary: vm.arch.qemuBinary, args };

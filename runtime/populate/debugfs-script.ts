@@ -4,9 +4,14 @@
  * what will be replaced (its "already exists"/"not found" complaints are
  * expected), `apply` writes and must run without a single error.
  */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
 export type GuestEntry =
-  | { readonly kind: "dir"; readonly path: string; readonly mode: number }
-  | { readonly kind: "file"; readonly path: string; readonly mode: number; readonly source: string }
+  | { readonly kind: "dir"; readonly path: string; readonly mode: number; readonly owner?: Owner }
+  | { readonly kind: "file"; readonly path: string; readonly mode: number; readonly source: string; readonly owner?: Owner }
   | { readonly kind: "symlink"; readonly path: string; readonly target: string };
 
 export interface DebugfsScripts {
@@ -24,7 +29,9 @@ function ancestors(path: string): string[] {
   return parts.slice(0, -1).map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
 }
 
-export function debugfsScripts(entries: readonly GuestEntry[], owner = { uid: 0, gid: 0 }): DebugfsScripts {
+const ROOT: Owner = { uid: 0, gid: 0 };
+
+export function debugfsScripts(entries: readonly GuestEntry[]): DebugfsScripts {
   const prepare: string[] = [];
   const apply: string[] = [];
   const made = new Set<string>();
@@ -33,7 +40,7 @@ export function debugfsScripts(entries: readonly GuestEntry[], owner = { uid: 0,
     made.add(dir);
     prepare.push(`mkdir ${quote(dir)}`);
   };
-  const attrs = (path: string, typeBits: number, mode: number) => {
+  const attrs = (path: string, typeBits: number, mode: number, owner: Owner = ROOT) => {
     apply.push(`sif ${quote(path)} mode 0${(typeBits | (mode & 0o7777)).toString(8)}`);
     apply.push(`sif ${quote(path)} uid ${owner.uid}`, `sif ${quote(path)} gid ${owner.gid}`);
   };
@@ -42,12 +49,12 @@ export function debugfsScripts(entries: readonly GuestEntry[], owner = { uid: 0,
     switch (entry.kind) {
       case "dir":
         mkdirs(entry.path);
-        attrs(entry.path, 0o040000, entry.mode);
+        attrs(entry.path, 0o040000, entry.mode, entry.owner);
         break;
       case "file":
         prepare.push(`rm ${quote(entry.path)}`);
         apply.push(`write ${quote(entry.source)} ${quote(entry.path)}`);
-        attrs(entry.path, 0o100000, entry.mode);
+        attrs(entry.path, 0o100000, entry.mode, entry.owner);
         break;
       case "symlink":
         prepare.push(`rm ${quote(entry.path)}`);

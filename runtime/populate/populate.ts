@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { run, runCapture } from "../../common/run.js";
 import { changedExtents, type Extent } from "./block-diff.js";
-import { debugfsScripts, type GuestEntry } from "./debugfs-script.js";
+import { debugfsScripts, type GuestEntry, type Owner } from "./debugfs-script.js";
+import { expandGlob, hasGlob } from "./glob.js";
 
 export interface PopulateCopy {
   /** Path of the source inside this build step (a context mount). */
@@ -23,9 +24,13 @@ export interface PopulateCopy {
   readonly dest: string;
   /** Permission bits for copied files; the source's when absent. */
   readonly mode?: number;
+  /** Owner of what is copied; root when absent. */
+  readonly owner?: Owner;
 }
 
 export interface PopulateRequest {
+  /** Where the build context is mounted; copy sources are inside it. */
+  readonly context: string;
   readonly base: string;
   readonly backing: string;
   readonly out: string;
@@ -34,35 +39,50 @@ export interface PopulateRequest {
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
-async function walk(source: string, dest: string, mode: number | undefined, entries: GuestEntry[]): Promise<void> {
+interface CopyAttrs {
+  readonly mode?: number;
+  readonly owner?: Owner;
+}
+
+async function walk(source: string, dest: string, attrs: CopyAttrs, entries: GuestEntry[]): Promise<void> {
   const st = await lstat(source);
+  const owner = attrs.owner ? { owner: attrs.owner } : {};
   if (st.isSymbolicLink()) {
     entries.push({ kind: "symlink", path: dest, target: await readlink(source) });
   } else if (st.isDirectory()) {
-    if (dest !== "/") entries.push({ kind: "dir", path: dest, mode: st.mode & 0o7777 });
-    for (const name of (await readdir(source)).sort()) {
-      await walk(join(source, name), posix.join(dest, name), mode, entries);
-    }
+    if (dest !== "/") entries.push({ kind: "dir", path: dest, mode: st.mode & 0o7777, ...owner });
+    await walkContents(source, dest, attrs, entries);
   } else if (st.isFile()) {
-    entries.push({ kind: "file", path: dest, mode: mode ?? st.mode & 0o7777, source });
+    entries.push({ kind: "file", path: dest, mode: attrs.mode ?? st.mode & 0o7777, source, ...owner });
   } else {
     throw new Error(`${source}: only files, directories and symlinks can be copied`);
   }
 }
 
-export async function guestEntries(copies: readonly PopulateCopy[]): Promise<GuestEntry[]> {
+async function walkContents(dir: string, dest: string, attrs: CopyAttrs, entries: GuestEntry[]): Promise<void> {
+  for (const name of (await readdir(dir)).sort()) await walk(join(dir, name), posix.join(dest, name), attrs, entries);
+}
+
+/** One copy source (no glob): like Dockerfile COPY, a directory's contents go into dest. */
+async function copyOne(contextRoot: string, source: string, dest: string, attrs: CopyAttrs, entries: GuestEntry[]): Promise<void> {
+  const st = await lstat(source).catch(() => {
+    throw new Error(`${posix.relative(contextRoot, source)}: not found in the build context (or excluded by .dockerignore)`);
+  });
+  if (st.isDirectory()) await walkContents(source, dest, attrs, entries);
+  else await walk(source, dest.endsWith("/") ? posix.join(dest, basename(source)) : dest, attrs, entries);
+}
+
+export async function guestEntries(copies: readonly PopulateCopy[], contextRoot: string): Promise<GuestEntry[]> {
   const entries: GuestEntry[] = [];
   for (const copy of copies) {
-    const st = await lstat(copy.source);
-    if (st.isDirectory()) {
-      // Like Dockerfile COPY: a directory's contents go into dest.
-      for (const name of (await readdir(copy.source)).sort()) {
-        await walk(join(copy.source, name), posix.join(copy.dest, name), copy.mode, entries);
-      }
-    } else {
-      const dest = copy.dest.endsWith("/") ? posix.join(copy.dest, basename(copy.source)) : copy.dest;
-      await walk(copy.source, dest, copy.mode, entries);
+    if (!hasGlob(copy.source)) {
+      await copyOne(contextRoot, copy.source, copy.dest, copy, entries);
+      continue;
     }
+    const pattern = posix.relative(contextRoot, copy.source);
+    const matches = await expandGlob(contextRoot, pattern);
+    if (!matches.length) throw new Error(`${pattern}: no file in the build context matches`);
+    for (const match of matches) await copyOne(contextRoot, join(contextRoot, match), copy.dest, copy, entries);
   }
   return entries;
 }
@@ -111,8 +131,12 @@ export async function populate(req: PopulateRequest): Promise<void> {
     const raw = join(work, "disk.raw");
     await run("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", req.base, baseRaw]);
     await run("cp", ["--sparse=always", baseRaw, raw]);
+    // A disk a guest left unclean would have its journal replayed over our
+    // edits at boot: replay it first, so the overlay carries both.
+    const fsck = await runCapture("e2fsck", ["-fp", raw]);
+    if (fsck.exitCode >= 4) throw new Error(`the guest disk has errors e2fsck cannot fix:\n${fsck.stdout}${fsck.stderr}`);
 
-    const entries = await guestEntries(req.copies);
+    const entries = await guestEntries(req.copies, req.context);
     say(`writing ${entries.length} entries into the guest filesystem`);
     const scripts = debugfsScripts(entries);
     // The prepare pass complains about directories that exist and files that

@@ -1,0 +1,75 @@
+/**
+ * cx-run-step (request in $CX_STEP_REQUEST): a Cxfile `run:` entry at build time.
+ * Boots the guest under QEMU on a new qcow2 layer over the disk chain so far,
+ * runs the command through the guest agent, streams its output into the
+ * build's progress, and keeps what the command wrote as the new layer.
+ * The VM comes from the same settings and vmConfigFor as `docker run`.
+ */
+import { execFile } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { promisify } from "node:util";
+import { STEP_REQUEST_ENV } from "../../common/layout.js";
+import { settingsFromEnv } from "../launcher/settings.js";
+import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
+import { runGuest } from "../launcher/vm-session.js";
+
+interface RunStepRequest {
+  /** The disk this layer stacks on. */
+  readonly top: string;
+  /** The new layer's qcow2, and its backing path (relative to its directory). */
+  readonly out: string;
+  readonly backing: string;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+}
+
+const STATE_DIR = "/tmp/cx-run-step";
+
+async function main(): Promise<number> {
+  const req = JSON.parse(process.env[STEP_REQUEST_ENV] ?? "null") as RunStepRequest | null;
+  if (!req) throw new Error(`${STEP_REQUEST_ENV} holds no request`);
+  const settings = settingsFromEnv(process.env);
+  const base = await readBaseManifest();
+  await mkdir(STATE_DIR, { recursive: true });
+  await promisify(execFile)("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", req.backing, req.out], { cwd: dirname(req.out) });
+
+  // BuildKit gives build steps no /dev/kvm, so TCG it is.
+  process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);
+  const started = Date.now();
+  const outcome = await runGuest(vmConfigFor(base, settings, req.out, STATE_DIR, "tcg"),
+    { argv: req.argv, env: req.env, cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n },
+    { stdout: process.stdout, stderr: process.stderr });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  switch (outcome.kind) {
+    case "exited":
+      if (outcome.code === 0) {
+        process.stderr.write(`containerx: run step finished in ${seconds}s\n`);
+        return 0;
+      }
+      process.stderr.write(`containerx: the command exited with code ${outcome.code} in the guest (after ${seconds}s)\n`);
+      return outcome.code;
+    case "agent-failed":
+      process.stderr.write(`containerx: guest agent: ${outcome.message}\n`);
+      return 1;
+    case "not-ready":
+      process.stderr.write(`containerx: the guest did not start within ${outcome.seconds}s\n`);
+      return 1;
+    case "stopped":
+      process.stderr.write(`containerx: the run step was stopped by ${outcome.signal}\n`);
+      return 1;
+    case "guest-died":
+      process.stderr.write(`containerx: ${outcome.reason}\n`);
+      return 1;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cx-run-step: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
