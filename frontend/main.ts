@@ -22,7 +22,9 @@ async function main(): Promise<void> {
     await gateway.returnResult(result);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const code = err instanceof CxfileError ? RpcCode.INVALID_ARGUMENT : err instanceof UnsupportedError ? RpcCode.UNIMPLEMENTED : RpcCode.UNKNOWN;
+    // Cxfile errors go back as UNKNOWN: BuildKit prefixes any other code's name
+    // to the message once per layer it crosses ("InvalidArgument: InvalidArgument: …").
+    const code = err instanceof UnsupportedError ? RpcCode.UNIMPLEMENTED : RpcCode.UNKNOWN;
     const detail = err instanceof CxfileError ? errorSourceDetail(err) : undefined;
     process.stderr.write(`containerx frontend: ${message}\n`);
     await gateway.returnError(code, message, detail ? [detail] : []);

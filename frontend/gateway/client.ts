@@ -6,7 +6,7 @@ import type { Platform } from "../plan/platform.js";
 const SERVICE = "/moby.buildkit.v1.frontend.LLBBridge";
 
 /** google.rpc.Status codes the frontend reports with. */
-export const RpcCode = { INVALID_ARGUMENT: 3, UNKNOWN: 2, UNIMPLEMENTED: 12 } as const;
+export const RpcCode = { UNKNOWN: 2, UNIMPLEMENTED: 12 } as const;
 
 export interface Result {
   readonly ref: string;

@@ -21,7 +21,7 @@ const buildx = (args: string[]) => runCapture("docker", ["buildx", "build", "--p
 test("hello: the Cxfile builds with docker buildx and runs in an aarch64 guest with the app's exit code", async () => {
   const built = await buildx(["-f", join(HELLO, "Cxfile"), "-t", IMAGE, HELLO]);
   assert.equal(built.exitCode, 0, built.stderr);
-  for (const step of ["[base] fetch OS base minimal/aarch64", "[overlay] create app overlay", "[image] add OS base layer", "[image] add app overlay layer"]) {
+  for (const step of ["[base] fetch OS base minimal/aarch64", "[copy] app overlay", "[image] add OS base layer", "[image] add app overlay layer"]) {
     assert.ok(built.stderr.includes(step), `build progress names the step "${step}"`);
   }
 

@@ -1,0 +1,136 @@
+/**
+ * The Cxfile language end to end on the real engine: run steps in the guest
+ * at build time, build args, globs/modes/owners, .dockerignore, targets, the
+ * image config docker inspect shows, caching, and errors with the Cxfile
+ * excerpt. Fixture: test/e2e/fixtures/language.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { cp, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runCapture } from "../../common/run.js";
+
+const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/language/", import.meta.url));
+const IMAGE = "containerx-e2e/language";
+
+const buildx = (ctx: string, args: string[]) =>
+  runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(ctx, "Cxfile"), ...args, ctx]);
+
+/** Step names BuildKit reported as CACHED, and the ones it ran. */
+function steps(progress: string): { cached: string[]; ran: string[] } {
+  const names = new Map<string, string>();
+  const cached = new Set<string>();
+  const ran = new Set<string>();
+  for (const line of progress.split("\n")) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, id, rest] = m;
+    if (!names.has(id)) names.set(id, rest);
+    else if (rest === "CACHED") cached.add(names.get(id)!);
+    else if (rest.startsWith("DONE")) ran.add(names.get(id)!);
+  }
+  return { cached: [...cached], ran: [...ran].filter((n) => !cached.has(n)) };
+}
+
+let context: string;
+
+test("run steps execute in the guest at build time; args, globs, modes, owners and .dockerignore shape the image", async () => {
+  context = await mkdtemp(join(tmpdir(), "cx-e2e-lang-"));
+  await cp(FIXTURE, context, { recursive: true });
+  // --no-cache: the guest must really boot here, whatever earlier runs left in the cache.
+  const built = await buildx(context, ["--no-cache", "--build-arg", "GREETING=hello", "--label", "org.example.build=e2e", "-t", IMAGE]);
+  assert.equal(built.exitCode, 0, built.stderr);
+  assert.match(built.stderr, /\[run 1\/2\] echo "built with \$GREETING on \$\(uname -m\)" > \/etc\/built-by-run/);
+  assert.match(built.stderr, /containerx: booting the aarch64 guest \(TCG\) to run:/, "run steps show their guest boot in the progress");
+
+  const ran = await runCapture("docker", ["run", "--rm", IMAGE]);
+  assert.equal(ran.exitCode, 7, ran.stderr);
+  assert.equal(ran.stdout, [
+    "built with hello on aarch64",
+    "args: default-cmd",
+    "env: GREETING_ENV=hello! DEBUG=unset",
+    "cwd: /opt/app",
+    "data: -rw------- 1000 100 a.txt",
+    "data: -rw------- 1000 100 b.txt",
+    "top: keep.txt",
+    "network at build time: ok",
+    "",
+  ].join("\n"));
+});
+
+test("docker inspect shows the Cxfile's image config", async () => {
+  const inspect = await runCapture("docker", ["image", "inspect", "-f", "{{json .Config}}", IMAGE]);
+  const config = JSON.parse(inspect.stdout) as Record<string, unknown> & { Labels: Record<string, string>; Env: string[] };
+  assert.deepEqual(config.ExposedPorts, { "8080/tcp": {}, "53/udp": {} });
+  assert.deepEqual(config.Volumes, { "/data": {} });
+  assert.equal(config.StopSignal, "SIGINT");
+  assert.equal(config.WorkingDir, "/opt/app");
+  assert.deepEqual(config.Cmd, ["default-cmd"]);
+  assert.equal(config.Labels["org.example.team"], "embedded");
+  assert.equal(config.Labels["org.example.build"], "e2e");
+  assert.equal(config.Labels["org.containerx.guest.arch"], "aarch64");
+  assert.equal(config.Labels["org.containerx.target"], "app");
+  assert.ok(config.Env.includes("GREETING_ENV=hello!"));
+  const history = await runCapture("docker", ["history", "--no-trunc", "--format", "{{.CreatedBy}}", IMAGE]);
+  assert.deepEqual(history.stdout.split("\n").slice(0, 4).map((l) => l.split(":").slice(0, 2).join(":")), [
+    "containerx: app overlay, 3 copy entries", "containerx: run 2", "containerx: run 1", "containerx: OS base minimal/aarch64 (docker.io/containerx/minimal",
+  ]);
+});
+
+test("--target picks a target that shares the top level's steps", async () => {
+  const built = await buildx(context, ["--build-arg", "GREETING=hello", "--target", "debug", "-t", `${IMAGE}-debug`]);
+  assert.equal(built.exitCode, 0, built.stderr);
+  assert.ok(steps(built.stderr).cached.some((s) => s.startsWith("[run 2/2]")), "the run steps come from the cache of the first build");
+  const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debug`]);
+  assert.match(ran.stdout, /args: debug-cmd\nenv: GREETING_ENV=hello! DEBUG=1\n/);
+  const wrong = await buildx(context, ["--target", "debgu"]);
+  assert.notEqual(wrong.exitCode, 0);
+  assert.match(wrong.stderr, /target 'debgu' is not defined \(did you mean 'debug'\?\)/);
+});
+
+test("caching: an unchanged rebuild is all cache hits; changing an app file re-does only the overlay", async () => {
+  const again = await buildx(context, ["--build-arg", "GREETING=hello", "-t", IMAGE]);
+  assert.equal(again.exitCode, 0, again.stderr);
+  const unchanged = steps(again.stderr);
+  assert.deepEqual(unchanged.ran.filter((s) => /^\[(run \d|copy|image)/.test(s)), [], `nothing re-ran: ${unchanged.ran.join(" | ")}`);
+  assert.ok(unchanged.cached.filter((s) => /^\[(run \d|copy|image)/.test(s)).length >= 6);
+
+  await writeFile(join(context, "data/a.txt"), "changed\n");
+  const changed = await buildx(context, ["--build-arg", "GREETING=hello", "-t", IMAGE]);
+  assert.equal(changed.exitCode, 0, changed.stderr);
+  const s = steps(changed.stderr);
+  for (const step of ["[run 1/2]", "[run 2/2]", "[image] add OS base layer", "[image] add run layer 1", "[image] add run layer 2"]) {
+    assert.ok(s.cached.some((c) => c.startsWith(step)), `${step} is CACHED (cached: ${s.cached.join(" | ")})`);
+  }
+  assert.ok(s.ran.some((r) => r.startsWith("[copy] app overlay")), "the overlay is rebuilt");
+
+  const rebuilt = await buildx(context, ["--build-arg", "GREETING=bonjour", "-t", `${IMAGE}-bonjour`]);
+  assert.ok(steps(rebuilt.stderr).ran.some((r) => r.startsWith("[run 1/2]")), "a changed build arg re-runs the run steps");
+  const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-bonjour`]);
+  assert.match(ran.stdout, /^built with bonjour on aarch64\n/);
+});
+
+test("a failing run step fails the build with the guest's output and exit code", async () => {
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
+  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\nrun:\n  - echo about to fail >&2; exit 5\n");
+  const built = await buildx(ctx, []);
+  assert.notEqual(built.exitCode, 0);
+  assert.match(built.stderr, /about to fail/);
+  assert.match(built.stderr, /the command exited with code 5 in the guest/);
+});
+
+test("Cxfile errors show the offending lines the way Dockerfile errors do", async () => {
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
+  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - src: a\n    dset: /b\nentrypoint: [/a]\n");
+  const built = await buildx(ctx, []);
+  assert.notEqual(built.exitCode, 0);
+  assert.match(built.stderr, /Cxfile:5\n-+\n(.*\n)*\s+5 \| >>>\s+dset: \/b\n/);
+  assert.match(built.stderr, /ERROR: failed to solve: Cxfile:5:5: unknown key 'dset' in copy\[0\] \(did you mean 'dest'\?\)/);
+  assert.doesNotMatch(built.stderr, /at .*\.js:\d+/, "no stack trace");
+
+  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - missing.bin: /opt/x\n");
+  const missing = await buildx(ctx, []);
+  assert.match(missing.stderr, /missing\.bin: not found in the build context/);
+});
