@@ -3,7 +3,8 @@ import { substitute, SubstitutionError } from "./args.js";
 import { CxfileError, suggest, type Pos } from "./errors.js";
 import { entry, type YNode } from "./yaml-positions.js";
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isMapping = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 /** Longest string value accepted anywhere; a Cxfile is a recipe, not a payload. */
 const MAX_STRING = 64 * 1024;
@@ -40,7 +41,7 @@ export class Checker {
     const m = this.mapping(node, where);
     return Object.keys(m).map((name) => {
       const e = entry(node, name);
-      if (!e) this.fail(node.pos, `${where}: key '${name}' could not be read`, "keys must be plain strings");
+      if (!e) this.fail(node.pos, `${where}: key '${name}' could not be read`, "write keys out in full as plain strings; YAML complex keys are not supported");
       if (valid && !valid.includes(name)) this.fail(e.key.pos, `unknown key '${name}' in ${where}`, suggest(name, valid));
       return { name, ...e };
     });

@@ -34,6 +34,8 @@ function nodeStart(text: string, position: number, line: number, lineStart: numb
 export function loadWithPositions(text: string): YNode {
   const stack: Frame[] = [{ pos: { line: 1, column: 1 }, children: [] }];
   yaml.load(text, {
+    // CORE: no timestamps, binary or merge keys; a Cxfile holds strings, numbers, lists and maps.
+    schema: yaml.CORE_SCHEMA,
     json: false,
     listener(event, state) {
       if (event === "open") {
