@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds containerx/debian:bookworm from Debian packages (debootstrap + docker
+# Builds containerx/host-debian:bookworm from Debian packages (debootstrap + docker
 # import), the local stand-in for debian:bookworm-slim when Docker Hub is out of
 # reach. Skips the work when the image already exists.
 set -euo pipefail
-IMAGE=${1:-containerx/debian:bookworm}
+IMAGE=${1:-containerx/host-debian:bookworm}
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then exit 0; fi
 
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds every image Containerx needs, from Debian packages and this tree,
 # into the local image store: the Debian and Node bases (stand-ins for Docker
-# Hub's), the minimal aarch64 guest base, the runtime and the frontend.
+# Hub's), the minimal and Debian aarch64 guest bases, the runtime and the frontend.
 # Idempotent: unchanged inputs hit Docker's build cache or are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf 'containerx-setup: %s\n' "$*" >&2; }
 
-DEBIAN_IMAGE=containerx/debian:bookworm
+DEBIAN_IMAGE=containerx/host-debian:bookworm
 NODE_IMAGE=containerx/node:bookworm
 
 bash bootstrap/debian-image.sh "$DEBIAN_IMAGE"
@@ -39,6 +39,7 @@ fi
 npm run --silent build
 
 node dist/guest-bases/build-minimal.js aarch64
+node dist/guest-bases/build-debian.js aarch64
 
 qemu_packages=$(node --input-type=module -e '
   import { ARCHES } from "./dist/common/arches.js";
@@ -50,4 +51,4 @@ docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
 
 log "building containerx/frontend"
 docker build -q -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
-log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:aarch64"
+log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:aarch64, containerx/debian:aarch64"

@@ -19,18 +19,11 @@ import type { BaseManifest } from "../common/layout.js";
 import { run } from "../common/run.js";
 import { busyboxApplets } from "./busybox-applets.js";
 import { moduleLoadOrder } from "./kernel-modules.js";
+import { CACHE, existingInputs, ext4Qcow2, log, publishBase, SOURCE_DATE_EPOCH, trace, workDir } from "./publish.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
-/** Fixed so the same inputs give the same disk bytes (issue: reproducible images). */
-const SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH ?? "1700000000";
-const FS_UUID = "c0a7a1e2-0000-4000-8000-000000000001";
 const DISK_SIZE = "1G";
 const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "crc32c_generic"];
-const INPUTS_LABEL = "org.containerx.base.inputs";
-
-const log = (msg: string) => process.stderr.write(`guest-base: ${msg}\n`);
-const trace = "guest-base: ";
 
 async function ensureForeignArch(debianArch: string): Promise<void> {
   const native = (await run("dpkg", ["--print-architecture"])).trim();
@@ -62,20 +55,11 @@ async function download(pkg: string, debianArch: string, dir: string): Promise<{
 
 async function imageInputs(archName: ArchName, versions: string[]): Promise<string> {
   const h = createHash("sha256");
-  for (const f of ["guest-agent/agent.c", "guest-bases/build-minimal.ts", "common/arches.ts"]) {
+  for (const f of ["guest-agent/agent.c", "guest-bases/build-minimal.ts", "guest-bases/publish.ts", "common/arches.ts"]) {
     h.update(await readFile(join(REPO, f)));
   }
   h.update([archName, SOURCE_DATE_EPOCH, ...versions].join("\n"));
   return h.digest("hex").slice(0, 16);
-}
-
-async function existingInputs(image: string): Promise<string | undefined> {
-  try {
-    const out = await run("docker", ["image", "inspect", "-f", `{{index .Config.Labels "${INPUTS_LABEL}"}}`, image]);
-    return out.trim();
-  } catch {
-    return undefined;
-  }
 }
 
 async function buildInitramfs(stage: string, out: string): Promise<void> {
@@ -92,7 +76,7 @@ async function main(): Promise<void> {
   if (!isArchName(archName)) throw new Error(`unknown arch ${archName}; known: ${Object.keys(ARCHES).join(", ")}`);
   const arch = ARCHES[archName];
   const image = `containerx/minimal:${archName}`;
-  const work = join(CACHE, "guest-bases", `minimal-${archName}`);
+  const work = workDir("minimal", archName);
   const debs = join(CACHE, "debs", arch.debianArch);
   await mkdir(debs, { recursive: true });
 
@@ -149,10 +133,7 @@ async function main(): Promise<void> {
   const out = join(work, "out");
   await mkdir(out);
   const raw = join(work, "disk.raw");
-  await run("/sbin/mke2fs", ["-q", "-F", "-t", "ext4", "-L", "cxroot", "-U", FS_UUID,
-    "-E", `root_owner=0:0,hash_seed=${FS_UUID}`, "-d", rootfs, raw, DISK_SIZE],
-    { env: { E2FSPROGS_FAKE_TIME: SOURCE_DATE_EPOCH }, trace });
-  await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, join(out, "disk.qcow2")], { trace });
+  await ext4Qcow2(rootfs, raw, join(out, "disk.qcow2"), DISK_SIZE);
   await rm(raw);
   await buildInitramfs(initrd, join(out, "initrd.img"));
   await copyFile(join(pkgRoot, "boot", `vmlinuz-${kver}`), join(out, "vmlinuz"));
@@ -163,15 +144,7 @@ async function main(): Promise<void> {
     kernelVersion: kver,
   };
   await writeFile(join(out, "base.json"), JSON.stringify(manifest, null, 2) + "\n");
-  await run("find", [out, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
-
-  const dockerfile = [
-    "FROM scratch",
-    "COPY . /cx/base/",
-    `LABEL ${INPUTS_LABEL}="${inputs}" org.containerx.base.arch="${archName}" org.containerx.base.flavour="minimal"`,
-  ].join("\n");
-  await run("docker", ["build", "-q", "-t", image, "-f", "-", out], { input: dockerfile, trace });
-  log(`built ${image}`);
+  await publishBase(out, image, archName, "minimal", inputs);
 }
 
 main().catch((err: unknown) => {

@@ -6,7 +6,7 @@ import { normalizeImageRef } from "./image-ref.js";
 import type { Platform } from "./platform.js";
 
 /** Guest-base flavours the project publishes, by name in `base:`. */
-export const BASE_FLAVOURS = ["minimal"] as const;
+export const BASE_FLAVOURS = ["minimal", "debian"] as const;
 
 /** A run step as the build executes it: argv in the guest, with the build args as environment. */
 export interface RunStep {

@@ -134,3 +134,22 @@ test("Cxfile errors show the offending lines the way Dockerfile errors do", asyn
   const missing = await buildx(ctx, []);
   assert.match(missing.stderr, /missing\.bin: not found in the build context/);
 });
+
+test("examples/debian-jq: apt installs jq inside a Debian arm64 guest at build time, and the app uses it", async () => {
+  const example = fileURLToPath(new URL("../../../examples/debian-jq/", import.meta.url));
+  const built = await buildx(example, ["-t", `${IMAGE}-debian-jq`]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+  const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq`, "tester"]);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.match(ran.stdout, /^hello tester from aarch64, Debian 12\.\d+, jq jq-1\.6\n$/);
+
+  // The app changes; the apt step is reused from the cache.
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-jq-"));
+  await cp(example, ctx, { recursive: true });
+  await writeFile(join(ctx, "report.sh"), "#!/bin/sh\njq -n '\"changed app, same packages\"' -r\n");
+  const rebuilt = await buildx(ctx, ["-t", `${IMAGE}-debian-jq`]);
+  assert.equal(rebuilt.exitCode, 0, rebuilt.stderr.slice(-4000));
+  assert.ok(steps(rebuilt.stderr).cached.some((s) => s.startsWith("[run 1/1] apt-get update")), "the apt step is CACHED");
+  const again = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq`]);
+  assert.equal(again.stdout, "changed app, same packages\n");
+});

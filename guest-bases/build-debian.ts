@@ -1,0 +1,111 @@
+/**
+ * Builds the `debian/<arch>` guest base: a Debian bookworm userland with apt,
+ * so Cxfile `run:` steps can install packages, published as
+ * containerx/debian:<arch>. It shares the minimal base's kernel and initrd
+ * (the cx-agent is the guest's init either way).
+ *
+ *   1. debootstrap --foreign on the host: downloads and unpacks, runs nothing
+ *   2. the unpacked tree becomes an ext4 disk (mke2fs -d, no mount)
+ *   3. the guest boots it under QEMU, with the runtime's own VM config, and
+ *      runs debootstrap's second stage natively: no binfmt, no qemu-user
+ *
+ * Usage: node dist/guest-bases/build-debian.js [arch]   (after build-minimal)
+ */
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { ARCHES, isArchName } from "../common/arches.js";
+import type { BaseManifest } from "../common/layout.js";
+import { run } from "../common/run.js";
+import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
+import { settingsFromEnv } from "../runtime/launcher/settings.js";
+import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
+import { runGuest } from "../runtime/launcher/vm-session.js";
+import { existingInputs, ext4Qcow2, log, publishBase, trace, workDir } from "./publish.js";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const SUITE = "bookworm";
+/** The host's own Debian mirror (the one reachable here), like bootstrap/debian-image.sh. */
+async function debianMirror(): Promise<string> {
+  if (process.env.CX_DEBIAN_MIRROR) return process.env.CX_DEBIAN_MIRROR;
+  const sources = await readFile("/etc/apt/sources.list.d/debian.sources", "utf8").catch(() => "");
+  return /^URIs:\s*(\S+)/m.exec(sources)?.[1] ?? "http://deb.debian.org/debian";
+}
+const DISK_SIZE = "4G";
+/** The second stage runs dpkg for every package under TCG: give it room. */
+const BUILD_MEMORY = "1024M";
+
+async function main(): Promise<void> {
+  const archName = process.argv[2] ?? "aarch64";
+  if (!isArchName(archName)) throw new Error(`unknown arch ${archName}; known: ${Object.keys(ARCHES).join(", ")}`);
+  const arch = ARCHES[archName];
+  const image = `containerx/debian:${archName}`;
+  const minimal = join(workDir("minimal", archName), "out");
+  const minimalInputs = await existingInputs(`containerx/minimal:${archName}`);
+  if (!minimalInputs) throw new Error(`containerx/minimal:${archName} is missing: run build-minimal first`);
+
+  const mirror = await debianMirror();
+  const h = createHash("sha256");
+  for (const f of ["guest-bases/build-debian.ts", "guest-bases/publish.ts"]) h.update(await readFile(join(REPO, f)));
+  const inputs = h.update([archName, minimalInputs, SUITE, mirror].join("\n")).digest("hex").slice(0, 16);
+  if ((await existingInputs(image)) === inputs) {
+    log(`${image} is up to date`);
+    return;
+  }
+  log(`building ${image} (Debian ${SUITE} ${arch.debianArch}, second stage inside the guest under TCG: a few minutes)`);
+
+  const work = workDir("debian", archName);
+  await rm(work, { recursive: true, force: true });
+  const rootfs = join(work, "rootfs");
+  const out = join(work, "out");
+  await mkdir(out, { recursive: true });
+  await run("debootstrap", ["--foreign", `--arch=${arch.debianArch}`, "--variant=minbase", SUITE, rootfs, mirror], { trace });
+  await writeFile(join(rootfs, "etc/hostname"), "containerx\n");
+
+  const stage = join(work, "stage.qcow2");
+  await ext4Qcow2(rootfs, join(work, "disk.raw"), stage, DISK_SIZE);
+  await rm(join(work, "disk.raw"));
+  await rm(rootfs, { recursive: true, force: true });
+
+  const base = await readBaseManifest(join(minimal, "base.json"));
+  const state = join(work, "vm");
+  await mkdir(state);
+  const vm = {
+    ...vmConfigFor(base, settingsFromEnv({ CX_MEMORY: BUILD_MEMORY }), stage, state, "tcg" as const),
+    kernel: join(minimal, "vmlinuz"),
+    initrd: join(minimal, "initrd.img"),
+  };
+  log(`+ ${buildQemuArgs(vm).binary} … /debootstrap/debootstrap --second-stage`);
+  const indented = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      process.stderr.write(chunk.toString("utf8").replace(/^(?=.)/gm, "guest-base:   "));
+      done();
+    },
+  });
+  const outcome = await runGuest(vm, {
+    argv: ["/bin/sh", "-c", "/debootstrap/debootstrap --second-stage && apt-get clean && rm -rf /var/lib/apt/lists/*"],
+    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive"],
+    cwd: "/",
+    hostname: "containerx",
+    clockNs: BigInt(Date.now()) * 1_000_000n,
+  }, { stdout: indented, stderr: indented });
+  if (outcome.kind !== "exited" || outcome.code !== 0) {
+    throw new Error(`the second stage failed in the guest: ${JSON.stringify(outcome)} (console: ${join(state, "console.log")})`);
+  }
+
+  // Re-writing the disk drops the clusters the second stage freed.
+  await run("qemu-img", ["convert", "-f", "qcow2", "-O", "qcow2", stage, join(out, "disk.qcow2")], { trace });
+  await rm(stage);
+  await copyFile(join(minimal, "vmlinuz"), join(out, "vmlinuz"));
+  await copyFile(join(minimal, "initrd.img"), join(out, "initrd.img"));
+  const manifest: BaseManifest = { ...base, flavour: "debian" };
+  await writeFile(join(out, "base.json"), JSON.stringify(manifest, null, 2) + "\n");
+  await publishBase(out, image, archName, "debian", inputs);
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

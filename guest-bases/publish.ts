@@ -1,0 +1,46 @@
+/**
+ * What every guest-base builder shares: fixed inputs for reproducible disks,
+ * the ext4 image made without mounting, and publishing the /cx/base tree as a
+ * local image that records its inputs (so an unchanged base is not rebuilt).
+ */
+import { run } from "../common/run.js";
+
+export const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
+/** Fixed so the same inputs give the same disk bytes. */
+export const SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH ?? "1700000000";
+const FS_UUID = "c0a7a1e2-0000-4000-8000-000000000001";
+const INPUTS_LABEL = "org.containerx.base.inputs";
+
+export const log = (msg: string) => process.stderr.write(`guest-base: ${msg}\n`);
+export const trace = "guest-base: ";
+
+/** The directory a base flavour for an arch is built in. */
+export const workDir = (flavour: string, arch: string) => `${CACHE}/guest-bases/${flavour}-${arch}`;
+
+export async function existingInputs(image: string): Promise<string | undefined> {
+  try {
+    return (await run("docker", ["image", "inspect", "-f", `{{index .Config.Labels "${INPUTS_LABEL}"}}`, image])).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** An ext4 disk image of `rootfs`, as qcow2, made without mounting anything. */
+export async function ext4Qcow2(rootfs: string, raw: string, qcow2: string, size: string): Promise<void> {
+  await run("/sbin/mke2fs", ["-q", "-F", "-t", "ext4", "-L", "cxroot", "-U", FS_UUID,
+    "-E", `root_owner=0:0,hash_seed=${FS_UUID}`, "-d", rootfs, raw, size],
+    { env: { E2FSPROGS_FAKE_TIME: SOURCE_DATE_EPOCH }, trace });
+  await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2], { trace });
+}
+
+/** Publishes `out` (vmlinuz, initrd.img, disk.qcow2, base.json) as the image `image`. */
+export async function publishBase(out: string, image: string, arch: string, flavour: string, inputs: string): Promise<void> {
+  await run("find", [out, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
+  const dockerfile = [
+    "FROM scratch",
+    "COPY . /cx/base/",
+    `LABEL ${INPUTS_LABEL}="${inputs}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
+  ].join("\n");
+  await run("docker", ["build", "-q", "-t", image, "-f", "-", out], { input: dockerfile, trace });
+  log(`built ${image}`);
+}
