@@ -95,8 +95,9 @@ async function main(): Promise<void> {
     throw new Error(`the second stage failed in the guest: ${JSON.stringify(outcome)} (console: ${join(state, "console.log")})`);
   }
 
-  // Re-writing the disk drops the clusters the second stage freed.
-  await run("qemu-img", ["convert", "-f", "qcow2", "-O", "qcow2", stage, join(out, "disk.qcow2")], { trace });
+  // Re-writing the disk drops the clusters the second stage freed; compressed
+  // clusters stay readable, and the guest's writes go to overlays anyway.
+  await run("qemu-img", ["convert", "-c", "-f", "qcow2", "-O", "qcow2", stage, join(out, "disk.qcow2")], { trace });
   await rm(stage);
   await copyFile(join(minimal, "vmlinuz"), join(out, "vmlinuz"));
   await copyFile(join(minimal, "initrd.img"), join(out, "initrd.img"));
