@@ -12,7 +12,8 @@
  *                  'F' fatal agent error (text)
  *   host -> agent: 'S' spec: NUL-terminated tokens, first byte says the kind:
  *                  'A' argv item, 'V' env KEY=VALUE, 'C' cwd, 'H' hostname,
- *                  'T' wall clock as decimal nanoseconds since the epoch
+ *                  'T' wall clock as decimal nanoseconds since the epoch,
+ *                  'U' user[:group] to run the app as (names or numbers)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -34,6 +35,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +164,7 @@ struct spec {
   char *argv[MAX_TOKENS];
   char *env[MAX_TOKENS];
   const char *cwd;
+  const char *user;
   int argc, envc;
 };
 
@@ -234,6 +237,7 @@ static void read_spec(struct spec *s, char **buf) {
       case 'V': if (s->envc < MAX_TOKENS - 1) s->env[s->envc++] = val; break;
       case 'C': s->cwd = val; break;
       case 'H': sethostname(val, strlen(val)); break;
+      case 'U': s->user = val; break;
       case 'T': {
         long long ns = atoll(val);
         struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
@@ -246,6 +250,53 @@ static void read_spec(struct spec *s, char **buf) {
   if (s->argc == 0) fatal("the app spec has no command");
 }
 
+/* A name or number from the guest's own /etc/passwd or /etc/group (after chroot). */
+static int lookup_id(const char *file, const char *name, unsigned *id, unsigned *primary_gid) {
+  char *end;
+  unsigned long n = strtoul(name, &end, 10);
+  if (*name && !*end) {
+    *id = (unsigned)n;
+    return 0;
+  }
+  FILE *f = fopen(file, "re");
+  if (!f) return -1;
+  char line[1024];
+  int found = -1;
+  while (found && fgets(line, sizeof line, f)) {
+    char *fields[4] = {0};
+    char *p = line;
+    for (int i = 0; i < 4 && p; i++) fields[i] = strsep(&p, ":");
+    if (fields[0] && fields[2] && strcmp(fields[0], name) == 0) {
+      *id = (unsigned)strtoul(fields[2], NULL, 10);
+      if (primary_gid && fields[3]) *primary_gid = (unsigned)strtoul(fields[3], NULL, 10);
+      found = 0;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+/* Drops to the image's user; the group defaults to the user's primary group. */
+static void become_user(const char *spec) {
+  char user[256], *group;
+  snprintf(user, sizeof user, "%s", spec);
+  group = strchr(user, ':');
+  if (group) *group++ = 0;
+  unsigned uid = 0, gid = 0;
+  if (lookup_id("/etc/passwd", user, &uid, &gid) != 0) {
+    dprintf(2, "cx-agent: user %s not found in the guest's /etc/passwd\n", user);
+    _exit(126);
+  }
+  if (group && lookup_id("/etc/group", group, &gid, NULL) != 0) {
+    dprintf(2, "cx-agent: group %s not found in the guest's /etc/group\n", group);
+    _exit(126);
+  }
+  if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+    dprintf(2, "cx-agent: cannot become %s: %s\n", spec, strerror(errno));
+    _exit(126);
+  }
+}
+
 static void exec_app(const struct spec *s, int out, int err) {
   int null = open("/dev/null", O_RDONLY);
   dup2(null, 0);
@@ -256,6 +307,7 @@ static void exec_app(const struct spec *s, int out, int err) {
     dprintf(2, "cx-agent: cannot enter the guest root: %s\n", strerror(errno));
     _exit(126);
   }
+  if (s->user) become_user(s->user);
   if (chdir(s->cwd) != 0) {
     dprintf(2, "cx-agent: cannot change to working directory %s: %s\n", s->cwd, strerror(errno));
     _exit(126);

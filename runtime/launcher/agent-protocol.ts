@@ -41,6 +41,8 @@ export interface AppSpec {
   readonly env: readonly string[];
   readonly cwd: string;
   readonly hostname?: string;
+  /** user[:group] in the guest; root when absent. */
+  readonly user?: string;
   /** Wall clock to set in the guest, in nanoseconds since the epoch. */
   readonly clockNs?: bigint;
 }
@@ -51,6 +53,7 @@ export function encodeSpec(spec: AppSpec): Buffer {
   for (const e of spec.env) tokens.push(`V${e}`);
   tokens.push(`C${spec.cwd}`);
   if (spec.hostname) tokens.push(`H${spec.hostname}`);
+  if (spec.user) tokens.push(`U${spec.user}`);
   if (spec.clockNs !== undefined) tokens.push(`T${spec.clockNs}`);
   for (const t of tokens) {
     if (t.includes("\0")) throw new Error(`NUL byte in app spec value ${JSON.stringify(t.slice(1))}`);

@@ -49,6 +49,7 @@ function appSpec(env: NodeJS.ProcessEnv, args: string[]): AppSpec {
     env: Object.entries(env).filter(([k]) => !isRuntimeVariable(k)).map(([k, v]) => `${k}=${v}`),
     cwd: process.cwd(),
     hostname: hostname(),
+    ...(env.CX_USER ? { user: env.CX_USER } : {}),
     clockNs: BigInt(Date.now()) * 1_000_000n,
   };
 }

@@ -51,7 +51,7 @@ test("run steps execute in the guest at build time; args, globs, modes, owners a
     "built with hello on aarch64",
     "args: default-cmd",
     "env: GREETING_ENV=hello! DEBUG=unset",
-    "cwd: /opt/app",
+    "cwd: /opt/app, user 1000:100",
     "data: -rw------- 1000 100 a.txt",
     "data: -rw------- 1000 100 b.txt",
     "top: keep.txt",

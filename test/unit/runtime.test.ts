@@ -23,10 +23,10 @@ test("frames survive any chunking of the stream", () => {
   assert.throws(() => new FrameDecoder().push(Buffer.from([0x5a, 0, 0, 0, 0])), /unknown frame type/);
 });
 
-test("the spec carries argv, env, cwd and clock as NUL-separated tokens", () => {
-  const frame = encodeSpec({ argv: ["/bin/app", "a b"], env: ["K=v"], cwd: "/w", hostname: "h", clockNs: 5n });
+test("the spec carries argv, env, cwd, user and clock as NUL-separated tokens", () => {
+  const frame = encodeSpec({ argv: ["/bin/app", "a b"], env: ["K=v"], cwd: "/w", hostname: "h", user: "app:staff", clockNs: 5n });
   const tokens = frame.subarray(5).toString().split("\0");
-  assert.deepEqual(tokens, ["A/bin/app", "Aa b", "VK=v", "C/w", "Hh", "T5", ""]);
+  assert.deepEqual(tokens, ["A/bin/app", "Aa b", "VK=v", "C/w", "Hh", "Uapp:staff", "T5", ""]);
   assert.throws(() => encodeSpec({ argv: ["a\0b"], env: [], cwd: "/" }), /NUL/);
 });
 
