@@ -46,6 +46,9 @@ export function backingPath(disk: string, backing: string): string {
   return posix.relative(posix.dirname(disk), backing);
 }
 
+/** Debian's PATH: for guest apps without their own, and for the build steps' commands. */
+export const STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** Metadata a guest base carries about itself, in `base.json`. */
 export interface BaseManifest {
   readonly arch: string;

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { ARCHES, isArchName } from "../common/arches.js";
-import type { BaseManifest } from "../common/layout.js";
+import { STANDARD_PATH, type BaseManifest } from "../common/layout.js";
 import { run } from "../common/run.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   });
   const outcome = await runGuest(vm, {
     argv: ["/bin/sh", "-c", "/debootstrap/debootstrap --second-stage && apt-get clean && rm -rf /var/lib/apt/lists/*"],
-    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive"],
+    env: [`PATH=${STANDARD_PATH}`, "DEBIAN_FRONTEND=noninteractive"],
     cwd: "/",
     hostname: "containerx",
     clockNs: BigInt(Date.now()) * 1_000_000n,

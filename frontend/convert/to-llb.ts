@@ -1,12 +1,12 @@
 import { guestEnv } from "../../common/guest-env.js";
-import { backingPath, LAYOUT, runLayerDir, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
+import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { BuildPlan } from "../plan/plan.js";
 import { copy, exec, image, local, type ExecMount } from "../llb/ops.js";
 import type { Output } from "../llb/graph.js";
 
 /** Where the build context is mounted in the populate step. */
 const CONTEXT_MOUNT = "/cx/context";
-const STEP_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const STEP_PATH = `PATH=${STANDARD_PATH}`;
 const MAX_NAME = 80;
 
 export interface ConvertOptions {

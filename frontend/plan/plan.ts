@@ -1,6 +1,6 @@
 import { ARCH_NAMES, isArchName, type ArchName } from "../../common/arches.js";
-import { CxfileError } from "../cxfile/errors.js";
-import { suggest } from "../cxfile/errors.js";
+import { STANDARD_PATH } from "../../common/layout.js";
+import { CxfileError, suggest } from "../cxfile/errors.js";
 import type { AppConfigSpec, CopySpec, CxfileSpec, GuestSpec, HealthcheckSpec, PortSpec, StageSpec } from "../cxfile/spec.js";
 import { normalizeImageRef } from "./image-ref.js";
 import type { Platform } from "./platform.js";
@@ -64,8 +64,6 @@ export interface PlanOptions {
   readonly noCache?: boolean;
 }
 
-/** The PATH a guest app gets unless the Cxfile sets its own. */
-export const GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function chooseStage(spec: CxfileSpec, target: string | undefined): { stages: StageSpec[]; target?: string } {
   if (target === undefined) {
@@ -85,7 +83,7 @@ function chooseStage(spec: CxfileSpec, target: string | undefined): { stages: St
 function mergeConfig(configs: readonly AppConfigSpec[]): AppConfig {
   const last = <K extends keyof AppConfigSpec>(key: K): AppConfigSpec[K] | undefined =>
     configs.reduce<AppConfigSpec[K] | undefined>((acc, c) => (c[key] === undefined ? acc : c[key]), undefined);
-  const env = Object.assign({ PATH: GUEST_PATH }, ...configs.map((c) => c.env)) as Record<string, string>;
+  const env = Object.assign({ PATH: STANDARD_PATH }, ...configs.map((c) => c.env)) as Record<string, string>;
   const ports = new Map(configs.flatMap((c) => c.expose).map((p) => [`${p.port}/${p.protocol}`, p]));
   const user = last("user");
   const healthcheck = last("healthcheck");
@@ -134,7 +132,7 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
     hostPlatform: opts.hostPlatform,
     ...(target === undefined ? {} : { target }),
     guest: spec.guest,
-    runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${GUEST_PATH}`, ...argEnv] })),
+    runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv] })),
     copies,
     contextPaths: [...new Set(copies.map((c) => c.src))].sort(),
     app: mergeConfig(stages.map((s) => s.config)),
