@@ -14,8 +14,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAYOUT } from "../common/layout.js";
-import { run } from "../common/run.js";
 import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js";
+import { createOverlayDisk } from "../runtime/launcher/overlay-disk.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
 import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
@@ -27,7 +27,7 @@ const inCopy = (imagePath: string) => join(cxCopy, imagePath.replace(/^\/cx\//, 
 const base = await readBaseManifest(inCopy(LAYOUT.baseManifest));
 const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
-await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", inCopy(LAYOUT.appDisk), disk]);
+await createOverlayDisk(disk, inCopy(LAYOUT.appDisk));
 
 const { binary, args } = buildQemuArgs({
   ...vmConfigFor(base, settingsFromEnv({}), disk, work, "tcg"),

@@ -4,14 +4,13 @@
  * writable disk on top of the image's, QEMU for the guest arch, and the app
  * run by the guest agent. The container exits with the app's exit code.
  */
-import { execFile } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { access, mkdir } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { LAYOUT } from "../../common/layout.js";
 import { chooseAccel } from "./accel.js";
+import { createOverlayDisk } from "./overlay-disk.js";
 import type { AppSpec } from "./agent-protocol.js";
 import { isRuntimeVariable, settingsFromEnv } from "./settings.js";
 import { readBaseManifest, vmConfigFor } from "./vm-config.js";
@@ -60,10 +59,7 @@ async function containerDisk(stateDir: string): Promise<string> {
   const exists = await access(disk).then(() => true, () => false);
   if (!exists) {
     const backing = await access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
-    // Plain execFile, not common/run (execa): loading execa adds ~150 ms to every container start.
-    await promisify(execFile)("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, disk]).catch((err: { stderr?: string; message: string }) => {
-      throw new LaunchError(`cannot create the container's disk: ${err.stderr?.trim() || err.message}`);
-    });
+    await createOverlayDisk(disk, backing);
   }
   return disk;
 }

@@ -5,11 +5,9 @@
  * build's progress, and keeps what the command wrote as the new layer.
  * The VM comes from the same settings and vmConfigFor as `docker run`.
  */
-import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
-import { promisify } from "node:util";
 import { STEP_REQUEST_ENV } from "../../common/layout.js";
+import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
 import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
 import { runGuest } from "../launcher/vm-session.js";
@@ -32,7 +30,7 @@ async function main(): Promise<number> {
   const settings = settingsFromEnv(process.env);
   const base = await readBaseManifest();
   await mkdir(STATE_DIR, { recursive: true });
-  await promisify(execFile)("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", req.backing, req.out], { cwd: dirname(req.out) });
+  await createOverlayDisk(req.out, req.backing);
 
   // BuildKit gives build steps no /dev/kvm, so TCG it is.
   process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);
