@@ -13,6 +13,15 @@ export const GUEST_ENV = {
   qemuArgs: "CX_QEMU_ARGS",
 } as const;
 
+/** Bounds of the VM's shape, checked in the Cxfile and again on CX_* at run time. */
+export const GUEST_LIMITS = {
+  cpus: { min: 1, max: 64 },
+  memoryMiB: { min: 64, max: 1024 * 1024 },
+} as const;
+
+/** A QEMU machine type or CPU model name: one word, nothing a shell or QEMU option parser would split. */
+export const QEMU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
+
 export interface GuestShape {
   readonly machine?: string;
   readonly cpu?: string;

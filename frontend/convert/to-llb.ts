@@ -41,6 +41,8 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
   const baseMount: ExecMount = { dest: LAYOUT.baseDir, from: base, selector: LAYOUT.baseDir, readonly: true };
 
   const layers: Output[] = [];
+  // The disk chain so far, read-only where the step's backing paths expect it.
+  const layerMounts = (): ExecMount[] => layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true }));
   plan.runs.forEach((step, i) => {
     const out = `${runLayerDir(i)}/disk.qcow2`;
     const request = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
@@ -50,7 +52,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
       env: [...vmEnv, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
       mounts: [
         baseMount,
-        ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })),
+        ...layerMounts(),
         { dest: runLayerDir(i), output: true },
         { dest: "/tmp" },
       ],
@@ -85,7 +87,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     env: [STEP_PATH, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
     mounts: [
       baseMount,
-      ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })),
+      ...layerMounts(),
       { dest: CONTEXT_MOUNT, from: context, readonly: true },
       { dest: LAYOUT.appDir, output: true },
       // The root is read-only; the raw disk copies need scratch space.

@@ -1,9 +1,9 @@
 import type { Checker } from "./checker.js";
+import { GUEST_LIMITS, QEMU_MODEL_NAME } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import { GUEST_KEYS, type GuestSpec } from "./spec.js";
 import type { YNode } from "./yaml-positions.js";
 
-const MACHINE_WORD = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 
 function qemuArgs(c: Checker, node: YNode): string[] {
   const items = c.list(node, "guest.qemu_args", '["-device", "virtio-rng-pci"]');
@@ -20,7 +20,7 @@ export function parseGuest(c: Checker, node: YNode): GuestSpec {
     const n = f.get(key);
     if (!n) return undefined;
     const v = c.string(n, `guest.${key}`);
-    if (!MACHINE_WORD.test(v)) c.fail(n.pos, `guest.${key} '${v}' is not a QEMU ${key} name`);
+    if (!QEMU_MODEL_NAME.test(v)) c.fail(n.pos, `guest.${key} '${v}' is not a QEMU ${key} name`);
     return v;
   };
   const machine = word("machine");
@@ -32,8 +32,8 @@ export function parseGuest(c: Checker, node: YNode): GuestSpec {
   return {
     ...(machine ? { machine } : {}),
     ...(cpu ? { cpu } : {}),
-    ...(cpus ? { cpus: c.integer(cpus, "guest.cpus", 1, 64) } : {}),
-    ...(memory ? { memoryMiB: c.sizeMiB(memory, "guest.memory", 64, 1024 * 1024) } : {}),
+    ...(cpus ? { cpus: c.integer(cpus, "guest.cpus", GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
+    ...(memory ? { memoryMiB: c.sizeMiB(memory, "guest.memory", GUEST_LIMITS.memoryMiB.min, GUEST_LIMITS.memoryMiB.max) } : {}),
     kernelArgs: kernelArgs ? c.strings(kernelArgs, "guest.kernel_args", (n, w) => c.string(n, w)).flatMap((s) => s.split(/\s+/)).filter(Boolean) : [],
     qemuArgs: extra && extra.value !== null ? qemuArgs(c, extra) : [],
   };

@@ -1,7 +1,7 @@
 import { ARCH_NAMES, isArchName, type ArchName } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
 import { CxfileError, suggest } from "../cxfile/errors.js";
-import type { AppConfigSpec, CopySpec, CxfileSpec, GuestSpec, HealthcheckSpec, PortSpec, StageSpec } from "../cxfile/spec.js";
+import type { AppConfigSpec, CopySpec, CxfileSpec, GuestSpec, StageSpec } from "../cxfile/spec.js";
 import { normalizeImageRef } from "./image-ref.js";
 import type { Platform } from "./platform.js";
 
@@ -16,20 +16,17 @@ export interface RunStep {
 
 export type CopyStep = Omit<CopySpec, "pos">;
 
-/** The image config of the chosen target, all inheritance resolved. */
-export interface AppConfig {
+/**
+ * The image config of the chosen target, all inheritance resolved: the
+ * Cxfile's fields, with entrypoint, cmd and workdir defaulted and env as the
+ * KEY=VALUE list an OCI config holds.
+ */
+export type AppConfig = Omit<AppConfigSpec, "entrypoint" | "cmd" | "env" | "workdir"> & {
   readonly entrypoint: readonly string[];
   readonly cmd: readonly string[];
   readonly env: readonly string[];
   readonly workdir: string;
-  readonly user?: string;
-  readonly expose: readonly PortSpec[];
-  readonly volumes: readonly string[];
-  readonly healthcheck?: HealthcheckSpec;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly stopSignal?: string;
-  readonly stopTimeoutSeconds?: number;
-}
+};
 
 /** Everything the LLB conversion and the image config need, decided and validated. */
 export interface BuildPlan {

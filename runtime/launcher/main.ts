@@ -14,7 +14,7 @@ import { createOverlayDisk } from "./overlay-disk.js";
 import type { AppSpec } from "./agent-protocol.js";
 import { isRuntimeVariable, settingsFromEnv } from "./settings.js";
 import { readBaseManifest, vmConfigFor } from "./vm-config.js";
-import { runGuest, type SessionOutcome } from "./vm-session.js";
+import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
 
 /** Exit code when the runtime itself fails, as `docker run` uses 125 for its own errors. */
 const RUNTIME_FAILURE = 125;
@@ -70,14 +70,8 @@ function exitCode(outcome: SessionOutcome): number {
       return outcome.code;
     case "stopped":
       return 128 + (outcome.signal === "SIGINT" ? 2 : 15);
-    case "agent-failed":
-      say(`guest agent: ${outcome.message}`);
-      return RUNTIME_FAILURE;
-    case "not-ready":
-      say(`the guest did not start within ${outcome.seconds}s`);
-      return RUNTIME_FAILURE;
-    case "guest-died":
-      say(outcome.reason);
+    default:
+      say(failureReason(outcome));
       return RUNTIME_FAILURE;
   }
 }

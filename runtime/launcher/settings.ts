@@ -1,4 +1,4 @@
-import { GUEST_ENV } from "../../common/guest-env.js";
+import { GUEST_ENV, GUEST_LIMITS, QEMU_MODEL_NAME } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 
@@ -25,13 +25,13 @@ export class SettingsError extends Error {
 }
 
 const DEFAULT_MEMORY_MIB = 512;
-const QEMU_WORD = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 
 function parseMemory(value: string): number {
   const m = /^(\d+)([mMgG]?)$/.exec(value.trim());
   if (!m) throw new SettingsError(`${GUEST_ENV.memory}=${value}: expected a size such as 512M or 2G`);
   const mib = Number(m[1]) * (m[2].toLowerCase() === "g" ? 1024 : 1);
-  if (mib < 64 || mib > 1024 * 1024) throw new SettingsError(`${GUEST_ENV.memory}=${value}: must be between 64M and 1024G`);
+  const { min, max } = GUEST_LIMITS.memoryMiB;
+  if (mib < min || mib > max) throw new SettingsError(`${GUEST_ENV.memory}=${value}: must be between ${min}M and ${max / 1024}G`);
   return mib;
 }
 
@@ -44,7 +44,7 @@ function parseInteger(name: string, value: string, min: number, max: number): nu
 
 function parseWord(name: string, value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === "") return undefined;
-  if (!QEMU_WORD.test(value.trim())) throw new SettingsError(`${name}=${value}: not a QEMU model name`);
+  if (!QEMU_MODEL_NAME.test(value.trim())) throw new SettingsError(`${name}=${value}: not a QEMU model name`);
   return value.trim();
 }
 
@@ -79,7 +79,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   return {
     accel,
     memoryMiB: env[GUEST_ENV.memory] ? parseMemory(env[GUEST_ENV.memory]!) : DEFAULT_MEMORY_MIB,
-    cpus: env[GUEST_ENV.cpus] ? parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, 1, 64) : 1,
+    cpus: env[GUEST_ENV.cpus] ? parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) : 1,
     ...(machine ? { machine } : {}),
     ...(cpu ? { cpu } : {}),
     kernelArgs: (env[GUEST_ENV.kernelArgs] ?? "").split(/\s+/).filter(Boolean),

@@ -12,6 +12,21 @@ export type SessionOutcome =
   | { readonly kind: "stopped"; readonly signal: NodeJS.Signals }
   | { readonly kind: "guest-died"; readonly reason: string };
 
+/** A session that ended without the app's own exit report. */
+export type SessionFailure = Extract<SessionOutcome, { kind: "agent-failed" | "not-ready" | "guest-died" }>;
+
+/** One line on why the guest failed, the same for `docker run` and build steps. */
+export function failureReason(failure: SessionFailure): string {
+  switch (failure.kind) {
+    case "agent-failed":
+      return `guest agent: ${failure.message}`;
+    case "not-ready":
+      return `the guest did not start within ${failure.seconds}s`;
+    case "guest-died":
+      return failure.reason;
+  }
+}
+
 export interface SessionIo {
   readonly stdout: Writable;
   readonly stderr: Writable;

@@ -10,7 +10,7 @@ import { STEP_REQUEST_ENV } from "../../common/layout.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
 import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
-import { runGuest } from "../launcher/vm-session.js";
+import { failureReason, runGuest } from "../launcher/vm-session.js";
 
 interface RunStepRequest {
   /** The disk this layer stacks on. */
@@ -47,17 +47,11 @@ async function main(): Promise<number> {
       }
       process.stderr.write(`containerx: the command exited with code ${outcome.code} in the guest (after ${seconds}s)\n`);
       return outcome.code;
-    case "agent-failed":
-      process.stderr.write(`containerx: guest agent: ${outcome.message}\n`);
-      return 1;
-    case "not-ready":
-      process.stderr.write(`containerx: the guest did not start within ${outcome.seconds}s\n`);
-      return 1;
     case "stopped":
       process.stderr.write(`containerx: the run step was stopped by ${outcome.signal}\n`);
       return 1;
-    case "guest-died":
-      process.stderr.write(`containerx: ${outcome.reason}\n`);
+    default:
+      process.stderr.write(`containerx: ${failureReason(outcome)}\n`);
       return 1;
   }
 }
