@@ -20,6 +20,7 @@ export const LAYOUT = {
   launcher: "/cx/runtime/bin/cx-launch",
   populate: "/cx/runtime/bin/cx-populate",
   runStep: "/cx/runtime/bin/cx-run-step",
+  importBase: "/cx/runtime/bin/cx-import-base",
   /** Runs a command in the running guest: the VM's `docker exec` (issue 5). */
   exec: "/cx/runtime/bin/cx-exec",
 } as const;

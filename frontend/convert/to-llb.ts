@@ -1,11 +1,16 @@
 import { guestEnv } from "../../common/guest-env.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
+import type { ImportBaseRequest, PopulateRequest, RunStepRequest } from "../../common/step-requests.js";
 import type { BuildPlan } from "../plan/plan.js";
-import { copy, exec, image, local, type ExecMount } from "../llb/ops.js";
+import { copy, exec, http, image, local, type ExecMount } from "../llb/ops.js";
 import type { Output } from "../llb/graph.js";
 
 /** Where the build context is mounted in the populate step. */
 const CONTEXT_MOUNT = "/cx/context";
+/** Where the import step finds the user's disk and the base that lends it a kernel. */
+const DISK_MOUNT = "/cx/disk";
+const KERNEL_BASE_MOUNT = "/cx/kernel-base";
+const DOWNLOAD_NAME = "disk";
 const STEP_PATH = `PATH=${STANDARD_PATH}`;
 const MAX_NAME = 80;
 
@@ -24,6 +29,48 @@ function commandText(argv: readonly string[]): string {
   return shorten((shell ? argv[2] : argv.join(" ")).replace(/\s+/g, " ").trim());
 }
 
+/** The OS base as a filesystem and the directory in it that holds /cx/base's files. */
+interface OsBase {
+  readonly from: Output;
+  readonly dir: string;
+}
+
+/** A published or referenced base as is; a disk base imported by cx-import-base with the minimal base's kernel. */
+function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): OsBase {
+  const platform = plan.hostPlatform;
+  const published = image(plan.baseImage, platform,
+    plan.baseDisk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`);
+  const disk = plan.baseDisk;
+  if (!disk) return { from: published, dir: LAYOUT.baseDir };
+  const src = disk.source;
+  const diskFiles = src.kind === "url"
+    ? http(src.url, disk.sha256!, DOWNLOAD_NAME, `[base] download ${src.url}`)
+    : local(opts.contextName, { sessionId: opts.sessionId, includePatterns: [src.path], sharedKeyHint: `${opts.contextName}:base-disk` },
+      `[base] load ${src.path} from the build context`);
+  const request: ImportBaseRequest = {
+    disk: `${DISK_MOUNT}/${src.kind === "url" ? DOWNLOAD_NAME : src.path}`,
+    ...(disk.format ? { format: disk.format } : {}),
+    ...(disk.sha256 && src.kind === "context" ? { sha256: disk.sha256 } : {}),
+    kernelBase: KERNEL_BASE_MOUNT,
+    out: LAYOUT.baseDir,
+  };
+  const [imported] = exec({
+    root: runtime,
+    args: [LAYOUT.importBase],
+    env: [STEP_PATH, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
+    mounts: [
+      { dest: DISK_MOUNT, from: diskFiles, readonly: true },
+      { dest: KERNEL_BASE_MOUNT, from: published, selector: LAYOUT.baseDir, readonly: true },
+      { dest: LAYOUT.baseDir, output: true },
+      { dest: "/tmp" },
+    ],
+    platform,
+    network: "none",
+    name: `[base] import ${plan.baseName} as the OS base`,
+  });
+  return { from: imported, dir: "/" };
+}
+
 /**
  * The app image as LLB, layers over the runtime image:
  *   runtime (QEMU, launcher)  ← docker-image source
@@ -36,16 +83,16 @@ function commandText(argv: readonly string[]): string {
 export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
   const platform = plan.hostPlatform;
   const runtime = image(plan.runtimeImage, platform, `[runtime] ${plan.runtimeImage}`);
-  const base = image(plan.baseImage, platform, `[base] fetch OS base ${plan.baseName}`);
+  const base = osBase(plan, runtime, opts);
   const vmEnv = [STEP_PATH, ...guestEnv(plan.guest)];
-  const baseMount: ExecMount = { dest: LAYOUT.baseDir, from: base, selector: LAYOUT.baseDir, readonly: true };
+  const baseMount: ExecMount = { dest: LAYOUT.baseDir, from: base.from, selector: base.dir, readonly: true };
 
   const layers: Output[] = [];
   // The disk chain so far, read-only where the step's backing paths expect it.
   const layerMounts = (): ExecMount[] => layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true }));
   plan.runs.forEach((step, i) => {
     const out = `${runLayerDir(i)}/disk.qcow2`;
-    const request = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
+    const request: RunStepRequest = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
     const [layer] = exec({
       root: runtime,
       args: [LAYOUT.runStep],
@@ -69,7 +116,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     sharedKeyHint: opts.contextName,
   }, `[context] load ${plan.contextPaths.length} path(s) from the build context`);
   const top = topDiskAfter(plan.runs.length);
-  const request = {
+  const request: PopulateRequest = {
     context: CONTEXT_MOUNT,
     base: top,
     backing: backingPath(LAYOUT.appDisk, top),
@@ -98,7 +145,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
 
-  let result = copy(runtime, base, { src: LAYOUT.baseDir, dest: LAYOUT.baseDir, contents: true }, platform,
+  let result = copy(runtime, base.from, { src: base.dir, dest: LAYOUT.baseDir, contents: true }, platform,
     `[image] add OS base layer ${plan.baseName}`);
   layers.forEach((layer, i) => {
     result = copy(result, layer, { src: "/", dest: runLayerDir(i), contents: true }, platform, `[image] add run layer ${i + 1}`);

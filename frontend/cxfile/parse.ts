@@ -1,9 +1,10 @@
 import yaml from "js-yaml";
 import { Checker } from "./checker.js";
 import { CxfileError } from "./errors.js";
+import { parseBase } from "./parse-base.js";
 import { parseGuest } from "./parse-guest.js";
 import { parseStage } from "./parse-stage.js";
-import { APP_KEYS, TOP_LEVEL_KEYS, type ArgSpec, type BaseSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
+import { APP_KEYS, TOP_LEVEL_KEYS, type ArgSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
 import { loadWithPositions, type YNode } from "./yaml-positions.js";
 
 /** A Cxfile longer than this is refused before YAML parsing: it cannot be a recipe. */
@@ -36,20 +37,6 @@ function parseArgs(file: string, node: YNode | undefined, given: ReadonlyMap<str
     if (!ARG_NAME.test(name)) literal.fail(key.pos, `arg name '${name}' is not a valid name`, "letters, digits and _, not starting with a digit");
   });
   return Object.entries(defaults).map(([name, value]) => ({ name, value: given.get(name) ?? value }));
-}
-
-function parseBase(c: Checker, node: YNode): BaseSpec {
-  if (typeof node.value === "object" && node.value !== null && !Array.isArray(node.value)) {
-    const [image] = c.entries(node, ["image"], "base");
-    if (!image) c.fail(node.pos, "base needs 'image'", "base: { image: registry/name:tag }");
-    const ref = c.string(image.value, "base.image");
-    if (/\s/.test(ref)) c.fail(image.value.pos, `base.image '${ref}' is not an image reference`);
-    return { kind: "image", ref, pos: image.value.pos };
-  }
-  const name = c.string(node, "base");
-  const m = /^([a-z0-9-]+)\/([a-z0-9_]+)$/.exec(name);
-  if (!m) c.fail(node.pos, `base '${name}' is not a base name`, "write flavour/arch such as minimal/aarch64, or base: { image: ref } for an image");
-  return { kind: "named", flavour: m[1], arch: m[2], pos: node.pos };
 }
 
 /** Cxfile text to a CxfileSpec, or a CxfileError saying where and why not. */

@@ -26,7 +26,22 @@ export type BaseSpec =
   /** A base the project publishes, such as minimal/aarch64. */
   | { readonly kind: "named"; readonly flavour: string; readonly arch: string; readonly pos: Pos }
   /** Any image laid out as a guest base (/cx/base/…). */
-  | { readonly kind: "image"; readonly ref: string; readonly pos: Pos };
+  | { readonly kind: "image"; readonly ref: string; readonly pos: Pos }
+  /** An ext4 disk image of the user's, booted with the kernel and agent of minimal/<arch>. */
+  | DiskBaseSpec;
+
+export type DiskFormat = "qcow2" | "raw";
+
+export interface DiskBaseSpec {
+  readonly kind: "disk";
+  readonly source: { readonly kind: "context"; readonly path: string } | { readonly kind: "url"; readonly url: string };
+  /** Required for a URL (BuildKit checks it while downloading); checked at import for a context file. */
+  readonly sha256?: string;
+  readonly arch: string;
+  /** Detected by qemu-img when absent. */
+  readonly format?: DiskFormat;
+  readonly pos: Pos;
+}
 
 /** Overrides of the guest-arch table's machine for this app; absent = the table's or the runtime's default. */
 export type GuestSpec = GuestShape;
@@ -93,6 +108,7 @@ export const APP_KEYS = [
   "healthcheck", "labels", "stop_signal", "stop_timeout",
 ] as const;
 export const TOP_LEVEL_KEYS = ["args", "base", "guest", ...APP_KEYS, "targets"] as const;
+export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format"] as const;
 export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args"] as const;
 export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;
 export const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;

@@ -77,7 +77,7 @@ export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig, opts: Con
     rootfs: { type: "layers", diff_ids: [] },
     history: [
       ...(runtime.history ?? []),
-      history(`containerx: OS base ${plan.baseName} (${plan.baseImage})`, "containerx.base"),
+      history(`containerx: OS base ${plan.baseName} (${plan.baseDisk ? "kernel and agent from " : ""}${plan.baseImage})`, "containerx.base"),
       ...plan.runs.map((r, i) => history(`containerx: run ${i + 1}: ${r.argv.join(" ")}`, "containerx.run")),
       history(`containerx: app overlay, ${plan.copies.length} copy entries`, "containerx.overlay"),
     ],

@@ -1,12 +1,15 @@
 import { ARCH_NAMES, isArchName, type ArchName } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
-import { CxfileError, suggest } from "../cxfile/errors.js";
-import type { AppConfigSpec, CopySpec, CxfileSpec, GuestSpec, StageSpec } from "../cxfile/spec.js";
+import { CxfileError, suggest, type Pos } from "../cxfile/errors.js";
+import type { AppConfigSpec, CopySpec, CxfileSpec, DiskBaseSpec, GuestSpec, StageSpec } from "../cxfile/spec.js";
 import { normalizeImageRef } from "./image-ref.js";
 import type { Platform } from "./platform.js";
 
 /** Guest-base flavours the project publishes, by name in `base:`. */
 export const BASE_FLAVOURS = ["minimal", "debian"] as const;
+
+/** A user's disk, imported as the OS base; the kernel and initrd come from the minimal base. */
+export type BaseDisk = Omit<DiskBaseSpec, "kind" | "arch" | "pos">;
 
 /** A run step as the build executes it: argv in the guest, with the build args as environment. */
 export interface RunStep {
@@ -31,9 +34,11 @@ export type AppConfig = Omit<AppConfigSpec, "entrypoint" | "cmd" | "env" | "work
 /** Everything the LLB conversion and the image config need, decided and validated. */
 export interface BuildPlan {
   readonly arch: ArchName;
-  /** How the user named the base: minimal/aarch64, or the image reference. */
+  /** How the user named the base: minimal/aarch64, the image reference, or the disk. */
   readonly baseName: string;
+  /** The guest-base image: the base itself, or for a disk base the one its kernel and initrd come from. */
   readonly baseImage: string;
+  readonly baseDisk?: BaseDisk;
   readonly runtimeImage: string;
   readonly hostPlatform: Platform;
   readonly target?: string;
@@ -101,8 +106,16 @@ function mergeConfig(configs: readonly AppConfigSpec[]): AppConfig {
   };
 }
 
-function resolveBase(spec: CxfileSpec, opts: PlanOptions): { arch: ArchName; baseName: string; baseImage: string } {
+type ResolvedBase = Pick<BuildPlan, "arch" | "baseName" | "baseImage" | "baseDisk">;
+
+function checkArch(spec: CxfileSpec, arch: string, pos: Pos): ArchName {
+  if (!isArchName(arch)) throw new CxfileError(spec.file, pos, `unknown guest arch '${arch}'`, `one of ${ARCH_NAMES.join(", ")}`);
+  return arch;
+}
+
+function resolveBase(spec: CxfileSpec, opts: PlanOptions): ResolvedBase {
   const base = spec.base;
+  const published = (flavour: string, arch: string) => normalizeImageRef(`${opts.imagePrefix}${flavour}:${arch}`);
   if (base.kind === "image") {
     const arch = opts.imageBaseArch;
     if (!arch || !isArchName(arch)) {
@@ -111,12 +124,17 @@ function resolveBase(spec: CxfileSpec, opts: PlanOptions): { arch: ArchName; bas
     }
     return { arch, baseName: base.ref, baseImage: normalizeImageRef(base.ref) };
   }
+  if (base.kind === "disk") {
+    const { kind: _kind, arch, pos, ...disk } = base;
+    const name = disk.source.kind === "url" ? disk.source.url : disk.source.path;
+    return { arch: checkArch(spec, arch, pos), baseName: `disk ${name}`, baseImage: published("minimal", arch), baseDisk: disk };
+  }
   const valid = BASE_FLAVOURS.flatMap((f) => ARCH_NAMES.map((a) => `${f}/${a}`));
   const name = `${base.flavour}/${base.arch}`;
   if (!BASE_FLAVOURS.includes(base.flavour as (typeof BASE_FLAVOURS)[number]) || !isArchName(base.arch)) {
     throw new CxfileError(spec.file, base.pos, `unknown base '${name}'`, `available: ${valid.join(", ")}`);
   }
-  return { arch: base.arch, baseName: name, baseImage: normalizeImageRef(`${opts.imagePrefix}${base.flavour}:${base.arch}`) };
+  return { arch: base.arch, baseName: name, baseImage: published(base.flavour, base.arch) };
 }
 
 export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {

@@ -4,10 +4,7 @@
  * what will be replaced (its "already exists"/"not found" complaints are
  * expected), `apply` writes and must run without a single error.
  */
-export interface Owner {
-  readonly uid: number;
-  readonly gid: number;
-}
+import type { Owner } from "../../common/step-requests.js";
 
 export type GuestEntry =
   | { readonly kind: "dir"; readonly path: string; readonly mode: number; readonly owner?: Owner }

@@ -14,28 +14,9 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { run, runCapture } from "../../common/run.js";
 import { changedExtents, type Extent } from "./block-diff.js";
-import { debugfsScripts, type GuestEntry, type Owner } from "./debugfs-script.js";
+import type { Owner, PopulateCopy, PopulateRequest } from "../../common/step-requests.js";
+import { debugfsScripts, type GuestEntry } from "./debugfs-script.js";
 import { expandGlob, hasGlob } from "./glob.js";
-
-export interface PopulateCopy {
-  /** Path of the source inside this build step (a context mount). */
-  readonly source: string;
-  /** Absolute guest path; a trailing "/" means "into this directory". */
-  readonly dest: string;
-  /** Permission bits for copied files; the source's when absent. */
-  readonly mode?: number;
-  /** Owner of what is copied; root when absent. */
-  readonly owner?: Owner;
-}
-
-export interface PopulateRequest {
-  /** Where the build context is mounted; copy sources are inside it. */
-  readonly context: string;
-  readonly base: string;
-  readonly backing: string;
-  readonly out: string;
-  readonly copies: readonly PopulateCopy[];
-}
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 

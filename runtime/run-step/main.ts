@@ -6,27 +6,16 @@
  * The VM comes from the same settings and vmConfigFor as `docker run`.
  */
 import { mkdir } from "node:fs/promises";
-import { STEP_REQUEST_ENV } from "../../common/layout.js";
+import { readStepRequest, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
 import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
 import { failureReason, runGuest } from "../launcher/vm-session.js";
 
-interface RunStepRequest {
-  /** The disk this layer stacks on. */
-  readonly top: string;
-  /** The new layer's qcow2, and its backing path (relative to its directory). */
-  readonly out: string;
-  readonly backing: string;
-  readonly argv: readonly string[];
-  readonly env: readonly string[];
-}
-
 const STATE_DIR = "/tmp/cx-run-step";
 
 async function main(): Promise<number> {
-  const req = JSON.parse(process.env[STEP_REQUEST_ENV] ?? "null") as RunStepRequest | null;
-  if (!req) throw new Error(`${STEP_REQUEST_ENV} holds no request`);
+  const req = readStepRequest<RunStepRequest>();
   const settings = settingsFromEnv(process.env);
   const base = await readBaseManifest();
   await mkdir(STATE_DIR, { recursive: true });

@@ -100,6 +100,27 @@ test("an image reference is a base too", () => {
   assert.deepEqual(spec.base, { kind: "image", ref: "registry.example:5000/team/base@sha256:abc", pos: { line: 1, column: 16 } });
 });
 
+const SUM = "ab".repeat(32);
+
+test("a disk base comes from the context or a checksummed URL", () => {
+  const local = parseCxfile("base:\n  disk: images/rootfs.img\n  arch: aarch64\n  format: raw\n", "Cxfile");
+  assert.deepEqual(local.base, { kind: "disk", source: { kind: "context", path: "images/rootfs.img" }, arch: "aarch64", format: "raw", pos: { line: 2, column: 9 } });
+  const remote = parseCxfile(`base: { disk: "https://example.com/r.qcow2", sha256: "sha256:${SUM.toUpperCase()}", arch: aarch64 }\n`, "Cxfile");
+  assert.deepEqual(remote.base, { kind: "disk", source: { kind: "url", url: "https://example.com/r.qcow2" }, sha256: SUM, arch: "aarch64", pos: { line: 1, column: 15 } });
+});
+
+test("a disk base is checked: checksum for URLs, arch, format, one of image and disk", () => {
+  assert.match(errorOf("base: { disk: https://example.com/r.img, arch: aarch64 }\n").message, /1:15: a base.disk URL needs 'sha256'/);
+  assert.match(errorOf("base: { disk: ftp://example.com/r.img, arch: aarch64 }\n").message, /is not an http\(s\) URL/);
+  assert.match(errorOf("base: { disk: r.img }\n").message, /1:7: base.disk needs 'arch'/);
+  assert.match(errorOf("base: { disk: r.img, arch: aarch64, format: vmdk }\n").message, /1:45: base.format 'vmdk' is not supported \(one of qcow2, raw\)/);
+  assert.match(errorOf("base: { disk: r.img, arch: aarch64, sha256: abc }\n").message, /base.sha256 must be 64 hex digits/);
+  assert.match(errorOf("base: { disk: ../r.img, arch: aarch64 }\n").message, /must be a path inside the build context/);
+  assert.match(errorOf("base: { image: a/b, disk: r.img }\n").message, /base has both 'image' and 'disk'/);
+  assert.match(errorOf("base: { image: a/b, arch: aarch64 }\n").message, /base.arch applies to base.disk, not base.image/);
+  assert.match(errorOf("base: { disc: r.img }\n").message, /unknown key 'disc' in base \(did you mean 'disk'\?\)/);
+});
+
 test("args: undeclared references, bad references and escapes", () => {
   assert.match(errorOf("base: minimal/${ARCH}\n").message, /1:7: base: 'ARCH' is not declared under args/);
   assert.match(errorOf("args: { A: x }\nbase: minimal/aarch64\nworkdir: /${A\n").message, /3:10: workdir: '\$\{A' has no closing/);

@@ -11,7 +11,7 @@ import { pb } from "../../frontend/protos.js";
 const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\n", "Cxfile"),
   { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" });
 const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [] }));
-type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[] }; mounts: { dest: string; input: number; output: number; selector?: string }[]; network?: number }; file?: unknown };
+type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[]; env?: string[] }; mounts: { dest: string; input: number; output: number; selector?: string }[]; network?: number }; file?: unknown };
 const decode = (bytes: Uint8Array) => pb.Op.toObject(pb.Op.decode(bytes), { longs: Number, defaults: false }) as Decoded;
 
 test("the same plan always marshals to the same bytes and digest", () => {
@@ -54,4 +54,30 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
   assert.deepEqual(populate.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/base", -1], ["/cx/context", -1], ["/cx/app", 0], ["/tmp", -1]]);
   assert.equal(populate.mounts[1].selector, "/cx/base");
   assert.equal(ops.filter((o) => o.file).length, 2, "base and overlay are each copied as their own layer");
+});
+
+const diskBase = (base: string) => marshal(planToLLB(
+  planBuild(parseCxfile(`base: ${base}\ncopy:\n  - hello: /hello\n`, "Cxfile"), { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" }),
+  { sessionId: "s1", contextName: "context", excludePatterns: [] })).definition.def.map(decode);
+
+test("a disk base from a URL is downloaded with its checksum and imported offline before anything stacks on it", () => {
+  const sum = "cd".repeat(32);
+  const ops = diskBase(`{ disk: "https://example.com/rootfs.img", sha256: ${sum}, arch: aarch64 }`);
+  const download = ops.find((o) => o.source?.identifier === "https://example.com/rootfs.img");
+  assert.deepEqual(download?.source?.attrs, { "http.checksum": `sha256:${sum}`, "http.filename": "disk" });
+  const [importer, populate] = ops.filter((o) => o.exec).map((o) => o.exec!);
+  assert.equal(importer.meta.args[0], "/cx/runtime/bin/cx-import-base");
+  assert.equal(importer.network, 2);
+  assert.deepEqual(importer.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/disk", -1], ["/cx/kernel-base", -1], ["/cx/base", 0], ["/tmp", -1]]);
+  assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");
+  const populateBase = populate.mounts.find((m) => m.dest === "/cx/base")!;
+  assert.equal(populateBase.selector, "/", "the overlay stacks on the imported base, not the minimal one");
+});
+
+test("a disk base from the context is loaded on its own, apart from the app's files", () => {
+  const ops = diskBase("{ disk: img/rootfs.qcow2, arch: aarch64 }");
+  const locals = ops.filter((o) => o.source?.identifier === "local://context").map((o) => JSON.parse(o.source!.attrs!["local.includepattern"]));
+  assert.deepEqual(locals.sort(), [["hello"], ["img/rootfs.qcow2"]]);
+  const request = JSON.parse(ops.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-import-base")!.exec!.meta.env!.find((e: string) => e.startsWith("CX_STEP_REQUEST="))!.slice(16));
+  assert.equal(request.disk, "/cx/disk/img/rootfs.qcow2");
 });

@@ -26,3 +26,12 @@ test("image references are normalised the way Docker does", () => {
   assert.equal(normalizeImageRef("localhost:5000/cx/runtime"), "localhost:5000/cx/runtime:latest");
   assert.equal(normalizeImageRef("reg.io/a/b@sha256:abc"), "reg.io/a/b@sha256:abc");
 });
+
+test("a disk base takes its kernel from the minimal base of its arch", () => {
+  const plan = planBuild(parseCxfile("base: { disk: rootfs.img, arch: aarch64 }\n", "Cxfile"), opts);
+  assert.equal(plan.arch, "aarch64");
+  assert.equal(plan.baseImage, "docker.io/containerx/minimal:aarch64");
+  assert.deepEqual(plan.baseDisk, { source: { kind: "context", path: "rootfs.img" } });
+  assert.deepEqual(plan.contextPaths, [], "the disk is loaded by the import step, not with the app's files");
+  assert.throws(() => planBuild(parseCxfile("base: { disk: rootfs.img, arch: sparc }\n", "Cxfile"), opts), /1:15: unknown guest arch 'sparc' \(one of aarch64\)/);
+});

@@ -1,0 +1,63 @@
+/**
+ * The JSON requests the frontend hands its build steps in $CX_STEP_REQUEST.
+ * Both sides compile against these types, so the LLB the frontend writes and
+ * the step that reads it cannot drift apart.
+ */
+import { STEP_REQUEST_ENV } from "./layout.js";
+
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface PopulateCopy {
+  /** Path of the source inside this build step (a context mount). */
+  readonly source: string;
+  /** Absolute guest path; a trailing "/" means "into this directory". */
+  readonly dest: string;
+  /** Permission bits for copied files; the source's when absent. */
+  readonly mode?: number;
+  /** Owner of what is copied; root when absent. */
+  readonly owner?: Owner;
+}
+
+/** cx-populate: the app overlay. */
+export interface PopulateRequest {
+  /** Where the build context is mounted; copy sources are inside it. */
+  readonly context: string;
+  readonly base: string;
+  readonly backing: string;
+  readonly out: string;
+  readonly copies: readonly PopulateCopy[];
+}
+
+/** cx-run-step: one `run:` entry. */
+export interface RunStepRequest {
+  /** The disk this layer stacks on. */
+  readonly top: string;
+  /** The new layer's qcow2, and its backing path (relative to its directory). */
+  readonly out: string;
+  readonly backing: string;
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+}
+
+/** cx-import-base: a user's disk made into an OS base. */
+export interface ImportBaseRequest {
+  /** The disk file as mounted in the step. */
+  readonly disk: string;
+  readonly format?: "qcow2" | "raw";
+  /** Checked here for a context file; BuildKit already checked a download. */
+  readonly sha256?: string;
+  /** The guest-base directory that supplies kernel, initrd and kernel arguments. */
+  readonly kernelBase: string;
+  /** Where the new base (disk.qcow2, vmlinuz, initrd.img, base.json) is written. */
+  readonly out: string;
+}
+
+/** This build step's request; the caller names the type it was written as. */
+export function readStepRequest<T>(env: NodeJS.ProcessEnv = process.env): T {
+  const text = env[STEP_REQUEST_ENV];
+  if (!text) throw new Error(`${STEP_REQUEST_ENV} holds no request`);
+  return JSON.parse(text) as T;
+}
