@@ -19,6 +19,16 @@ export const GUEST_LIMITS = {
   memoryMiB: { min: 64, max: 1024 * 1024 },
 } as const;
 
+/**
+ * A memory size in MiB: 512, 512M, 512MiB, 2G, 2GB. The Cxfile's guest.memory
+ * and CX_MEMORY share it, so a value valid in one is valid in the other.
+ */
+export function parseMemoryMiB(text: string): number | undefined {
+  const m = /^(\d+)\s*(?:([mMgG])(?:i?[bB])?)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2]?.toLowerCase() === "g" ? 1024 : 1);
+}
+
 /** A QEMU machine type or CPU model name: one word, nothing a shell or QEMU option parser would split. */
 export const QEMU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 

@@ -1,4 +1,4 @@
-import { GUEST_ENV, GUEST_LIMITS, QEMU_MODEL_NAME } from "../../common/guest-env.js";
+import { GUEST_ENV, GUEST_LIMITS, parseMemoryMiB, QEMU_MODEL_NAME } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 
@@ -27,9 +27,8 @@ export class SettingsError extends Error {
 const DEFAULT_MEMORY_MIB = 512;
 
 function parseMemory(value: string): number {
-  const m = /^(\d+)([mMgG]?)$/.exec(value.trim());
-  if (!m) throw new SettingsError(`${GUEST_ENV.memory}=${value}: expected a size such as 512M or 2G`);
-  const mib = Number(m[1]) * (m[2].toLowerCase() === "g" ? 1024 : 1);
+  const mib = parseMemoryMiB(value);
+  if (mib === undefined) throw new SettingsError(`${GUEST_ENV.memory}=${value}: expected a size such as 512M or 2G`);
   const { min, max } = GUEST_LIMITS.memoryMiB;
   if (mib < min || mib > max) throw new SettingsError(`${GUEST_ENV.memory}=${value}: must be between ${min}M and ${max / 1024}G`);
   return mib;

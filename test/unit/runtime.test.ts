@@ -5,6 +5,7 @@ import { encodeFrame, encodeSpec, exitCodeOf, FrameDecoder } from "../../runtime
 import { chooseAccel } from "../../runtime/launcher/accel.js";
 import { buildQemuArgs, type VmConfig } from "../../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/launcher/settings.js";
+import { parseCxfile } from "../../frontend/cxfile/parse.js";
 
 test("every arch in the table has every field filled", () => {
   for (const name of ARCH_NAMES) {
@@ -56,6 +57,10 @@ test("settings come from CX_* variables and bad values are explained", () => {
   assert.throws(() => settingsFromEnv({ CX_QEMU_ARGS: "-device virtio-net-pci,id=net0" }), /id 'net0' is used by the runtime/);
   assert.throws(() => settingsFromEnv({ CX_MACHINE: "virt; rm" }), /CX_MACHINE=virt; rm: not a QEMU model name/);
   assert.throws(() => settingsFromEnv({ CX_MEMORY: "lots" }), /CX_MEMORY=lots: expected a size/);
+  for (const [text, mib] of [["768", 768], ["512M", 512], ["512MiB", 512], ["2G", 2048], ["2 GB", 2048]] as const) {
+    assert.equal(settingsFromEnv({ CX_MEMORY: text }).memoryMiB, mib, `CX_MEMORY=${text}`);
+    assert.equal(parseCxfile(`base: minimal/aarch64\nguest: { memory: "${text}" }\n`, "Cxfile").guest.memoryMiB, mib, `guest.memory: ${text}`);
+  }
   assert.throws(() => settingsFromEnv({ CX_ACCEL: "hvf" }), /expected auto, kvm or tcg/);
   assert.throws(() => settingsFromEnv({ CX_CPUS: "0" }), /between 1 and 64/);
 });
