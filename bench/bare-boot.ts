@@ -18,6 +18,7 @@ import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js"
 import { createOverlayDisk } from "../runtime/launcher/overlay-disk.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
+import { sizeGuest } from "../runtime/launcher/guest-size.js";
 import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
 
 const [cxCopy, ...argv] = process.argv.slice(2);
@@ -30,7 +31,7 @@ const disk = join(work, "disk.qcow2");
 await createOverlayDisk(disk, inCopy(LAYOUT.appDisk));
 
 const { binary, args } = buildQemuArgs({
-  ...vmConfigFor(base, settingsFromEnv({}), disk, work, "tcg"),
+  ...vmConfigFor(base, settingsFromEnv({}), { disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}) }),
   kernel: inCopy(LAYOUT.baseKernel),
   initrd: inCopy(LAYOUT.baseInitrd),
 });

@@ -52,3 +52,20 @@ export function guestEnv(shape: GuestShape): string[] {
   if (shape.qemuArgs.length) env.push(`${GUEST_ENV.qemuArgs}=${JSON.stringify(shape.qemuArgs)}`);
   return env;
 }
+
+/** The image's exposed ports, for the launcher to forward: "80/tcp 53/udp". */
+export const PORTS_ENV = "CX_PORTS";
+
+export interface Port {
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+}
+
+export function parsePort(text: string): Port | undefined {
+  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(text.trim().toLowerCase());
+  const port = m ? Number(m[1]) : 0;
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { port, protocol: (m[2] ?? "tcp") as Port["protocol"] };
+}
+
+export const portsEnv = (ports: readonly Port[]): string => `${PORTS_ENV}=${ports.map((p) => `${p.port}/${p.protocol}`).join(" ")}`;

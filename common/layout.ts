@@ -26,6 +26,17 @@ export const LAYOUT = {
 } as const;
 
 /**
+ * Per-container state of the launcher: its writable disk, QEMU's sockets, the
+ * console log. A container started with `docker run -u` cannot write under
+ * /cx, so it keeps them in /tmp; cx-exec finds the launcher the same way.
+ */
+export function stateDir(env: NodeJS.ProcessEnv, uid: number): string {
+  return env.CX_STATE_DIR ?? (uid === 0 ? "/cx/state" : "/tmp/cx-state");
+}
+
+export const EXEC_SOCKET = "exec.sock";
+
+/**
  * The environment variable that carries a build step's JSON request to
  * cx-populate and cx-run-step. Not an argument, so BuildKit's progress and
  * error lines show the step's name rather than a wall of JSON.

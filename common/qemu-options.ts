@@ -8,7 +8,8 @@
 export const ALLOWED_QEMU_OPTIONS = ["-device", "-global", "-object", "-rtc", "-fw_cfg", "-smbios", "-icount", "-overcommit"] as const;
 
 /** Device and backend ids the runtime's own command line uses. */
-export const RESERVED_QEMU_IDS = ["console", "root", "cxserial", "cxagent", "net0"] as const;
+export const RESERVED_QEMU_IDS = ["console", "root", "cxserial", "cxagent", "net0", "fs<N>"] as const;
+const isReserved = (id: string) => (RESERVED_QEMU_IDS as readonly string[]).includes(id) || /^fs\d+$/.test(id);
 
 export interface QemuArgsProblem {
   /** Index of the offending argument. */
@@ -26,7 +27,7 @@ export function checkQemuArgs(args: readonly string[]): QemuArgsProblem | undefi
     }
     if (i + 1 >= args.length) return { index: i, problem: `'${option}' needs a value after it` };
     const id = /(?:^|,)id=([^,]*)/.exec(args[i + 1])?.[1];
-    if (id && (RESERVED_QEMU_IDS as readonly string[]).includes(id)) {
+    if (id && isReserved(id)) {
       return { index: i + 1, problem: `id '${id}' is used by the runtime`, hint: `reserved: ${RESERVED_QEMU_IDS.join(", ")}` };
     }
   }

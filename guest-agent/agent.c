@@ -5,15 +5,23 @@
  * agent serves any userland: it loads the virtio modules, mounts the disk at
  * /sysroot, then talks to the launcher over one virtio-serial port named
  * "cx.agent". Frames in both directions are: 1 type byte, 4-byte big-endian
- * length, payload. One channel keeps stdout, stderr and the exit report in
- * the order the guest produced them.
+ * channel, 4-byte big-endian length, payload. Channel 0 is the app; the
+ * launcher opens other channels for commands run by `docker exec … cx-exec`.
+ * One port keeps each channel's output and exit report in the order the guest
+ * produced them.
  *
- *   agent -> host: 'R' ready, 'O' stdout, 'E' stderr, 'X' "exit N"|"signal N",
- *                  'F' fatal agent error (text)
+ *   agent -> host: 'R' ready, 'P' process started, 'O' stdout, 'E' stderr,
+ *                  'X' "exit N"|"signal N", 'F' fatal agent error (text)
  *   host -> agent: 'S' spec: NUL-terminated tokens, first byte says the kind:
  *                  'A' argv item, 'V' env KEY=VALUE, 'C' cwd, 'H' hostname,
  *                  'T' wall clock as decimal nanoseconds since the epoch,
- *                  'U' user[:group] to run the app as (names or numbers)
+ *                  'U' user[:group] to run as (names or numbers),
+ *                  'Y' "rows cols": give the process a terminal,
+ *                  'M' "fstype:tag:path": mount a shared folder (app only)
+ *                  'I' stdin bytes (empty: end of input), 'K' signal name,
+ *                  'W' "rows cols" terminal size
+ * When the app (channel 0) ends, the agent stops everything else, unmounts
+ * the disk and powers the guest off.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -33,6 +41,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <grp.h>
@@ -45,6 +54,9 @@
 #define ROOT_DEVICE "/dev/vda"
 #define MODULE_LIST "/etc/cx/modules"
 #define MAX_TOKENS 4096
+#define MAX_SESSIONS 32
+#define MAX_MOUNTS 32
+#define MAX_FRAME (16u << 20)
 /* QEMU user-mode networking's fixed plan: guest, gateway, DNS. */
 #define GUEST_IP "10.0.2.15"
 #define GATEWAY_IP "10.0.2.2"
@@ -72,10 +84,24 @@ static void write_all(int fd, const void *buf, size_t len) {
   }
 }
 
-static void send_frame(char type, const void *data, uint32_t len) {
-  unsigned char hdr[5] = {(unsigned char)type, len >> 24, len >> 16, len >> 8, len};
+static void put_be32(unsigned char *p, uint32_t v) {
+  p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static uint32_t get_be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void send_frame_on(uint32_t ch, char type, const void *data, uint32_t len) {
+  unsigned char hdr[9] = {(unsigned char)type};
+  put_be32(hdr + 1, ch);
+  put_be32(hdr + 5, len);
   write_all(port, hdr, sizeof hdr);
   write_all(port, data, len);
+}
+
+static void send_frame(char type, const void *data, uint32_t len) {
+  send_frame_on(0, type, data, len);
 }
 
 /* Reports a failure of the agent itself and powers the guest off. */
@@ -88,18 +114,6 @@ static void fatal(const char *fmt, ...) {
   dprintf(2, "cx-agent: %s\n", msg);
   if (port >= 0) send_frame('F', msg, (uint32_t)strlen(msg));
   power_off();
-}
-
-static int read_full(int fd, void *buf, size_t len) {
-  char *p = buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
 }
 
 static void load_modules(void) {
@@ -160,14 +174,6 @@ static int agent_port_ready(char *out, size_t outlen) {
   return found;
 }
 
-struct spec {
-  char *argv[MAX_TOKENS];
-  char *env[MAX_TOKENS];
-  const char *cwd;
-  const char *user;
-  int argc, envc;
-};
-
 static void set_addr(struct sockaddr *sa, const char *ip) {
   struct sockaddr_in *in = (struct sockaddr_in *)sa;
   memset(in, 0, sizeof *in);
@@ -220,36 +226,6 @@ static void setup_resolv_conf(void) {
   close(fd);
 }
 
-static void read_spec(struct spec *s, char **buf) {
-  unsigned char hdr[5];
-  if (read_full(port, hdr, sizeof hdr) != 0) fatal("launcher closed the channel before sending the app spec");
-  uint32_t len = (uint32_t)hdr[1] << 24 | hdr[2] << 16 | hdr[3] << 8 | hdr[4];
-  if (hdr[0] != 'S') fatal("expected spec frame, got '%c'", hdr[0]);
-  *buf = malloc(len + 1);
-  if (!*buf || read_full(port, *buf, len) != 0) fatal("short spec frame");
-  (*buf)[len] = 0;
-  memset(s, 0, sizeof *s);
-  s->cwd = "/";
-  for (char *p = *buf; p < *buf + len; p += strlen(p) + 1) {
-    char *val = p + 1;
-    switch (*p) {
-      case 'A': if (s->argc < MAX_TOKENS - 1) s->argv[s->argc++] = val; break;
-      case 'V': if (s->envc < MAX_TOKENS - 1) s->env[s->envc++] = val; break;
-      case 'C': s->cwd = val; break;
-      case 'H': sethostname(val, strlen(val)); break;
-      case 'U': s->user = val; break;
-      case 'T': {
-        long long ns = atoll(val);
-        struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
-        clock_settime(CLOCK_REALTIME, &ts);
-        break;
-      }
-      default: fatal("unknown spec token '%c'", *p);
-    }
-  }
-  if (s->argc == 0) fatal("the app spec has no command");
-}
-
 /* A name or number from the guest's own /etc/passwd or /etc/group (after chroot). */
 static int lookup_id(const char *file, const char *name, unsigned *id, unsigned *primary_gid) {
   char *end;
@@ -297,12 +273,113 @@ static void become_user(const char *spec) {
   }
 }
 
-static void exec_app(const struct spec *s, int out, int err) {
-  int null = open("/dev/null", O_RDONLY);
-  dup2(null, 0);
+/* A process the agent runs for the launcher: the app (channel 0) or an exec. */
+struct session {
+  int used;
+  uint32_t ch;
+  pid_t pid;
+  int out, err;   /* read ends forwarded as 'O'/'E'; err is -1 with a terminal */
+  int in;         /* where 'I' bytes go: a pipe, or the terminal's master */
+  int tty;        /* the terminal's master, or -1 */
+  char *inbuf;
+  size_t inlen, incap;
+  int in_eof;
+  int exited, status;
+};
+
+struct spec {
+  char *argv[MAX_TOKENS];
+  char *env[MAX_TOKENS];
+  char *mounts[MAX_MOUNTS];
+  const char *cwd;
+  const char *user;
+  int argc, envc, nmounts;
+  int tty;
+  unsigned short rows, cols;
+};
+
+static struct session sessions[MAX_SESSIONS];
+static int app_started;
+
+static struct session *find_session(uint32_t ch) {
+  for (int i = 0; i < MAX_SESSIONS; i++)
+    if (sessions[i].used && sessions[i].ch == ch) return &sessions[i];
+  return NULL;
+}
+
+static void parse_spec(struct spec *s, char *buf, uint32_t len) {
+  memset(s, 0, sizeof *s);
+  s->cwd = "/";
+  for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
+    char *val = p + 1;
+    switch (*p) {
+      case 'A': if (s->argc < MAX_TOKENS - 1) s->argv[s->argc++] = val; break;
+      case 'V': if (s->envc < MAX_TOKENS - 1) s->env[s->envc++] = val; break;
+      case 'C': s->cwd = val; break;
+      case 'H': sethostname(val, strlen(val)); break;
+      case 'U': s->user = val; break;
+      case 'M': if (s->nmounts < MAX_MOUNTS) s->mounts[s->nmounts++] = val; break;
+      case 'Y':
+        s->tty = 1;
+        sscanf(val, "%hu %hu", &s->rows, &s->cols);
+        break;
+      case 'T': {
+        long long ns = atoll(val);
+        struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
+        clock_settime(CLOCK_REALTIME, &ts);
+        break;
+      }
+      default: fatal("unknown spec token '%c'", *p);
+    }
+  }
+}
+
+static void mkdir_p(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    mkdir(buf, 0755);
+    *p = '/';
+  }
+  mkdir(buf, 0755);
+}
+
+/* "fstype:tag:path": a host folder QEMU shares, mounted at the same path in the guest. */
+static void mount_shared(char *desc) {
+  char *fstype = strsep(&desc, ":"), *tag = strsep(&desc, ":"), *path = desc;
+  if (!fstype || !tag || !path || path[0] != '/') fatal("bad mount token");
+  char target[4096];
+  snprintf(target, sizeof target, SYSROOT "%s", path);
+  mkdir_p(target);
+  const char *opts = strcmp(fstype, "9p") == 0 ? "trans=virtio,version=9p2000.L,msize=512000,cache=none" : NULL;
+  if (mount(tag, target, fstype, 0, opts) != 0) fatal("cannot mount the volume %s (%s): %s", path, fstype, strerror(errno));
+}
+
+static void unmount_shared(const struct spec *s) {
+  for (int i = s->nmounts - 1; i >= 0; i--) {
+    const char *path = strrchr(s->mounts[i], ':');
+    char target[4096];
+    snprintf(target, sizeof target, SYSROOT "%s", path ? path + 1 : "");
+    umount2(target, MNT_DETACH);
+  }
+}
+
+static void exec_process(const struct spec *s, int in, int out, int err, const char *pts) {
+  setsid();
+  if (pts) {
+    int t = open(pts, O_RDWR);
+    if (t < 0) _exit(126);
+    ioctl(t, TIOCSCTTY, 0);
+    in = out = err = t;
+  }
+  dup2(in, 0);
   dup2(out, 1);
   dup2(err, 2);
-  setsid();
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   if (chroot(SYSROOT) != 0 || chdir("/") != 0) {
     dprintf(2, "cx-agent: cannot enter the guest root: %s\n", strerror(errno));
     _exit(126);
@@ -317,62 +394,169 @@ static void exec_app(const struct spec *s, int out, int err) {
   _exit(errno == ENOENT ? 127 : 126);
 }
 
-/* Forwards one readable pipe; returns 0 once it reaches end of file. */
-static int forward(int fd, char type) {
+static void send_exit(uint32_t ch, int status) {
+  char report[32];
+  if (WIFSIGNALED(status)) snprintf(report, sizeof report, "signal %d", WTERMSIG(status));
+  else snprintf(report, sizeof report, "exit %d", WEXITSTATUS(status));
+  send_frame_on(ch, 'X', report, (uint32_t)strlen(report));
+}
+
+static void start_session(uint32_t ch, const struct spec *s) {
+  if (find_session(ch) || s->argc == 0) {
+    send_frame_on(ch, 'E', "cx-agent: bad session request\n", 30);
+    send_exit(ch, 126 << 8);
+    return;
+  }
+  struct session *ss = NULL;
+  for (int i = 0; i < MAX_SESSIONS && !ss; i++)
+    if (!sessions[i].used) ss = &sessions[i];
+  if (!ss) {
+    static const char busy[] = "cx-agent: too many commands running in the guest\n";
+    send_frame_on(ch, 'E', busy, sizeof busy - 1);
+    send_exit(ch, 126 << 8);
+    return;
+  }
+  memset(ss, 0, sizeof *ss);
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  char pts[64] = {0};
+  ss->tty = -1;
+  if (s->tty) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, pts, sizeof pts) != 0) fatal("cannot open a terminal: %s", strerror(errno));
+    if (s->rows && s->cols) {
+      struct winsize ws = {.ws_row = s->rows, .ws_col = s->cols};
+      ioctl(m, TIOCSWINSZ, &ws);
+    }
+    ss->tty = m;
+  } else if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    fatal("pipe: %s", strerror(errno));
+  }
+  pid_t pid = fork();
+  if (pid < 0) fatal("fork: %s", strerror(errno));
+  if (pid == 0) exec_process(s, in[0], out[1], err[1], s->tty ? pts : NULL);
+  ss->used = 1;
+  ss->ch = ch;
+  ss->pid = pid;
+  if (s->tty) {
+    ss->out = ss->tty;
+    ss->err = -1;
+    ss->in = ss->tty;
+  } else {
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    ss->out = out[0];
+    ss->err = err[0];
+    ss->in = in[1];
+  }
+  fcntl(ss->out, F_SETFL, O_NONBLOCK);
+  if (ss->err >= 0) fcntl(ss->err, F_SETFL, O_NONBLOCK);
+  if (ss->in != ss->tty) fcntl(ss->in, F_SETFL, O_NONBLOCK);
+  char started[32];
+  int n = snprintf(started, sizeof started, "%d", (int)pid);
+  send_frame_on(ch, 'P', started, (uint32_t)n);
+}
+
+static void close_input(struct session *ss) {
+  /* A terminal has no end of input to close; ^D from the user's keyboard is the EOF there. */
+  if (ss->in >= 0 && ss->in != ss->tty) close(ss->in);
+  ss->in = -1;
+}
+
+static void queue_input(struct session *ss, const unsigned char *data, uint32_t len) {
+  if (ss->in < 0) return;
+  if (len == 0) {
+    ss->in_eof = 1;
+    if (ss->inlen == 0) close_input(ss);
+    return;
+  }
+  if (ss->inlen + len > ss->incap) {
+    size_t cap = ss->incap ? ss->incap : 4096;
+    while (cap < ss->inlen + len) cap *= 2;
+    char *p = realloc(ss->inbuf, cap);
+    if (!p) fatal("out of memory for stdin");
+    ss->inbuf = p;
+    ss->incap = cap;
+  }
+  memcpy(ss->inbuf + ss->inlen, data, len);
+  ss->inlen += len;
+}
+
+static void flush_input(struct session *ss) {
+  if (ss->in < 0 || ss->inlen == 0) return;
+  ssize_t n = write(ss->in, ss->inbuf, ss->inlen);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EINTR) {
+      ss->inlen = 0;
+      close_input(ss);
+    }
+    return;
+  }
+  memmove(ss->inbuf, ss->inbuf + n, ss->inlen - (size_t)n);
+  ss->inlen -= (size_t)n;
+  if (ss->inlen == 0 && ss->in_eof) close_input(ss);
+}
+
+static const struct { const char *name; int sig; } SIGNALS[] = {
+  {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+  {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"PWR", SIGPWR}, {"WINCH", SIGWINCH}, {"STOP", SIGSTOP},
+  {"CONT", SIGCONT}, {"ALRM", SIGALRM},
+};
+
+/* Signals travel by name: their numbers differ between guest arches (mips). */
+static void signal_session(struct session *ss, const char *name) {
+  for (size_t i = 0; i < sizeof SIGNALS / sizeof SIGNALS[0]; i++) {
+    if (strcmp(SIGNALS[i].name, name) == 0) {
+      kill(ss->pid, SIGNALS[i].sig);
+      return;
+    }
+  }
+  dprintf(2, "cx-agent: unknown signal %s\n", name);
+}
+
+/* Forwards what is readable now; returns 0 once the stream has ended. */
+static int forward(int fd, uint32_t ch, char type) {
   char buf[16384];
   ssize_t n = read(fd, buf, sizeof buf);
   if (n > 0) {
-    send_frame(type, buf, (uint32_t)n);
+    send_frame_on(ch, type, buf, (uint32_t)n);
     return 1;
   }
   return n < 0 && (errno == EINTR || errno == EAGAIN);
 }
 
-static int run_app(const struct spec *s) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fatal("pipe: %s", strerror(errno));
-  pid_t pid = fork();
-  if (pid < 0) fatal("fork: %s", strerror(errno));
-  if (pid == 0) exec_app(s, out[1], err[1]);
-  close(out[1]);
-  close(err[1]);
+static void drain(int fd, uint32_t ch, char type) {
+  if (fd < 0) return;
+  char buf[16384];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) send_frame_on(ch, type, buf, (uint32_t)n);
+}
 
-  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int status = 0, exited = 0;
-  /* Stop at the app's exit, not at pipe EOF: a daemon it leaves behind may
-     hold the pipes open forever. Whatever is already buffered is drained. */
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    int r = poll(fds, 2, exited ? 0 : 100);
-    if (r == 0 && exited) break;
-    for (int i = 0; i < 2 && r > 0; i++) {
-      if (fds[i].fd >= 0 && fds[i].revents && !forward(fds[i].fd, i ? 'E' : 'O')) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-      }
-    }
-    pid_t w;
-    while ((w = waitpid(-1, &status, WNOHANG)) > 0) /* PID 1 reaps orphans too */
-      if (w == pid) exited = 1;
-  }
-  while (!exited) {
-    pid_t w = waitpid(-1, &status, 0);
-    if (w == pid) exited = 1;
-    else if (w < 0 && errno != EINTR) fatal("waitpid: %s", strerror(errno));
-  }
-  return status;
+static void end_session(struct session *ss) {
+  /* Stop at the process's exit, not at end of file: a daemon it leaves behind
+     may hold the pipes open forever. Whatever is already buffered is sent. */
+  drain(ss->out, ss->ch, 'O');
+  drain(ss->err, ss->ch, 'E');
+  close_input(ss);
+  if (ss->out >= 0) close(ss->out);
+  if (ss->err >= 0) close(ss->err);
+  free(ss->inbuf);
+  ss->used = 0;
 }
 
 /*
- * Leaves the guest disk clean: no process left writing, everything under
- * /sysroot unmounted, so the filesystem needs no journal replay. Disks written
- * by build-time run steps become image layers that the next build step edits
- * offline; a pending journal would later be replayed over those edits.
+ * Leaves the guest disk clean: no process left writing, shared folders and
+ * everything under /sysroot unmounted, so the filesystem needs no journal
+ * replay. Disks written by build-time run steps become image layers that the
+ * next build step edits offline; a pending journal would later be replayed
+ * over those edits.
  */
-static void quiesce(void) {
+static void quiesce(const struct spec *app) {
   kill(-1, SIGKILL);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
   }
   sync();
+  unmount_shared(app);
   umount2(SYSROOT "/dev", MNT_DETACH);
   umount2(SYSROOT "/proc", MNT_DETACH);
   umount2(SYSROOT "/sys", MNT_DETACH);
@@ -381,11 +565,143 @@ static void quiesce(void) {
   sync();
 }
 
+static struct spec app_spec;
+static char *app_spec_buf;
+
+static void handle_frame(char type, uint32_t ch, unsigned char *payload, uint32_t len) {
+  struct session *ss = find_session(ch);
+  switch (type) {
+    case 'S': {
+      char *buf = malloc(len + 1);
+      if (!buf) fatal("out of memory");
+      memcpy(buf, payload, len);
+      buf[len] = 0;
+      if (ch == 0) {
+        if (app_started) fatal("a second app spec");
+        parse_spec(&app_spec, buf, len);
+        app_spec_buf = buf;
+        for (int i = 0; i < app_spec.nmounts; i++) {
+          char desc[4200];
+          snprintf(desc, sizeof desc, "%s", app_spec.mounts[i]);
+          mount_shared(desc);
+        }
+        app_started = 1;
+        start_session(0, &app_spec);
+      } else {
+        struct spec s;
+        parse_spec(&s, buf, len);
+        start_session(ch, &s);
+        free(buf);
+      }
+      break;
+    }
+    case 'I':
+      if (ss) queue_input(ss, payload, len);
+      break;
+    case 'K':
+      if (ss) {
+        char name[16];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 15 ? len : 15), (char *)payload);
+        signal_session(ss, name);
+      }
+      break;
+    case 'W':
+      if (ss && ss->tty >= 0) {
+        char text[32];
+        snprintf(text, sizeof text, "%.*s", (int)(len < 31 ? len : 31), (char *)payload);
+        struct winsize ws = {0};
+        if (sscanf(text, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) ioctl(ss->tty, TIOCSWINSZ, &ws);
+      }
+      break;
+    default:
+      fatal("unknown frame type '%c' from the launcher", type);
+  }
+}
+
+/* Splits what the launcher sent into frames; keeps an incomplete tail for the next read. */
+static void read_port(void) {
+  static unsigned char *buf;
+  static size_t len, cap;
+  if (cap - len < 65536) {
+    cap = cap ? cap * 2 : 131072;
+    buf = realloc(buf, cap);
+    if (!buf) fatal("out of memory");
+  }
+  ssize_t n = read(port, buf + len, cap - len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    /* The launcher went away without a word: nobody is left to serve. */
+    if (!app_started) fatal("the launcher closed the channel before sending the app spec");
+    return;
+  }
+  len += (size_t)n;
+  size_t off = 0;
+  while (len - off >= 9) {
+    uint32_t flen = get_be32(buf + off + 5);
+    if (flen > MAX_FRAME) fatal("frame of %u bytes from the launcher", flen);
+    if (len - off < 9 + flen) break;
+    handle_frame((char)buf[off], get_be32(buf + off + 1), buf + off + 9, flen);
+    off += 9 + flen;
+  }
+  memmove(buf, buf + off, len - off);
+  len -= off;
+}
+
+/* One loop serves the app and every exec: output out, input and signals in, exits reaped. */
+static int serve(int sigfd) {
+  for (;;) {
+    struct pollfd fds[2 + MAX_SESSIONS * 3];
+    struct { struct session *ss; char what; } of[2 + MAX_SESSIONS * 3];
+    int nfds = 0;
+    fds[nfds] = (struct pollfd){port, POLLIN, 0}; of[nfds++].ss = NULL;
+    fds[nfds] = (struct pollfd){sigfd, POLLIN, 0}; of[nfds++].ss = NULL;
+    for (int i = 0; i < MAX_SESSIONS; i++) {
+      struct session *ss = &sessions[i];
+      if (!ss->used || ss->exited) continue;
+      if (ss->out >= 0) { fds[nfds] = (struct pollfd){ss->out, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = 'O'; }
+      if (ss->err >= 0) { fds[nfds] = (struct pollfd){ss->err, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = 'E'; }
+      if (ss->in >= 0 && ss->inlen) { fds[nfds] = (struct pollfd){ss->in, POLLOUT, 0}; of[nfds].ss = ss; of[nfds++].what = 'I'; }
+    }
+    if (poll(fds, (nfds_t)nfds, -1) < 0) {
+      if (errno == EINTR) continue;
+      fatal("poll: %s", strerror(errno));
+    }
+    for (int i = 2; i < nfds; i++) {
+      struct session *ss = of[i].ss;
+      if (!fds[i].revents || !ss->used) continue;
+      if (of[i].what == 'I') {
+        flush_input(ss);
+      } else if (!forward(fds[i].fd, ss->ch, of[i].what)) {
+        /* End of output: stop polling it; the exit report still waits for the process. */
+        if (of[i].what == 'O') { close(ss->out); if (ss->tty == ss->out) ss->in = ss->tty = -1; ss->out = -1; }
+        else { close(ss->err); ss->err = -1; }
+      }
+    }
+    if (fds[0].revents) read_port();
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) > 0) {
+      }
+    }
+    int status;
+    pid_t w;
+    while ((w = waitpid(-1, &status, WNOHANG)) > 0) { /* PID 1 reaps orphans too */
+      for (int i = 0; i < MAX_SESSIONS; i++) {
+        struct session *ss = &sessions[i];
+        if (!ss->used || ss->pid != w) continue;
+        end_session(ss);
+        if (ss->ch == 0) return status;
+        send_exit(ss->ch, status);
+      }
+    }
+  }
+}
+
 int main(void) {
-  char dev[300], *specbuf;
-  struct spec spec;
+  char dev[300];
 
   must_mount("devtmpfs", "/dev", "devtmpfs", 0);
+  must_mount("devpts", "/dev/pts", "devpts", 0);
   must_mount("proc", "/proc", "proc", 0);
   must_mount("sysfs", "/sys", "sysfs", 0);
   load_modules();
@@ -398,19 +714,21 @@ int main(void) {
   must_mount(ROOT_DEVICE, SYSROOT, "ext4", MS_NOATIME);
   must_mount("proc", SYSROOT "/proc", "proc", 0);
   must_mount("sysfs", SYSROOT "/sys", "sysfs", 0);
-  must_mount("/dev", SYSROOT "/dev", NULL, MS_BIND);
+  must_mount("/dev", SYSROOT "/dev", NULL, MS_BIND | MS_REC);
   setup_network();
   setup_resolv_conf();
 
-  send_frame('R', "cx-agent 1", 10);
-  read_spec(&spec, &specbuf);
-  int status = run_app(&spec);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sigfd < 0) fatal("signalfd: %s", strerror(errno));
 
-  char report[32];
-  if (WIFSIGNALED(status)) snprintf(report, sizeof report, "signal %d", WTERMSIG(status));
-  else snprintf(report, sizeof report, "exit %d", WEXITSTATUS(status));
-  quiesce();
-  send_frame('X', report, (uint32_t)strlen(report));
+  send_frame('R', "cx-agent 2", 10);
+  int status = serve(sigfd);
+  quiesce(&app_spec);
+  send_exit(0, status);
   power_off();
   return 0;
 }

@@ -21,6 +21,7 @@ import { STANDARD_PATH, type BaseManifest } from "../common/layout.js";
 import { run } from "../common/run.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
+import { sizeGuest } from "../runtime/launcher/guest-size.js";
 import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
 import { runGuest } from "../runtime/launcher/vm-session.js";
 import { existingInputs, ext4Qcow2, log, publishBase, trace, workDir } from "./publish.js";
@@ -72,8 +73,9 @@ async function main(): Promise<void> {
   const base = await readBaseManifest(join(minimal, "base.json"));
   const state = join(work, "vm");
   await mkdir(state);
+  const settings = settingsFromEnv({ CX_MEMORY: BUILD_MEMORY });
   const vm = {
-    ...vmConfigFor(base, settingsFromEnv({ CX_MEMORY: BUILD_MEMORY }), stage, state, "tcg" as const),
+    ...vmConfigFor(base, settings, { disk: stage, stateDir: state, accel: "tcg", size: sizeGuest(settings, {}) }),
     kernel: join(minimal, "vmlinuz"),
     initrd: join(minimal, "initrd.img"),
   };

@@ -23,7 +23,8 @@ import { CACHE, existingInputs, ext4Qcow2, log, publishBase, SOURCE_DATE_EPOCH, 
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DISK_SIZE = "1G";
-const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "crc32c_generic"];
+// 9p and virtiofs: volumes shared from the container (docker run -v, image VOLUMEs).
+const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "crc32c_generic", "9p", "9pnet_virtio", "virtiofs"];
 
 async function ensureForeignArch(debianArch: string): Promise<void> {
   const native = (await run("dpkg", ["--print-architecture"])).trim();

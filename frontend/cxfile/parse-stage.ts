@@ -1,3 +1,4 @@
+import { parsePort } from "../../common/guest-env.js";
 import type { Checker } from "./checker.js";
 import {
   COPY_KEYS, HEALTHCHECK_KEYS,
@@ -52,13 +53,11 @@ function parseCopy(c: Checker, item: YNode, where: string): CopySpec {
   return spec;
 }
 
-function parsePort(c: Checker, node: YNode, what: string): PortSpec {
+function parseExposed(c: Checker, node: YNode, what: string): PortSpec {
   const text = c.string(node, what);
   const m = /^(\d+)(?:\/(tcp|udp))?$/i.exec(text.trim());
   if (!m) c.fail(node.pos, `${what} '${text}' is not a port`, "write 80, 80/tcp or 53/udp");
-  const port = Number(m[1]);
-  if (port < 1 || port > 65535) c.fail(node.pos, `${what} ${port} is not between 1 and 65535`);
-  return { port, protocol: (m[2]?.toLowerCase() ?? "tcp") as PortSpec["protocol"] };
+  return parsePort(text) ?? c.fail(node.pos, `${what} ${m[1]} is not between 1 and 65535`);
 }
 
 function parseSignal(c: Checker, node: YNode, what: string): string {
@@ -99,7 +98,7 @@ export function parseStage(c: Checker, fields: ReadonlyMap<string, YNode>, where
   };
   const copy = listOf("copy", "- app: /opt/app/app", (n, w) => parseCopy(c, n, w));
   const run = listOf("run", "- apt-get install -y curl", (n, w): RunSpec => ({ argv: c.command(n, w), pos: n.pos }));
-  const expose = listOf("expose", "[80, 53/udp]", (n, w) => parsePort(c, n, w));
+  const expose = listOf("expose", "[80, 53/udp]", (n, w) => parseExposed(c, n, w));
   const volumes = listOf("volumes", "[/data]", (n, w) => c.guestPath(n, w));
 
   const envNode = at("env");

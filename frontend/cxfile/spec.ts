@@ -1,4 +1,5 @@
 import type { GuestShape } from "../../common/guest-env.js";
+import type { Port } from "../../common/guest-env.js";
 import type { Pos } from "./errors.js";
 
 /**
@@ -62,10 +63,7 @@ export interface RunSpec {
   readonly pos: Pos;
 }
 
-export interface PortSpec {
-  readonly port: number;
-  readonly protocol: "tcp" | "udp";
-}
+export type PortSpec = Port;
 
 export interface HealthcheckSpec {
   /** The check run in the guest; empty = the runtime's own "agent is up" check. */

@@ -1,4 +1,4 @@
-import { guestEnv } from "../../common/guest-env.js";
+import { guestEnv, portsEnv } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
 import type { BuildPlan } from "../plan/plan.js";
 
@@ -16,10 +16,26 @@ export interface ConfigOptions {
   readonly created?: string;
 }
 
+const SECOND_NS = 1_000_000_000;
+
+/**
+ * Without a Cxfile healthcheck the container is healthy once the guest agent
+ * runs the app. Checks come every second while the guest boots (Docker 25+
+ * honours StartInterval), then every 30 s as Docker's default.
+ */
+const DEFAULT_HEALTHCHECK = {
+  Test: ["CMD", LAYOUT.exec, "--status"],
+  Interval: 30 * SECOND_NS,
+  Timeout: 10 * SECOND_NS,
+  StartPeriod: 300 * SECOND_NS,
+  StartInterval: SECOND_NS,
+  Retries: 3,
+};
+
 /** Docker's healthcheck shape; durations in nanoseconds. */
-function healthcheck(plan: BuildPlan): Record<string, unknown> | undefined {
+function healthcheck(plan: BuildPlan): Record<string, unknown> {
   const h = plan.app.healthcheck;
-  if (!h) return undefined;
+  if (!h) return DEFAULT_HEALTHCHECK;
   return {
     // The check runs in the guest through the agent, not in the container.
     Test: ["CMD", LAYOUT.exec, ...h.test],
@@ -58,11 +74,12 @@ export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig, opts: Con
         `CX_ENTRYPOINT=${JSON.stringify(app.entrypoint)}`,
         ...(app.user === undefined ? [] : [`CX_USER=${app.user}`]),
         ...guestEnv(plan.guest),
+        ...(app.expose.length ? [portsEnv(app.expose)] : []),
       ],
       WorkingDir: app.workdir,
       ...(app.expose.length ? { ExposedPorts: ports } : {}),
       ...(app.volumes.length ? { Volumes: volumes } : {}),
-      ...(check ? { Healthcheck: check } : {}),
+      Healthcheck: check,
       ...(app.stopSignal ? { StopSignal: app.stopSignal } : {}),
       ...(app.stopTimeoutSeconds === undefined ? {} : { StopTimeout: app.stopTimeoutSeconds }),
       Labels: {

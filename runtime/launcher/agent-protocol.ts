@@ -1,19 +1,38 @@
 /**
- * The launcher's side of the cx-agent protocol (see guest-agent/agent.c):
- * frames of 1 type byte, 4-byte big-endian length, payload.
+ * The cx-agent protocol (see guest-agent/agent.c): frames of 1 type byte,
+ * 4-byte big-endian channel, 4-byte big-endian length, payload. Channel 0 is
+ * the app; cx-exec sessions get their own. cx-exec talks to the launcher in
+ * the same frames, on channel 0 of its own socket.
  */
-export type FrameType = "R" | "O" | "E" | "X" | "F" | "S";
+export const FRAME_TYPES = {
+  /** agent → launcher */
+  ready: "R", started: "P", stdout: "O", stderr: "E", exit: "X", fatal: "F",
+  /** launcher → agent */
+  spec: "S", stdin: "I", signal: "K", resize: "W",
+  /** cx-exec → launcher: is the app running? */
+  status: "Q",
+} as const;
+
+export type FrameType = (typeof FRAME_TYPES)[keyof typeof FRAME_TYPES];
+
+const KNOWN = new Set<string>(Object.values(FRAME_TYPES));
+const HEADER = 9;
+/** The agent refuses larger frames; so does the launcher. */
+export const MAX_FRAME = 16 << 20;
 
 export interface Frame {
   readonly type: FrameType;
+  readonly channel: number;
   readonly payload: Buffer;
 }
 
-export function encodeFrame(type: FrameType, payload: Buffer): Buffer {
-  const header = Buffer.alloc(5);
+export function encodeFrame(type: FrameType, channel: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  const body = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+  const header = Buffer.alloc(HEADER);
   header.write(type, 0, "latin1");
-  header.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([header, payload]);
+  header.writeUInt32BE(channel, 1);
+  header.writeUInt32BE(body.length, 5);
+  return Buffer.concat([header, body]);
 }
 
 /** Splits a byte stream into frames, however the stream was chunked. */
@@ -23,48 +42,76 @@ export class FrameDecoder {
   push(chunk: Buffer): Frame[] {
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const frames: Frame[] = [];
-    while (this.pending.length >= 5) {
-      const len = this.pending.readUInt32BE(1);
-      if (this.pending.length < 5 + len) break;
+    while (this.pending.length >= HEADER) {
       const type = String.fromCharCode(this.pending[0]);
-      if (!"ROEXFS".includes(type)) throw new Error(`unknown frame type 0x${this.pending[0].toString(16)} from the guest agent`);
-      frames.push({ type: type as FrameType, payload: this.pending.subarray(5, 5 + len) });
-      this.pending = this.pending.subarray(5 + len);
+      if (!KNOWN.has(type)) throw new Error(`unknown frame type 0x${this.pending[0].toString(16)}`);
+      const len = this.pending.readUInt32BE(5);
+      if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes exceeds the ${MAX_FRAME}-byte limit`);
+      if (this.pending.length < HEADER + len) break;
+      frames.push({ type: type as FrameType, channel: this.pending.readUInt32BE(1), payload: this.pending.subarray(HEADER, HEADER + len) });
+      this.pending = this.pending.subarray(HEADER + len);
     }
     return frames;
   }
 }
 
-/** What the agent runs: the app's argv, environment and working directory. */
-export interface AppSpec {
+/** A host folder QEMU shares with the guest, mounted at the same path there. */
+export interface SharedFolder {
+  readonly fstype: "9p" | "virtiofs";
+  readonly tag: string;
+  readonly guestPath: string;
+}
+
+export interface TerminalSize {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** What the agent runs: argv, environment and working directory of the app or of an exec. */
+export interface ProcessSpec {
   readonly argv: readonly string[];
   readonly env: readonly string[];
   readonly cwd: string;
-  readonly hostname?: string;
   /** user[:group] in the guest; root when absent. */
   readonly user?: string;
-  /** Wall clock to set in the guest, in nanoseconds since the epoch. */
-  readonly clockNs?: bigint;
+  /** Run on a terminal of this size, as `docker run -t` does. */
+  readonly tty?: TerminalSize;
 }
 
-export function encodeSpec(spec: AppSpec): Buffer {
+/** The app: a process plus what the guest is set up with before it starts. */
+export interface AppSpec extends ProcessSpec {
+  readonly hostname?: string;
+  /** Wall clock to set in the guest, in nanoseconds since the epoch. */
+  readonly clockNs?: bigint;
+  readonly mounts?: readonly SharedFolder[];
+}
+
+export function encodeSpec(spec: AppSpec, channel = 0): Buffer {
   const tokens: string[] = [];
   for (const a of spec.argv) tokens.push(`A${a}`);
   for (const e of spec.env) tokens.push(`V${e}`);
   tokens.push(`C${spec.cwd}`);
   if (spec.hostname) tokens.push(`H${spec.hostname}`);
   if (spec.user) tokens.push(`U${spec.user}`);
+  if (spec.tty) tokens.push(`Y${spec.tty.rows} ${spec.tty.cols}`);
+  for (const m of spec.mounts ?? []) tokens.push(`M${m.fstype}:${m.tag}:${m.guestPath}`);
   if (spec.clockNs !== undefined) tokens.push(`T${spec.clockNs}`);
   for (const t of tokens) {
     if (t.includes("\0")) throw new Error(`NUL byte in app spec value ${JSON.stringify(t.slice(1))}`);
   }
-  return encodeFrame("S", Buffer.from(tokens.map((t) => `${t}\0`).join(""), "utf8"));
+  return encodeFrame("S", channel, Buffer.from(tokens.map((t) => `${t}\0`).join(""), "utf8"));
 }
 
-/** How the app ended, from an 'X' frame, as a container exit code. */
+/** How a process ended, from an 'X' frame, as a container exit code. */
 export function exitCodeOf(report: string): number {
   const m = /^(exit|signal) (\d+)$/.exec(report);
   if (!m) throw new Error(`malformed exit report from the guest agent: ${JSON.stringify(report)}`);
   const n = Number(m[2]);
   return m[1] === "exit" ? n : 128 + n;
 }
+
+/** Signals the agent delivers, by name: their numbers differ between guest arches. */
+export const FORWARDED_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGPWR", "SIGALRM", "SIGCONT"] as const;
+
+/** The 'K' payload for a signal: its name without SIG. */
+export const signalName = (signal: NodeJS.Signals | string): string => signal.replace(/^SIG/, "");

@@ -1,20 +1,25 @@
 /**
  * cx-launch: the entrypoint of every Containerx image. It turns the container
- * (argv, environment, working directory, CX_* settings) into a VM: a private
- * writable disk on top of the image's, QEMU for the guest arch, and the app
- * run by the guest agent. The container exits with the app's exit code.
+ * (argv, environment, working directory, user, terminal, volumes, ports,
+ * resource limits, CX_* settings) into a VM: a private writable disk on top
+ * of the image's, QEMU for the guest arch, and the app run by the guest
+ * agent. Signals go to the app; the container exits with the app's exit code.
  */
 import { openSync, closeSync } from "node:fs";
-import { access, mkdir } from "node:fs/promises";
+import { access, mkdir, readFile } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
-import { LAYOUT } from "../../common/layout.js";
+import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
 import { chooseAccel } from "./accel.js";
-import { createOverlayDisk } from "./overlay-disk.js";
 import type { AppSpec } from "./agent-protocol.js";
-import { isRuntimeVariable, settingsFromEnv } from "./settings.js";
+import { guestProcess, thisProcess, type ContainerProcess } from "./container-process.js";
+import { ExecRelay } from "./exec-relay.js";
+import { readCgroupLimits, sizeGuest } from "./guest-size.js";
+import { createOverlayDisk } from "./overlay-disk.js";
+import { settingsFromEnv } from "./settings.js";
 import { readBaseManifest, vmConfigFor } from "./vm-config.js";
 import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
+import { containerVolumes } from "./volumes.js";
 
 /** Exit code when the runtime itself fails, as `docker run` uses 125 for its own errors. */
 const RUNTIME_FAILURE = 125;
@@ -32,7 +37,7 @@ function kvmDeviceOpens(): boolean {
   }
 }
 
-function appSpec(env: NodeJS.ProcessEnv, args: string[]): AppSpec {
+function appArgv(env: NodeJS.ProcessEnv, args: string[]): string[] {
   let entrypoint: string[] = [];
   if (env.CX_ENTRYPOINT) {
     const parsed: unknown = JSON.parse(env.CX_ENTRYPOINT);
@@ -43,19 +48,12 @@ function appSpec(env: NodeJS.ProcessEnv, args: string[]): AppSpec {
   }
   const argv = [...entrypoint, ...args];
   if (argv.length === 0) throw new LaunchError("no command to run in the guest: the image has no entrypoint or cmd, and none was given");
-  return {
-    argv,
-    env: Object.entries(env).filter(([k]) => !isRuntimeVariable(k)).map(([k, v]) => `${k}=${v}`),
-    cwd: process.cwd(),
-    hostname: hostname(),
-    ...(env.CX_USER ? { user: env.CX_USER } : {}),
-    clockNs: BigInt(Date.now()) * 1_000_000n,
-  };
+  return argv;
 }
 
 /** The container's own disk: a qcow2 over the image's, kept across restarts of the container. */
-async function containerDisk(stateDir: string): Promise<string> {
-  const disk = join(stateDir, "disk.qcow2");
+async function containerDisk(dir: string): Promise<string> {
+  const disk = join(dir, "disk.qcow2");
   const exists = await access(disk).then(() => true, () => false);
   if (!exists) {
     const backing = await access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
@@ -79,21 +77,42 @@ function exitCode(outcome: SessionOutcome): number {
 async function main(): Promise<number> {
   const settings = settingsFromEnv(process.env);
   const manifest = await readBaseManifest();
-  const spec = appSpec(process.env, process.argv.slice(2));
-  const stateDir = process.env.CX_STATE_DIR ?? "/cx/state";
-  await mkdir(stateDir, { recursive: true });
-  const disk = await containerDisk(stateDir);
-  const io = { stdout: process.stdout, stderr: process.stderr };
+  const container: ContainerProcess = thisProcess();
+  const dir = stateDir(process.env, container.uid);
+  await mkdir(dir, { recursive: true });
+  const disk = await containerDisk(dir);
+  const size = sizeGuest(settings, await readCgroupLimits());
+  size.notes.forEach(say);
+  const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"));
+  if (volumes.skipped.length) say(`not shared with the guest (only directories can be): ${volumes.skipped.join(", ")}`);
+
+  const spec: AppSpec = {
+    ...guestProcess(appArgv(process.env, process.argv.slice(2)), container),
+    hostname: hostname(),
+    clockNs: BigInt(Date.now()) * 1_000_000n,
+    mounts: volumes.shares.map(({ hostPath: _host, ...folder }) => folder),
+  };
+  if (spec.tty && process.stdin.isTTY) process.stdin.setRawMode(true);
+  const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...(spec.tty ? { terminal: process.stdout } : {}) };
+
+  const relay = new ExecRelay(join(dir, EXEC_SOCKET));
+  await relay.start();
+  const boot = (accel: "kvm" | "tcg", readyTimeoutSeconds?: number) =>
+    runGuest(vmConfigFor(manifest, settings, { disk, stateDir: dir, accel, size, shares: volumes.shares }), spec, io,
+      { onAppStarted: (link) => relay.attach(link), ...(readyTimeoutSeconds ? { readyTimeoutSeconds } : {}) });
 
   const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
   say(`${manifest.arch} guest, ${choice.reason}`);
-  let outcome = await runGuest(vmConfigFor(manifest, settings, disk, stateDir, choice.accel), spec, io,
-    choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
-  if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
-    say(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
-    outcome = await runGuest(vmConfigFor(manifest, settings, disk, stateDir, "tcg"), spec, io);
+  try {
+    let outcome = await boot(choice.accel, choice.probing ? settings.kvmProbeSeconds : undefined);
+    if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
+      say(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
+      outcome = await boot("tcg");
+    }
+    return exitCode(outcome);
+  } finally {
+    await relay.stop();
   }
-  return exitCode(outcome);
 }
 
 main().then(
@@ -104,4 +123,7 @@ main().then(
     say(err instanceof Error ? err.message : String(err));
     process.exitCode = RUNTIME_FAILURE;
   },
-);
+).finally(() => {
+  // stdin (a pipe or terminal) would keep Node running after the app is gone.
+  process.stdin.destroy();
+});

@@ -1,4 +1,6 @@
 import type { GuestArch } from "../../common/arches.js";
+import type { Port } from "../../common/guest-env.js";
+import type { SharedFolder } from "./agent-protocol.js";
 
 export type Accel = "kvm" | "tcg";
 
@@ -15,6 +17,8 @@ export interface VmConfig {
   readonly accel: Accel;
   readonly memoryMiB: number;
   readonly cpus: number;
+  /** TCG translation cache size; QEMU's default (1 GiB) when absent. */
+  readonly tbSizeMiB?: number;
   readonly kernel: string;
   readonly initrd: string;
   readonly kernelArgs: readonly string[];
@@ -23,12 +27,29 @@ export interface VmConfig {
   readonly agentSocket: string;
   /** Where the guest's serial console goes: a file, or the launcher's stderr. */
   readonly console: { readonly file: string } | "stderr";
+  /** Container folders shared with the guest, each under its own tag. */
+  readonly shares: readonly HostShare[];
+  /** Guest ports QEMU listens for on the container's side. */
+  readonly ports: readonly Port[];
   readonly extraArgs: readonly string[];
+}
+
+export interface HostShare extends SharedFolder {
+  readonly hostPath: string;
+}
+
+function shareArgs(share: HostShare, i: number): string[] {
+  // passthrough: the guest's owners and modes land on the host as they are, as with a container's writes.
+  const path = share.hostPath.replace(/,/g, ",,");
+  return ["-fsdev", `local,id=fs${i},path=${path},security_model=passthrough`,
+    "-device", `virtio-9p-pci,fsdev=fs${i},mount_tag=${share.tag}`];
 }
 
 /** The QEMU command line for a VmConfig. Pure: no probing, no file access. */
 export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
-  const accel = vm.accel === "tcg" && vm.cpus > 1 ? "tcg,thread=multi" : vm.accel;
+  const accel = vm.accel === "kvm" ? "kvm"
+    : ["tcg", ...(vm.cpus > 1 ? ["thread=multi"] : []), ...(vm.tbSizeMiB ? [`tb-size=${vm.tbSizeMiB}`] : [])].join(",");
+  const hostfwd = vm.ports.map((p) => `,hostfwd=${p.protocol}::${p.port}-:${p.port}`).join("");
   // Under KVM the table's model would be emulated needlessly; an app's own choice is kept.
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
   const consoleDev = vm.console === "stderr" ? "stdio,id=console,signal=off" : `file,id=console,path=${vm.console.file}`;
@@ -51,8 +72,9 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-device", "virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent",
     // User-mode networking: the guest reaches what the container reaches, with
     // no privileges. No option ROM: the kernel is booted directly, not over PXE.
-    "-netdev", "user,id=net0",
+    "-netdev", `user,id=net0${hostfwd}`,
     "-device", "virtio-net-pci,netdev=net0,romfile=",
+    ...vm.shares.flatMap(shareArgs),
     ...vm.extraArgs,
   ];
   return { binary: vm.arch.qemuBinary, args };

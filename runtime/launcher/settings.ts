@@ -1,12 +1,15 @@
-import { GUEST_ENV, GUEST_LIMITS, parseMemoryMiB, QEMU_MODEL_NAME } from "../../common/guest-env.js";
+import { GUEST_ENV, GUEST_LIMITS, parseMemoryMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 
 /** Launcher settings from CX_* environment variables, validated once. */
 export interface LauncherSettings {
   readonly accel: AccelSetting;
-  readonly memoryMiB: number;
-  readonly cpus: number;
+  /** Asked for by CX_MEMORY / CX_CPUS; guest-size.ts decides the final size. */
+  readonly memoryMiB?: number;
+  readonly cpus?: number;
+  /** Guest ports reachable on the container's ports of the same number (CX_PORTS). */
+  readonly ports: readonly Port[];
   /** QEMU machine and CPU model; the guest-arch table's when absent. */
   readonly machine?: string;
   readonly cpu?: string;
@@ -23,8 +26,6 @@ export class SettingsError extends Error {
     this.name = "SettingsError";
   }
 }
-
-const DEFAULT_MEMORY_MIB = 512;
 
 function parseMemory(value: string): number {
   const mib = parseMemoryMiB(value);
@@ -67,6 +68,14 @@ function parseQemuArgs(value: string | undefined): string[] {
   return list;
 }
 
+function parsePorts(value: string | undefined): Port[] {
+  return (value ?? "").split(/[\s,]+/).filter(Boolean).map((word) => {
+    const port = parsePort(word);
+    if (!port) throw new SettingsError(`${PORTS_ENV}=${value}: '${word}' is not a port such as 80/tcp or 53/udp`);
+    return port;
+  });
+}
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   const accel = (env.CX_ACCEL ?? "auto").trim();
   if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") {
@@ -77,8 +86,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
   return {
     accel,
-    memoryMiB: env[GUEST_ENV.memory] ? parseMemory(env[GUEST_ENV.memory]!) : DEFAULT_MEMORY_MIB,
-    cpus: env[GUEST_ENV.cpus] ? parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) : 1,
+    ...(env[GUEST_ENV.memory] ? { memoryMiB: parseMemory(env[GUEST_ENV.memory]!) } : {}),
+    ...(env[GUEST_ENV.cpus] ? { cpus: parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
+    ports: parsePorts(env[PORTS_ENV]),
     ...(machine ? { machine } : {}),
     ...(cpu ? { cpu } : {}),
     kernelArgs: (env[GUEST_ENV.kernelArgs] ?? "").split(/\s+/).filter(Boolean),

@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ARCHES, isArchName, type ArchName } from "../../common/arches.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
-import type { Accel, VmConfig } from "./qemu-args.js";
+import type { GuestSize } from "./guest-size.js";
+import type { Accel, HostShare, VmConfig } from "./qemu-args.js";
 import type { LauncherSettings } from "./settings.js";
 
 /** The image's base manifest, with its arch checked once so the rest can trust it. */
@@ -20,21 +21,33 @@ export async function readBaseManifest(path: string = LAYOUT.baseManifest): Prom
  * The one VmConfig for a guest base and settings: `docker run` and the
  * build-time run steps both call this, so they boot the same machine.
  */
-export function vmConfigFor(base: GuestBase, settings: LauncherSettings, disk: string, stateDir: string, accel: Accel): VmConfig {
+export interface VmPlacement {
+  readonly disk: string;
+  readonly stateDir: string;
+  readonly accel: Accel;
+  readonly size: GuestSize;
+  readonly shares?: readonly HostShare[];
+}
+
+export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: VmPlacement): VmConfig {
   const arch = ARCHES[base.arch];
+  const { disk, stateDir, accel, size } = place;
   return {
     arch,
     machine: settings.machine ?? arch.machine,
     cpu: settings.cpu ?? arch.cpu,
     accel,
-    memoryMiB: settings.memoryMiB,
-    cpus: settings.cpus,
+    memoryMiB: size.memoryMiB,
+    cpus: size.cpus,
+    ...(size.tbSizeMiB === undefined ? {} : { tbSizeMiB: size.tbSizeMiB }),
     kernel: LAYOUT.baseKernel,
     initrd: LAYOUT.baseInitrd,
     kernelArgs: [...base.kernelArgs, ...settings.kernelArgs],
     disk,
     agentSocket: join(stateDir, "agent.sock"),
     console: settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
+    shares: place.shares ?? [],
+    ports: settings.ports,
     extraArgs: settings.qemuArgs,
   };
 }

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
-import type { Writable } from "node:stream";
-import { encodeSpec, exitCodeOf, FrameDecoder, type AppSpec } from "./agent-protocol.js";
+import type { Readable, Writable } from "node:stream";
+import { AgentLink } from "./agent-link.js";
+import { encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
 import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
 
 export type SessionOutcome =
@@ -30,18 +31,41 @@ export function failureReason(failure: SessionFailure): string {
 export interface SessionIo {
   readonly stdout: Writable;
   readonly stderr: Writable;
+  /** The app's stdin; it sees end of input at once when absent. */
+  readonly stdin?: Readable;
+  /** With a terminal app: where size changes come from ('resize' events, rows, columns). */
+  readonly terminal?: NodeJS.WriteStream;
 }
 
 export interface SessionOptions {
   /** Give up (and report not-ready) if the agent has not said ready by then. */
   readonly readyTimeoutSeconds?: number;
+  /** Called once the app has started: cx-exec sessions go through this link. */
+  readonly onAppStarted?: (link: AgentLink) => void;
 }
 
 const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
 
+function forwardStdin(link: AgentLink, stdin: Readable | undefined): () => void {
+  if (!stdin) {
+    link.send("I", 0);
+    return () => undefined;
+  }
+  const onData = (chunk: Buffer) => link.send("I", 0, chunk);
+  const onEnd = () => link.send("I", 0);
+  stdin.on("data", onData);
+  stdin.once("end", onEnd);
+  return () => {
+    stdin.off("data", onData);
+    stdin.off("end", onEnd);
+    stdin.pause();
+  };
+}
+
 /**
- * Boots one VM, hands the agent the app spec, streams the app's output and
- * reports how it ended. The QEMU process lives exactly as long as this call.
+ * Boots one VM, hands the agent the app spec, relays the app's stdio and the
+ * container's signals, and reports how the app ended. The QEMU process lives
+ * exactly as long as this call.
  */
 export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts: SessionOptions = {}): Promise<SessionOutcome> {
   await rm(vm.agentSocket, { force: true });
@@ -60,52 +84,64 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
 
   let outcome: SessionOutcome | undefined;
   let ready = false;
+  let link: AgentLink | undefined;
+  let appStarted = false;
+  const cleanups: (() => void)[] = [];
   const settle = (o: SessionOutcome) => {
     outcome ??= o;
   };
 
   server.on("connection", (sock: Socket) => {
     server.close();
-    const decoder = new FrameDecoder();
-    sock.on("data", (chunk: Buffer) => {
-      let frames;
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        settle({ kind: "agent-failed", message: (err as Error).message });
-        qemu.kill("SIGKILL");
-        return;
-      }
-      for (const frame of frames) {
-        switch (frame.type) {
-          case "R":
-            ready = true;
-            sock.write(encodeSpec(spec));
-            break;
-          case "O":
-            io.stdout.write(frame.payload);
-            break;
-          case "E":
-            io.stderr.write(frame.payload);
-            break;
-          case "X":
-            settle({ kind: "exited", code: exitCodeOf(frame.payload.toString("utf8")) });
-            break;
-          case "F":
-            settle({ kind: "agent-failed", message: frame.payload.toString("utf8") });
-            break;
-        }
+    const agent = new AgentLink(sock, (message) => {
+      settle({ kind: "agent-failed", message });
+      qemu.kill("SIGKILL");
+    });
+    link = agent;
+    agent.listen(0, (frame) => {
+      switch (frame.type) {
+        case "R":
+          ready = true;
+          agent.write(encodeSpec(spec));
+          cleanups.push(forwardStdin(agent, io.stdin));
+          if (spec.tty && io.terminal) {
+            const terminal = io.terminal;
+            const onResize = () => agent.send("W", 0, `${terminal.rows} ${terminal.columns}`);
+            terminal.on("resize", onResize);
+            cleanups.push(() => terminal.off("resize", onResize));
+          }
+          break;
+        case "P":
+          appStarted = true;
+          opts.onAppStarted?.(agent);
+          break;
+        case "O":
+          io.stdout.write(frame.payload);
+          break;
+        case "E":
+          io.stderr.write(frame.payload);
+          break;
+        case "X":
+          settle({ kind: "exited", code: exitCodeOf(frame.payload.toString("utf8")) });
+          break;
+        case "F":
+          settle({ kind: "agent-failed", message: frame.payload.toString("utf8") });
+          break;
       }
     });
-    sock.on("error", () => undefined);
   });
 
+  // Once the app runs, signals go to it, as Docker's go to a container's
+  // main process; before that there is nothing to stop but the VM itself.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (link && appStarted) {
+      link.send("K", 0, signalName(signal));
+      return;
+    }
     settle({ kind: "stopped", signal });
     qemu.kill("SIGTERM");
   };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+  for (const s of FORWARDED_SIGNALS) process.on(s, onSignal);
   const timer = opts.readyTimeoutSeconds
     ? setTimeout(() => {
         if (!ready) {
@@ -120,15 +156,18 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
     qemu.once("close", (code, signal) => resolve({ code, signal }));
   });
   clearTimeout(timer);
-  process.off("SIGTERM", onSignal);
-  process.off("SIGINT", onSignal);
+  for (const s of FORWARDED_SIGNALS) process.off(s, onSignal);
+  for (const cleanup of cleanups) cleanup();
   server.close();
   await rm(vm.agentSocket, { force: true });
 
   if (outcome) return outcome;
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${binary}: ${exit.error.message}` };
+  const consoleText = vm.console === "stderr" ? "" : await readFile(vm.console.file, "utf8").catch(() => "");
+  const panic = /Kernel panic - not syncing: (.*)/.exec(consoleText);
+  if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };
   const qemuSays = lastLine(qemuStderr);
-  const console = vm.console === "stderr" ? "" : lastLine(await readFile(vm.console.file, "utf8").catch(() => ""));
+  const console = lastLine(consoleText);
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const detail = qemuSays || (console ? `last console line: ${console}` : "no message");
   return { kind: "guest-died", reason: `QEMU ${how} before the app finished (${detail})` };

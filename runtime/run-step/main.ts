@@ -9,6 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { readStepRequest, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
+import { readCgroupLimits, sizeGuest } from "../launcher/guest-size.js";
 import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
 import { failureReason, runGuest } from "../launcher/vm-session.js";
 
@@ -24,7 +25,8 @@ async function main(): Promise<number> {
   // BuildKit gives build steps no /dev/kvm, so TCG it is.
   process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);
   const started = Date.now();
-  const outcome = await runGuest(vmConfigFor(base, settings, req.out, STATE_DIR, "tcg"),
+  const size = sizeGuest(settings, await readCgroupLimits());
+  const outcome = await runGuest(vmConfigFor(base, settings, { disk: req.out, stateDir: STATE_DIR, accel: "tcg", size }),
     { argv: req.argv, env: req.env, cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n },
     { stdout: process.stdout, stderr: process.stderr });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -6,6 +6,12 @@ import { chooseAccel } from "../../runtime/launcher/accel.js";
 import { buildQemuArgs, type VmConfig } from "../../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/launcher/settings.js";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
+import { readCgroupLimits, sizeGuest } from "../../runtime/launcher/guest-size.js";
+import { volumeMountPoints } from "../../runtime/launcher/volumes.js";
+import { guestProcess } from "../../runtime/launcher/container-process.js";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 test("every arch in the table has every field filled", () => {
   for (const name of ARCH_NAMES) {
@@ -15,19 +21,24 @@ test("every arch in the table has every field filled", () => {
 });
 
 test("frames survive any chunking of the stream", () => {
-  const stream = Buffer.concat([encodeFrame("O", Buffer.from("out")), encodeFrame("E", Buffer.from("")), encodeFrame("X", Buffer.from("exit 3"))]);
+  const stream = Buffer.concat([encodeFrame("O", 0, "out"), encodeFrame("E", 7, ""), encodeFrame("X", 0x01020304, "exit 3")]);
   for (let split = 1; split < stream.length; split++) {
     const d = new FrameDecoder();
     const frames = [...d.push(stream.subarray(0, split)), ...d.push(stream.subarray(split))];
-    assert.deepEqual(frames.map((f) => [f.type, f.payload.toString()]), [["O", "out"], ["E", ""], ["X", "exit 3"]]);
+    assert.deepEqual(frames.map((f) => [f.type, f.channel, f.payload.toString()]), [["O", 0, "out"], ["E", 7, ""], ["X", 0x01020304, "exit 3"]]);
   }
-  assert.throws(() => new FrameDecoder().push(Buffer.from([0x5a, 0, 0, 0, 0])), /unknown frame type/);
+  assert.throws(() => new FrameDecoder().push(Buffer.from([0x5a, 0, 0, 0, 0, 0, 0, 0, 0])), /unknown frame type/);
+  assert.throws(() => new FrameDecoder().push(Buffer.from([0x4f, 0, 0, 0, 0, 0x7f, 0, 0, 0])), /exceeds/);
 });
 
-test("the spec carries argv, env, cwd, user and clock as NUL-separated tokens", () => {
-  const frame = encodeSpec({ argv: ["/bin/app", "a b"], env: ["K=v"], cwd: "/w", hostname: "h", user: "app:staff", clockNs: 5n });
-  const tokens = frame.subarray(5).toString().split("\0");
-  assert.deepEqual(tokens, ["A/bin/app", "Aa b", "VK=v", "C/w", "Hh", "Uapp:staff", "T5", ""]);
+test("the spec carries argv, env, cwd, user, terminal, mounts and clock as NUL-separated tokens", () => {
+  const frame = encodeSpec({
+    argv: ["/bin/app", "a b"], env: ["K=v"], cwd: "/w", hostname: "h", user: "app:staff", clockNs: 5n,
+    tty: { rows: 24, cols: 80 }, mounts: [{ fstype: "9p", tag: "cxvol0", guestPath: "/data: x" }],
+  }, 3);
+  assert.equal(frame.readUInt32BE(1), 3);
+  const tokens = frame.subarray(9).toString().split("\0");
+  assert.deepEqual(tokens, ["A/bin/app", "Aa b", "VK=v", "C/w", "Hh", "Uapp:staff", "Y24 80", "M9p:cxvol0:/data: x", "T5", ""]);
   assert.throws(() => encodeSpec({ argv: ["a\0b"], env: [], cwd: "/" }), /NUL/);
 });
 
@@ -47,9 +58,11 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 });
 
 test("settings come from CX_* variables and bad values are explained", () => {
-  assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b" }), {
+  assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
     accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10,
+    ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
+  assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);
   assert.deepEqual(settingsFromEnv({ CX_MACHINE: "virt-7.2", CX_CPU: "cortex-a72", CX_QEMU_ARGS: '["-device","virtio-rng-pci"]' }).qemuArgs, ["-device", "virtio-rng-pci"]);
   assert.equal(settingsFromEnv({ CX_CPU: "cortex-a72" }).cpu, "cortex-a72");
   assert.deepEqual(settingsFromEnv({ CX_QEMU_ARGS: "-rtc base=utc" }).qemuArgs, ["-rtc", "base=utc"]);
@@ -68,7 +81,7 @@ test("settings come from CX_* variables and bad values are explained", () => {
 test("the QEMU command line boots the kernel with the disk and the agent port", () => {
   const vm: VmConfig = {
     arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, kernel: "/k", initrd: "/i", kernelArgs: ["console=ttyAMA0", "quiet"],
-    disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", console: { file: "/s/console.log" }, extraArgs: [],
+    disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", console: { file: "/s/console.log" }, extraArgs: [], shares: [], ports: [],
   };
   const { binary, args } = buildQemuArgs(vm);
   assert.equal(binary, "qemu-system-aarch64");
@@ -81,6 +94,63 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.ok(args.includes("socket,id=cxagent,path=/s/agent.sock"));
   assert.ok(args.includes("virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent"));
   assert.ok(args.includes("user,id=net0"));
+  const shared = buildQemuArgs({
+    ...vm, tbSizeMiB: 64,
+    ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
+    shares: [{ fstype: "9p", tag: "cxvol0", hostPath: "/data,x", guestPath: "/data,x" }],
+  }).args;
+  assert.ok(shared.includes("user,id=net0,hostfwd=tcp::80-:80,hostfwd=udp::53-:53"), "exposed ports are forwarded from the container's same port");
+  assert.ok(shared.includes("local,id=fs0,path=/data,,x,security_model=passthrough"), "commas in paths are escaped for QEMU");
+  assert.ok(shared.includes("virtio-9p-pci,fsdev=fs0,mount_tag=cxvol0"));
+  assert.equal(shared[shared.indexOf("-accel") + 1], "tcg,thread=multi,tb-size=64");
   assert.equal(buildQemuArgs({ ...vm, cpu: "cortex-a72", accel: "kvm" }).args.includes("cortex-a72"), true);
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
+});
+
+test("the guest is sized from the container's limits unless CX_MEMORY/CX_CPUS say otherwise, never over the memory limit", () => {
+  assert.deepEqual(sizeGuest({}, {}), { memoryMiB: 512, cpus: 1, notes: [] });
+  assert.deepEqual(sizeGuest({}, { memoryMiB: 512, cpus: 2 }), { memoryMiB: 352, cpus: 2, tbSizeMiB: 64, notes: [] });
+  assert.deepEqual(sizeGuest({ memoryMiB: 256, cpus: 3 }, { memoryMiB: 1024, cpus: 2 }), { memoryMiB: 256, cpus: 3, tbSizeMiB: 64, notes: [] });
+  const clamped = sizeGuest({ memoryMiB: 2048 }, { memoryMiB: 1024 });
+  assert.equal(clamped.memoryMiB, 864);
+  assert.match(clamped.notes[0], /CX_MEMORY=2048M does not fit the container's 1024M limit; the guest gets 864M/);
+  assert.throws(() => sizeGuest({}, { memoryMiB: 128 }), /leaves no room for a guest.*at least 224M/);
+});
+
+test("cgroup v1 and v2 limits are read; unlimited reads as no limit", async () => {
+  const v2 = await mkdtemp(join(tmpdir(), "cg2-"));
+  await writeFile(join(v2, "memory.max"), "536870912\n");
+  await writeFile(join(v2, "cpu.max"), "150000 100000\n");
+  assert.deepEqual(await readCgroupLimits(v2), { memoryMiB: 512, cpus: 2 });
+  await writeFile(join(v2, "memory.max"), "max\n");
+  await writeFile(join(v2, "cpu.max"), "max 100000\n");
+  assert.deepEqual(await readCgroupLimits(v2), {});
+  const v1 = await mkdtemp(join(tmpdir(), "cg1-"));
+  await mkdir(join(v1, "memory"));
+  await mkdir(join(v1, "cpu"));
+  await writeFile(join(v1, "memory/memory.limit_in_bytes"), "9223372036854771712\n");
+  await writeFile(join(v1, "cpu/cpu.cfs_quota_us"), "200000\n");
+  await writeFile(join(v1, "cpu/cpu.cfs_period_us"), "100000\n");
+  assert.deepEqual(await readCgroupLimits(v1), { cpus: 2 });
+});
+
+test("volumes are the container's mounts other than Docker's own", () => {
+  const mountinfo = [
+    "72 48 0:39 / / rw - overlay overlay rw",
+    "73 72 0:42 / /proc rw - proc proc rw",
+    "75 74 0:44 / /dev/pts rw - devpts devpts rw",
+    "77 76 0:46 / /sys/fs/cgroup rw - tmpfs tmpfs rw",
+    "89 72 254:0 /x/resolv.conf /etc/resolv.conf rw - ext4 /dev/vda rw",
+    "92 72 254:0 /srv/data /data rw - ext4 /dev/vda rw",
+    "93 72 254:0 /srv/my\\040dir /my\\040dir rw - ext4 /dev/vda rw",
+    "94 72 0:50 / /var/lib/app rw - ext4 /dev/vda rw",
+  ].join("\n");
+  assert.deepEqual(volumeMountPoints(mountinfo), ["/data", "/my dir", "/var/lib/app"]);
+});
+
+test("the guest process takes the container's env, cwd and user; docker run -u wins over the image's user", () => {
+  const from = { env: { PATH: "/bin", CX_USER: "app", CX_MEMORY: "1G", HOSTNAME: "h" }, cwd: "/w", uid: 0, gid: 0 };
+  assert.deepEqual(guestProcess(["/bin/true"], from), { argv: ["/bin/true"], env: ["PATH=/bin"], cwd: "/w", user: "app" });
+  assert.equal(guestProcess(["x"], { ...from, uid: 1000, gid: 100 }).user, "1000:100");
+  assert.deepEqual(guestProcess(["x"], { ...from, terminal: { rows: 30, cols: 100 } }).tty, { rows: 30, cols: 100 });
 });

@@ -1,0 +1,61 @@
+/**
+ * cx-exec: `docker exec CONTAINER /cx/runtime/bin/cx-exec CMD…` runs CMD in
+ * the running guest, with the exec's environment, working directory, user
+ * and terminal, and exits with CMD's exit code. `cx-exec --status` succeeds
+ * once the app has started (the image's default health check).
+ */
+import { createConnection } from "node:net";
+import { EXEC_SOCKET, stateDir } from "../../common/layout.js";
+import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FrameDecoder, signalName } from "../launcher/agent-protocol.js";
+import { guestProcess, thisProcess } from "../launcher/container-process.js";
+
+const USAGE = "usage: cx-exec COMMAND [ARG…]   (runs COMMAND in the guest)\n       cx-exec --status           (succeeds once the app runs)";
+/** Exit code when cx-exec itself fails, as docker exec marks its own errors. */
+const EXEC_FAILURE = 125;
+
+function main(): void {
+  const args = process.argv.slice(2);
+  if (args.length === 0 || args[0] === "--help") {
+    process.stderr.write(`${USAGE}\n`);
+    process.exitCode = args.length ? 0 : 2;
+    return;
+  }
+  const container = thisProcess();
+  const sock = createConnection(`${stateDir(process.env, container.uid)}/${EXEC_SOCKET}`);
+  const decoder = new FrameDecoder();
+  let code: number | undefined;
+
+  sock.on("connect", () => {
+    if (args[0] === "--status") {
+      sock.write(encodeFrame("Q", 0));
+      return;
+    }
+    const spec = guestProcess(args, container);
+    sock.write(encodeSpec(spec));
+    if (spec.tty && process.stdin.isTTY) process.stdin.setRawMode(true);
+    process.stdin.on("data", (chunk: Buffer) => sock.write(encodeFrame("I", 0, chunk)));
+    process.stdin.on("end", () => sock.write(encodeFrame("I", 0)));
+    if (spec.tty) process.stdout.on("resize", () => sock.write(encodeFrame("W", 0, `${process.stdout.rows} ${process.stdout.columns}`)));
+    for (const s of FORWARDED_SIGNALS) process.on(s, () => sock.write(encodeFrame("K", 0, signalName(s))));
+  });
+  sock.on("data", (chunk: Buffer) => {
+    for (const frame of decoder.push(chunk)) {
+      if (frame.type === "O") process.stdout.write(frame.payload);
+      else if (frame.type === "E") process.stderr.write(frame.payload);
+      else if (frame.type === "X") code = exitCodeOf(frame.payload.toString("utf8"));
+    }
+  });
+  sock.on("error", (err: NodeJS.ErrnoException) => {
+    const why = err.code === "ENOENT" || err.code === "ECONNREFUSED" ? "the container's guest is not running" : err.message;
+    process.stderr.write(`cx-exec: ${why}\n`);
+    code = EXEC_FAILURE;
+  });
+  sock.on("close", () => {
+    process.exitCode = code ?? EXEC_FAILURE;
+    if (code === undefined) process.stderr.write("cx-exec: the guest ended the session without an exit code\n");
+    process.stdin.destroy();
+    process.exit();
+  });
+}
+
+main();

@@ -1,0 +1,41 @@
+/**
+ * What a process in the container would have been, for the guest: the
+ * container's environment (minus the runtime's own variables), working
+ * directory, user and terminal. The app and cx-exec sessions share this, as
+ * `docker run` and `docker exec` share the container's defaults.
+ */
+import type { ProcessSpec, TerminalSize } from "./agent-protocol.js";
+import { isRuntimeVariable } from "./settings.js";
+
+export interface ContainerProcess {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly terminal?: TerminalSize;
+}
+
+export function guestProcess(argv: readonly string[], from: ContainerProcess): ProcessSpec {
+  // `docker run -u` makes the container process that user; the image's own
+  // user (CX_USER, from the Cxfile) applies otherwise.
+  const user = from.uid !== 0 ? `${from.uid}:${from.gid}` : from.env.CX_USER;
+  return {
+    argv,
+    env: Object.entries(from.env).filter(([k]) => !isRuntimeVariable(k)).map(([k, v]) => `${k}=${v}`),
+    cwd: from.cwd,
+    ...(user ? { user } : {}),
+    ...(from.terminal ? { tty: from.terminal } : {}),
+  };
+}
+
+/** This process as a ContainerProcess. */
+export function thisProcess(): ContainerProcess {
+  const out = process.stdout;
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    ...(out.isTTY ? { terminal: { rows: out.rows || 24, cols: out.columns || 80 } } : {}),
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The runtime behaves like a container under docker run, stop, logs, exec:
+ * arguments, environment, user, stdin/stdout/stderr, terminals, exit codes,
+ * stop signals, volumes, ports, resource limits, exec and health, against
+ * the real dockerd and an aarch64 guest. Fixture: test/e2e/fixtures/runtime.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { runCapture } from "../../common/run.js";
+
+const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
+const IMAGE = "containerx-e2e/runtime";
+const PREFIX = `cx-e2e-rt-${process.pid}`;
+const containers: string[] = [];
+
+const docker = (args: string[], input?: string) => runCapture("docker", args, input === undefined ? {} : { input });
+
+/** Starts a detached container and waits until the app printed `ready`. */
+async function startReady(name: string, args: string[]): Promise<string> {
+  const full = `${PREFIX}-${name}`;
+  containers.push(full);
+  const started = await docker(["run", "-d", "--name", full, ...args]);
+  assert.equal(started.exitCode, 0, started.stderr);
+  for (let i = 0; i < 300; i++) {
+    const logs = await docker(["logs", full]);
+    if (logs.stdout.includes("ready")) return full;
+    await sleep(200);
+  }
+  assert.fail(`${full} never printed ready: ${(await docker(["logs", full])).stderr}`);
+}
+
+before(async () => {
+  const built = await runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(FIXTURE, "Cxfile"), "-t", IMAGE, FIXTURE]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+});
+
+after(async () => {
+  if (containers.length) await docker(["rm", "-f", "-v", ...containers]);
+});
+
+test("docker run args replace cmd; -e, -w and -u reach the guest app; CX_ENTRYPOINT replaces the app's entrypoint", async () => {
+  const plain = await docker(["run", "--rm", IMAGE]);
+  assert.equal(plain.stdout, "args: default\nenv: GREETING=hello EXTRA=unset\ncwd: /opt, uid 0, gid 0\n", plain.stderr);
+  const given = await docker(["run", "--rm", "-e", "EXTRA=x y", "-w", "/tmp", "-u", "1000:100", IMAGE, "args", "a", "b c"]);
+  assert.equal(given.stdout, "args: a b c\nenv: GREETING=hello EXTRA=x y\ncwd: /tmp, uid 1000, gid 100\n", given.stderr);
+  const entry = await docker(["run", "--rm", "-e", 'CX_ENTRYPOINT=["/bin/echo","from"]', IMAGE, "a new entrypoint"]);
+  assert.equal(entry.stdout, "from a new entrypoint\n", entry.stderr);
+});
+
+test("stdout and stderr stay apart, -i feeds stdin, and docker logs holds the app's output without kernel noise", async () => {
+  const ran = await docker(["run", "--rm", "-i", IMAGE, "io"], "through stdin\n");
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.equal(ran.stdout, "to stdout\nTHROUGH STDIN\n");
+  assert.match(ran.stderr, /^to stderr$/m);
+
+  const name = `${PREFIX}-logs`;
+  containers.push(name);
+  assert.equal((await docker(["run", "--name", name, IMAGE, "io"])).exitCode, 0);
+  const logs = await docker(["logs", name]);
+  assert.equal(logs.stdout, "to stdout\n");
+  assert.match(logs.stderr, /^to stderr$/m);
+  assert.doesNotMatch(logs.stdout + logs.stderr, /Linux version|Booting|\[\s*\d+\.\d+\]/, "no kernel console in the logs");
+});
+
+test("-t gives the app a terminal; Ctrl-C on it interrupts the app", async () => {
+  const plain = await docker(["run", "--rm", IMAGE, "tty"]);
+  assert.equal(plain.stdout, "terminal: no\n");
+  const tty = await docker(["run", "--rm", "-t", IMAGE, "tty"]);
+  assert.match(tty.stdout, /^terminal: yes, size \d+ \d+\r?\n$/);
+
+  // A real terminal on the client side: python's pty drives docker run -it and types ^C.
+  const driver = `
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("docker", ["docker", "run", "--rm", "-it", "${IMAGE}", "interrupt"])
+out = b""
+deadline = time.time() + 120
+sent = False
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not sent and b"ready" in out:
+        os.write(fd, b"\\x03")
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("exit=%d\\n" % os.waitstatus_to_exitcode(status))
+`;
+  const driven = await runCapture("python3", ["-c", driver]);
+  assert.match(driven.stdout, /ready/);
+  assert.match(driven.stdout, /got INT/);
+  assert.match(driven.stdout, /exit=130\n$/);
+});
+
+test("the exit code is the app's; a guest kernel panic gives 125 and a one-line reason", async () => {
+  assert.equal((await docker(["run", "--rm", IMAGE, "nonsense"])).exitCode, 2);
+  const panic = await docker(["run", "--rm", IMAGE, "panic"]);
+  assert.equal(panic.exitCode, 125);
+  assert.match(panic.stderr, /containerx: the guest kernel panicked: .*sysrq/i);
+});
+
+test("docker stop delivers SIGTERM to the app, which cleans up before the guest powers off", async () => {
+  const volume = `${PREFIX}-state`;
+  const name = await startReady("stop", ["-v", `${volume}:/state`, IMAGE, "term"]);
+  const started = Date.now();
+  assert.equal((await docker(["stop", "-t", "20", name])).exitCode, 0);
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(seconds < 15, `docker stop took ${seconds}s: the app was killed at the timeout, not stopped`);
+  assert.equal((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim(), "0");
+  assert.match((await docker(["logs", name])).stdout, /got TERM, cleaning up/);
+  const check = await docker(["run", "--rm", "-v", `${volume}:/state`, "--entrypoint", "cat", IMAGE, "/state/stopped"]);
+  assert.equal(check.stdout, "clean\n", "what the app wrote while stopping reached the volume");
+  await docker(["volume", "rm", volume]);
+});
+
+test("a host directory mounted with -v is the same directory in the guest, both ways", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cx-e2e-vol-"));
+  await writeFile(join(dir, "from-host.txt"), "written on the host\n");
+  const ran = await docker(["run", "--rm", "-v", `${dir}:/data`, IMAGE, "volume"]);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.equal(ran.stdout, "written on the host\n");
+  assert.equal(await readFile(join(dir, "from-guest.txt"), "utf8"), "written in the guest\n");
+  assert.equal(await readFile(join(dir, "sub/file"), "utf8"), "nested\n");
+});
+
+test("exposed guest ports answer on the container's ports: -p for TCP and UDP, and --network host", async () => {
+  const name = await startReady("serve", ["-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
+  let page = "";
+  for (let i = 0; i < 50 && !page; i++) {
+    page = await fetch("http://127.0.0.1:18080/").then((r) => r.text(), () => "");
+    if (!page) await sleep(200);
+  }
+  assert.equal(page, "served from the guest\n");
+
+  const udp = createSocket("udp4");
+  const reply = new Promise<string>((resolve) => udp.once("message", (m) => resolve(m.toString())));
+  const sender = setInterval(() => udp.send("ping\n", 15353, "127.0.0.1"), 500);
+  const answer = await Promise.race([reply, sleep(20000).then(() => "no answer")]);
+  clearInterval(sender);
+  udp.close();
+  assert.equal(answer, "udp: ping\n");
+  await docker(["rm", "-f", name]);
+
+  await startReady("host-net", ["--network", "host", "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
+  let hostPage = "";
+  for (let i = 0; i < 50 && !hostPage; i++) {
+    hostPage = await fetch("http://127.0.0.1:80/").then((r) => r.text(), () => "");
+    if (!hostPage) await sleep(200);
+  }
+  assert.equal(hostPage, "served from the guest\n");
+});
+
+test("docker run --memory and --cpus size the guest; CX_MEMORY is kept within the limit", async () => {
+  const limited = await docker(["run", "--rm", "--memory", "512m", "--cpus", "2", IMAGE, "resources"]);
+  assert.equal(limited.exitCode, 0, limited.stderr);
+  const mib = Number(/memory: (\d+) MiB/.exec(limited.stdout)?.[1]);
+  assert.ok(mib > 250 && mib <= 352, `guest memory ${mib} MiB for a 512m container`);
+  assert.match(limited.stdout, /cpus: 2\n/);
+
+  const asked = await docker(["run", "--rm", "--memory", "512m", "-e", "CX_MEMORY=2G", "-e", "CX_CPUS=3", IMAGE, "resources"]);
+  assert.match(asked.stderr, /CX_MEMORY=2048M does not fit the container's 512M limit; the guest gets 352M/);
+  assert.ok(Number(/memory: (\d+) MiB/.exec(asked.stdout)?.[1]) <= 352);
+  assert.match(asked.stdout, /cpus: 3\n/);
+});
+
+test("docker exec … cx-exec runs a command in the running guest; the health check turns healthy", async () => {
+  const name = await startReady("exec", [IMAGE, "sleep"]);
+  const ran = await docker(["exec", name, "/cx/runtime/bin/cx-exec", "sh", "-c", "echo out; echo err >&2; cat /proc/1/comm; exit 3"]);
+  assert.equal(ran.exitCode, 3);
+  assert.equal(ran.stdout, "out\ninit\n", "the command runs in the guest, whose PID 1 is the agent");
+  assert.equal(ran.stderr, "err\n");
+  const piped = await docker(["exec", "-i", "-e", "WHO=exec", name, "/cx/runtime/bin/cx-exec", "sh", "-c", "tr a-z A-Z; echo $WHO"], "lower\n");
+  assert.equal(piped.stdout, "LOWER\nexec\n");
+
+  let health = "";
+  for (let i = 0; i < 60 && health !== "healthy"; i++) {
+    health = (await docker(["inspect", "-f", "{{.State.Health.Status}}", name])).stdout.trim();
+    if (health !== "healthy") await sleep(500);
+  }
+  assert.equal(health, "healthy");
+});
