@@ -5,6 +5,7 @@
  * of the image's, QEMU for the guest arch, and the app run by the guest
  * agent. Signals go to the app; the container exits with the app's exit code.
  */
+import { spawnSync } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { hostname, machine } from "node:os";
@@ -35,6 +36,16 @@ function kvmDeviceOpens(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * With -t the guest's terminal does the line editing, echo and signal keys;
+ * the container's terminal must pass bytes through untouched both ways, or
+ * keys are handled twice and "\n" becomes "\r\r\n". Node's raw mode keeps
+ * output processing on, so stty sets it (on stdout: with -t alone, stdin is not the terminal).
+ */
+function rawContainerTerminal(): void {
+  spawnSync("stty", ["raw", "-echo"], { stdio: [process.stdout.fd, "ignore", "ignore"] });
 }
 
 function appArgv(env: NodeJS.ProcessEnv, args: string[]): string[] {
@@ -92,7 +103,7 @@ async function main(): Promise<number> {
     clockNs: BigInt(Date.now()) * 1_000_000n,
     mounts: volumes.shares.map(({ hostPath: _host, ...folder }) => folder),
   };
-  if (spec.tty && process.stdin.isTTY) process.stdin.setRawMode(true);
+  if (spec.tty) rawContainerTerminal();
   const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...(spec.tty ? { terminal: process.stdout } : {}) };
 
   const relay = new ExecRelay(join(dir, EXEC_SOCKET));

@@ -36,7 +36,7 @@ async function startReady(name: string, args: string[]): Promise<string> {
 }
 
 before(async () => {
-  const built = await runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(FIXTURE, "Cxfile"), "-t", IMAGE, FIXTURE]);
+  const built = await runCapture("bash", [join(FIXTURE, "build-image.sh"), IMAGE]);
   assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
 });
 
@@ -71,8 +71,9 @@ test("stdout and stderr stay apart, -i feeds stdin, and docker logs holds the ap
 test("-t gives the app a terminal; Ctrl-C on it interrupts the app", async () => {
   const plain = await docker(["run", "--rm", IMAGE, "tty"]);
   assert.equal(plain.stdout, "terminal: no\n");
+  // With -t Docker merges stderr into the terminal; the launcher's own line comes first.
   const tty = await docker(["run", "--rm", "-t", IMAGE, "tty"]);
-  assert.match(tty.stdout, /^terminal: yes, size \d+ \d+\r?\n$/);
+  assert.match(tty.stdout, /\nterminal: yes, size \d+ \d+\r\n$/, "one terminal: the guest's, with the container's passing bytes through raw");
 
   // A real terminal on the client side: python's pty drives docker run -it and types ^C.
   const driver = `
@@ -99,8 +100,8 @@ sys.stdout.write(out.decode(errors="replace"))
 sys.stdout.write("exit=%d\\n" % os.waitstatus_to_exitcode(status))
 `;
   const driven = await runCapture("python3", ["-c", driver]);
-  assert.match(driven.stdout, /ready/);
-  assert.match(driven.stdout, /got INT/);
+  assert.match(driven.stdout, /ready\r\n/);
+  assert.match(driven.stdout, /got INT\r\n/);
   assert.match(driven.stdout, /exit=130\n$/);
 });
 
@@ -123,6 +124,25 @@ test("docker stop delivers SIGTERM to the app, which cleans up before the guest 
   const check = await docker(["run", "--rm", "-v", `${volume}:/state`, "--entrypoint", "cat", IMAGE, "/state/stopped"]);
   assert.equal(check.stdout, "clean\n", "what the app wrote while stopping reached the volume");
   await docker(["volume", "rm", volume]);
+});
+
+test("the accelerator choice and its reason are on stderr; CX_* settings are validated before anything boots", async () => {
+  const auto = await docker(["run", "--rm", IMAGE, "resources"]);
+  assert.match(auto.stderr, /^containerx: aarch64 guest, TCG: guest aarch64 differs from host \S+$/m);
+  const forced = await docker(["run", "--rm", "-e", "CX_ACCEL=tcg", "-e", "CX_CPUS=2", IMAGE, "resources"]);
+  assert.match(forced.stderr, /containerx: aarch64 guest, TCG \(CX_ACCEL=tcg\)/);
+  assert.match(forced.stdout, /cpus: 2\n/);
+  const bad = await docker(["run", "--rm", "-e", "CX_MEMORY=lots", IMAGE]);
+  assert.equal(bad.exitCode, 125);
+  assert.equal(bad.stderr, "containerx: CX_MEMORY=lots: expected a size such as 512M or 2G\n");
+});
+
+test("docker kill (SIGKILL) leaves the image intact: the next container runs as before", async () => {
+  const name = await startReady("kill", [IMAGE, "sleep"]);
+  assert.equal((await docker(["kill", name])).exitCode, 0);
+  const again = await docker(["run", "--rm", IMAGE]);
+  assert.equal(again.exitCode, 0, again.stderr);
+  assert.match(again.stdout, /^args: default\n/);
 });
 
 test("a host directory mounted with -v is the same directory in the guest, both ways", async () => {
