@@ -47,8 +47,4 @@ export class AgentLink {
   close(channel: number): void {
     this.handlers.delete(channel);
   }
-
-  get channels(): number[] {
-    return [...this.handlers.keys()];
-  }
 }
