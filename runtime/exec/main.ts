@@ -7,11 +7,10 @@
 import { createConnection } from "node:net";
 import { EXEC_SOCKET, stateDir } from "../../common/layout.js";
 import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FrameDecoder, signalName } from "../launcher/agent-protocol.js";
-import { guestProcess, thisProcess } from "../launcher/container-process.js";
+import { guestProcess, rawContainerTerminal, RUNTIME_FAILURE, thisProcess } from "../launcher/container-process.js";
+import { relayInput } from "../launcher/input-relay.js";
 
 const USAGE = "usage: cx-exec COMMAND [ARG…]   (runs COMMAND in the guest)\n       cx-exec --status           (succeeds once the app runs)";
-/** Exit code when cx-exec itself fails, as docker exec marks its own errors. */
-const EXEC_FAILURE = 125;
 
 function main(): void {
   const args = process.argv.slice(2);
@@ -32,10 +31,8 @@ function main(): void {
     }
     const spec = guestProcess(args, container);
     sock.write(encodeSpec(spec));
-    if (spec.tty && process.stdin.isTTY) process.stdin.setRawMode(true);
-    process.stdin.on("data", (chunk: Buffer) => sock.write(encodeFrame("I", 0, chunk)));
-    process.stdin.on("end", () => sock.write(encodeFrame("I", 0)));
-    if (spec.tty) process.stdout.on("resize", () => sock.write(encodeFrame("W", 0, `${process.stdout.rows} ${process.stdout.columns}`)));
+    if (spec.tty) rawContainerTerminal();
+    relayInput((type, payload) => sock.write(encodeFrame(type, 0, payload)), process.stdin, spec.tty ? process.stdout : undefined);
     for (const s of FORWARDED_SIGNALS) process.on(s, () => sock.write(encodeFrame("K", 0, signalName(s))));
   });
   sock.on("data", (chunk: Buffer) => {
@@ -48,10 +45,10 @@ function main(): void {
   sock.on("error", (err: NodeJS.ErrnoException) => {
     const why = err.code === "ENOENT" || err.code === "ECONNREFUSED" ? "the container's guest is not running" : err.message;
     process.stderr.write(`cx-exec: ${why}\n`);
-    code = EXEC_FAILURE;
+    code = RUNTIME_FAILURE;
   });
   sock.on("close", () => {
-    process.exitCode = code ?? EXEC_FAILURE;
+    process.exitCode = code ?? RUNTIME_FAILURE;
     if (code === undefined) process.stderr.write("cx-exec: the guest ended the session without an exit code\n");
     process.stdin.destroy();
     process.exit();

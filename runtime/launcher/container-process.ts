@@ -4,8 +4,15 @@
  * directory, user and terminal. The app and cx-exec sessions share this, as
  * `docker run` and `docker exec` share the container's defaults.
  */
+import { spawnSync } from "node:child_process";
 import type { ProcessSpec, TerminalSize } from "./agent-protocol.js";
 import { isRuntimeVariable } from "./settings.js";
+
+/**
+ * Exit code when the runtime, not the guest command, failed: `docker run`
+ * uses 125 for its own errors; 126 and 127 stay the command's, as in Docker.
+ */
+export const RUNTIME_FAILURE = 125;
 
 export interface ContainerProcess {
   readonly env: NodeJS.ProcessEnv;
@@ -38,4 +45,14 @@ export function thisProcess(): ContainerProcess {
     gid: process.getgid?.() ?? 0,
     ...(out.isTTY ? { terminal: { rows: out.rows || 24, cols: out.columns || 80 } } : {}),
   };
+}
+
+/**
+ * With -t the guest's terminal does the line editing, echo and signal keys;
+ * the container's terminal must pass bytes through untouched both ways, or
+ * keys are handled twice and "\n" becomes "\r\r\n". Node's raw mode keeps
+ * output processing on, so stty sets it (on stdout: with -t alone, stdin is not the terminal).
+ */
+export function rawContainerTerminal(): void {
+  spawnSync("stty", ["raw", "-echo"], { stdio: [process.stdout.fd, "ignore", "ignore"] });
 }

@@ -8,6 +8,7 @@ import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import type { AgentLink } from "./agent-link.js";
 import { encodeFrame, FrameDecoder, type Frame } from "./agent-protocol.js";
+import { RUNTIME_FAILURE } from "./container-process.js";
 
 export class ExecRelay {
   private link: AgentLink | undefined;
@@ -91,8 +92,6 @@ export class ExecRelay {
   }
 }
 
-/** Exit code of an exec the runtime could not serve; 126 and 127 stay the command's own, as in Docker. */
-const RUNTIME_FAILURE = 125;
 
 function refuse(sock: Socket, message: string, code = RUNTIME_FAILURE): void {
   if (sock.destroyed) return;

@@ -5,7 +5,6 @@
  * of the image's, QEMU for the guest arch, and the app run by the guest
  * agent. Signals go to the app; the container exits with the app's exit code.
  */
-import { spawnSync } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { hostname, machine } from "node:os";
@@ -13,7 +12,7 @@ import { join } from "node:path";
 import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
 import { chooseAccel } from "./accel.js";
 import type { AppSpec } from "./agent-protocol.js";
-import { guestProcess, thisProcess, type ContainerProcess } from "./container-process.js";
+import { guestProcess, rawContainerTerminal, RUNTIME_FAILURE, thisProcess, type ContainerProcess } from "./container-process.js";
 import { ExecRelay } from "./exec-relay.js";
 import { readCgroupLimits, sizeGuest } from "./guest-size.js";
 import { createOverlayDisk } from "./overlay-disk.js";
@@ -21,9 +20,6 @@ import { settingsFromEnv } from "./settings.js";
 import { readBaseManifest, vmConfigFor } from "./vm-config.js";
 import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
 import { containerVolumes } from "./volumes.js";
-
-/** Exit code when the runtime itself fails, as `docker run` uses 125 for its own errors. */
-const RUNTIME_FAILURE = 125;
 
 class LaunchError extends Error {}
 
@@ -36,16 +32,6 @@ function kvmDeviceOpens(): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * With -t the guest's terminal does the line editing, echo and signal keys;
- * the container's terminal must pass bytes through untouched both ways, or
- * keys are handled twice and "\n" becomes "\r\r\n". Node's raw mode keeps
- * output processing on, so stty sets it (on stdout: with -t alone, stdin is not the terminal).
- */
-function rawContainerTerminal(): void {
-  spawnSync("stty", ["raw", "-echo"], { stdio: [process.stdout.fd, "ignore", "ignore"] });
 }
 
 function appArgv(env: NodeJS.ProcessEnv, args: string[]): string[] {

@@ -3,6 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { AgentLink } from "./agent-link.js";
+import { relayInput } from "./input-relay.js";
 import { encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
 import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
 
@@ -46,22 +47,6 @@ export interface SessionOptions {
 
 const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
 
-function forwardStdin(link: AgentLink, stdin: Readable | undefined): () => void {
-  if (!stdin) {
-    link.send("I", 0);
-    return () => undefined;
-  }
-  const onData = (chunk: Buffer) => link.send("I", 0, chunk);
-  const onEnd = () => link.send("I", 0);
-  stdin.on("data", onData);
-  stdin.once("end", onEnd);
-  return () => {
-    stdin.off("data", onData);
-    stdin.off("end", onEnd);
-    stdin.pause();
-  };
-}
-
 /**
  * Boots one VM, hands the agent the app spec, relays the app's stdio and the
  * container's signals, and reports how the app ended. The QEMU process lives
@@ -103,13 +88,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
         case "R":
           ready = true;
           agent.write(encodeSpec(spec));
-          cleanups.push(forwardStdin(agent, io.stdin));
-          if (spec.tty && io.terminal) {
-            const terminal = io.terminal;
-            const onResize = () => agent.send("W", 0, `${terminal.rows} ${terminal.columns}`);
-            terminal.on("resize", onResize);
-            cleanups.push(() => terminal.off("resize", onResize));
-          }
+          cleanups.push(relayInput((type, payload) => agent.send(type, 0, payload), io.stdin, spec.tty ? io.terminal : undefined));
           break;
         case "P":
           appStarted = true;
