@@ -39,6 +39,13 @@ async function imageBaseArch(gateway: Gateway, spec: CxfileSpec, platform: Platf
   return config.config?.Labels?.[BASE_ARCH_LABEL] ?? "";
 }
 
+/** SOURCE_DATE_EPOCH as buildx passes it, as a build argument. */
+function sourceDateEpoch(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d{1,11}$/.test(value)) throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, such as $(git log -1 --format=%ct); got '${value}'`);
+  return Number(value);
+}
+
 export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<Result> {
   const opts = frontendOpts(env);
   const sessionId = env.BUILDKIT_SESSION_ID ?? "";
@@ -71,12 +78,17 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   }
 
   const runtime = await gateway.resolveImageConfig(plan.runtimeImage, hostPlatform, `[runtime] resolve ${plan.runtimeImage}`);
-  const graph = planToLLB(plan, { sessionId, contextName, excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [] });
+  const epoch = sourceDateEpoch(buildArgs.get("SOURCE_DATE_EPOCH"));
+  const graph = planToLLB(plan, {
+    sessionId,
+    contextName,
+    excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
+    epoch: epoch ?? 0,
+  });
   const ref = await gateway.solve(marshal(graph, { ignoreCache: plan.noCache }).definition);
-  const epoch = buildArgs.get("SOURCE_DATE_EPOCH");
   const config = imageConfig(plan, JSON.parse(runtime.config.toString("utf8") || "{}"), {
     labels: Object.fromEntries(prefixedOpts(opts, "label:")),
-    ...(epoch && /^\d+$/.test(epoch) ? { created: new Date(Number(epoch) * 1000).toISOString() } : {}),
+    ...(epoch === undefined ? {} : { created: new Date(epoch * 1000).toISOString() }),
   });
   return { ref, metadata: { "containerimage.config": Buffer.from(JSON.stringify(config)) } };
 }

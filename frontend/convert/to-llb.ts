@@ -2,7 +2,8 @@ import { guestEnv } from "../../common/guest-env.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { ImportBaseRequest, PopulateRequest, RunStepRequest } from "../../common/step-requests.js";
 import type { BuildPlan } from "../plan/plan.js";
-import { copy, exec, http, image, local, type ExecMount } from "../llb/ops.js";
+import { exec, http, image, local, type ExecMount } from "../llb/ops.js";
+import { addLayer, type LayerSource } from "./image-layer.js";
 import type { Output } from "../llb/graph.js";
 
 /** Where the build context is mounted in the populate step. */
@@ -19,6 +20,8 @@ export interface ConvertOptions {
   readonly contextName: string;
   /** .dockerignore patterns of the context. */
   readonly excludePatterns: readonly string[];
+  /** SOURCE_DATE_EPOCH: the time stamp of every file in the layers the build adds. */
+  readonly epoch: number;
 }
 
 const shorten = (text: string) => (text.length > MAX_NAME ? `${text.slice(0, MAX_NAME - 1)}…` : text);
@@ -29,14 +32,8 @@ function commandText(argv: readonly string[]): string {
   return shorten((shell ? argv[2] : argv.join(" ")).replace(/\s+/g, " ").trim());
 }
 
-/** The OS base as a filesystem and the directory in it that holds /cx/base's files. */
-interface OsBase {
-  readonly from: Output;
-  readonly dir: string;
-}
-
 /** A published or referenced base as is; a disk base imported by cx-import-base with the minimal base's kernel. */
-function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): OsBase {
+function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSource {
   const platform = plan.hostPlatform;
   const published = image(plan.baseImage, platform,
     plan.baseDisk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`);
@@ -145,10 +142,11 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
 
-  let result = copy(runtime, base.from, { src: base.dir, dest: LAYOUT.baseDir, contents: true }, platform,
-    `[image] add OS base layer ${plan.baseName}`);
+  const stack = (onto: Output, source: LayerSource, dest: string, name: string) =>
+    addLayer({ onto, source, dest, tools: runtime, epoch: opts.epoch, platform, name });
+  let result = stack(runtime, base, LAYOUT.baseDir, `[image] add OS base layer ${plan.baseName}`);
   layers.forEach((layer, i) => {
-    result = copy(result, layer, { src: "/", dest: runLayerDir(i), contents: true }, platform, `[image] add run layer ${i + 1}`);
+    result = stack(result, { from: layer, dir: "/" }, runLayerDir(i), `[image] add run layer ${i + 1}`);
   });
-  return copy(result, overlay, { src: "/", dest: LAYOUT.appDir, contents: true }, platform, "[image] add app overlay layer");
+  return stack(result, { from: overlay, dir: "/" }, LAYOUT.appDir, "[image] add app overlay layer");
 }

@@ -83,32 +83,3 @@ export function exec(opts: ExecOptions): Output[] {
   const vertex: Vertex = { body, inputs, platform: opts.platform, name: opts.name };
   return Array.from({ length: outputs }, (_, index) => ({ vertex, index }));
 }
-
-export interface CopyOptions {
-  readonly src: string;
-  readonly dest: string;
-  /** Copy a directory's contents rather than the directory itself. */
-  readonly contents?: boolean;
-}
-
-/** Copies `src` from one filesystem into another, as a new layer on `onto`. */
-export function copy(onto: Output, from: Output, opts: CopyOptions, platform: Platform, name: string): Output {
-  const action = {
-    input: 0,
-    secondaryInput: 1,
-    output: 0,
-    copy: {
-      src: opts.src,
-      dest: opts.dest,
-      mode: NONE,
-      followSymlink: true,
-      dirCopyContents: opts.contents ?? false,
-      createDestPath: true,
-      allowWildcard: false,
-      allowEmptyWildcard: false,
-      timestamp: NONE,
-    },
-  };
-  const vertex: Vertex = { body: { file: { actions: [action] } }, inputs: [onto, from], platform, name };
-  return { vertex, index: 0 };
-}

@@ -10,7 +10,7 @@ import { pb } from "../../frontend/protos.js";
 
 const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\n", "Cxfile"),
   { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" });
-const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [] }));
+const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 }));
 type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[]; env?: string[] }; mounts: { dest: string; input: number; output: number; selector?: string }[]; network?: number }; file?: unknown };
 const decode = (bytes: Uint8Array) => pb.Op.toObject(pb.Op.decode(bytes), { longs: Number, defaults: false }) as Decoded;
 
@@ -47,29 +47,39 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
   const sources = ops.filter((o) => o.source).map((o) => o.source!.identifier);
   assert.deepEqual(sources.sort(), ["docker-image://docker.io/containerx/minimal:aarch64", "docker-image://docker.io/containerx/runtime:latest", "local://context"]);
   const execs = ops.filter((o) => o.exec);
-  assert.equal(execs.length, 1);
-  const populate = execs[0].exec!;
+  const populate = execs.find((o) => o.exec!.meta.args[0] === "/cx/runtime/bin/cx-populate")!.exec!;
   assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");
   assert.equal(populate.network, 2, "the populate step runs without network");
   assert.deepEqual(populate.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/base", -1], ["/cx/context", -1], ["/cx/app", 0], ["/tmp", -1]]);
   assert.equal(populate.mounts[1].selector, "/cx/base");
-  assert.equal(ops.filter((o) => o.file).length, 2, "base and overlay are each copied as their own layer");
+  const layers = execs.filter((o) => o.exec!.meta.args.includes("cx-add-layer")).map((o) => o.exec!);
+  assert.deepEqual(layers.map((l) => l.meta.args.slice(-2)), [["/cx/base", "0"], ["/cx/app", "0"]], "base and overlay are each their own layer");
+  for (const l of layers) {
+    assert.deepEqual(l.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx-out", 0], ["/cx-src", -1]]);
+    assert.equal(l.network, 2);
+  }
+  assert.equal(layers[0].mounts[2].selector, "/cx/base");
+});
+
+test("SOURCE_DATE_EPOCH is the time stamp of every layer the build adds", () => {
+  const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 1700000000 })).definition.def.map(decode);
+  const stamps = ops.filter((o) => o.exec?.meta.args.includes("cx-add-layer")).map((o) => o.exec!.meta.args.at(-1));
+  assert.deepEqual(stamps, ["1700000000", "1700000000"]);
 });
 
 const diskBase = (base: string) => marshal(planToLLB(
   planBuild(parseCxfile(`base: ${base}\ncopy:\n  - hello: /hello\n`, "Cxfile"), { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" }),
-  { sessionId: "s1", contextName: "context", excludePatterns: [] })).definition.def.map(decode);
+  { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 })).definition.def.map(decode);
 
 test("a disk base from a URL is downloaded with its checksum and imported offline before anything stacks on it", () => {
   const sum = "cd".repeat(32);
   const ops = diskBase(`{ disk: "https://example.com/rootfs.img", sha256: ${sum}, arch: aarch64 }`);
   const download = ops.find((o) => o.source?.identifier === "https://example.com/rootfs.img");
   assert.deepEqual(download?.source?.attrs, { "http.checksum": `sha256:${sum}`, "http.filename": "disk" });
-  const [importer, populate] = ops.filter((o) => o.exec).map((o) => o.exec!);
-  assert.equal(importer.meta.args[0], "/cx/runtime/bin/cx-import-base");
+  const step = (bin: string) => ops.find((o) => o.exec?.meta.args[0] === `/cx/runtime/bin/${bin}`)!.exec!;
+  const [importer, populate] = [step("cx-import-base"), step("cx-populate")];
   assert.equal(importer.network, 2);
   assert.deepEqual(importer.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/disk", -1], ["/cx/kernel-base", -1], ["/cx/base", 0], ["/tmp", -1]]);
-  assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");
   const populateBase = populate.mounts.find((m) => m.dest === "/cx/base")!;
   assert.equal(populateBase.selector, "/", "the overlay stacks on the imported base, not the minimal one");
 });

@@ -1,0 +1,58 @@
+import { STANDARD_PATH } from "../../common/layout.js";
+import type { Output } from "../llb/graph.js";
+import { exec } from "../llb/ops.js";
+import type { Platform } from "../plan/platform.js";
+
+/**
+ * Adds a directory as an image layer, with every time stamp in it set to the
+ * build's epoch. BuildKit's file copy cannot do this: creating /cx/base
+ * stamps /cx with the copy's wall-clock time, so each rerun of the step made
+ * a layer with different bytes and two apps on one base could get different
+ * base layers. Here a shell in the runtime copies onto a mount of the image
+ * so far, whose changes are the new layer, and stamps the new files and
+ * every directory above them.
+ */
+const SCRIPT = [
+  "set -eu",
+  'out=/cx-out dest="/cx-out$1" stamp="@$2"',
+  'mkdir -p "$dest"',
+  'cp -a /cx-src/. "$dest/"',
+  'find "$dest" -exec touch -h -d "$stamp" {} +',
+  'dir=$(dirname "$dest")',
+  'while [ "$dir" != "$out" ]; do touch -h -d "$stamp" "$dir"; dir=$(dirname "$dir"); done',
+].join("\n");
+
+export interface LayerSource {
+  readonly from: Output;
+  /** The directory in `from` whose contents become `dest`. */
+  readonly dir: string;
+}
+
+export interface AddLayerOptions {
+  /** The image so far: the new layer is what this step changes in it. */
+  readonly onto: Output;
+  readonly source: LayerSource;
+  readonly dest: string;
+  /** A filesystem with sh, cp, find and touch to run the copy in. */
+  readonly tools: Output;
+  /** Seconds since 1970 for every time stamp in the layer (SOURCE_DATE_EPOCH, else 0). */
+  readonly epoch: number;
+  readonly platform: Platform;
+  readonly name: string;
+}
+
+export function addLayer(opts: AddLayerOptions): Output {
+  const [layer] = exec({
+    root: opts.tools,
+    args: ["/bin/sh", "-c", SCRIPT, "cx-add-layer", opts.dest, String(opts.epoch)],
+    env: [`PATH=${STANDARD_PATH}`],
+    mounts: [
+      { dest: "/cx-out", from: opts.onto, output: true },
+      { dest: "/cx-src", from: opts.source.from, selector: opts.source.dir, readonly: true },
+    ],
+    platform: opts.platform,
+    network: "none",
+    name: opts.name,
+  });
+  return layer;
+}
