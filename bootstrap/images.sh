@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 log() { printf 'containerx-setup: %s\n' "$*" >&2; }
 
 DEBIAN_IMAGE=containerx/host-debian:bookworm
+RUNTIME_DEBIAN_IMAGE=containerx/host-debian:trixie
 NODE_IMAGE=containerx/node:bookworm
 
-bash bootstrap/debian-image.sh "$DEBIAN_IMAGE"
+bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm
+bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie
 
 # The local Node base trusts what this host trusts (its extra CAs, e.g. a
 # TLS-intercepting proxy's), so npm inside image builds reaches the registry.
@@ -46,7 +48,7 @@ qemu_packages=$(node --input-type=module -e '
   console.log([...new Set(Object.values(ARCHES).map((a) => a.qemuPackage))].join(" "));')
 log "building containerx/runtime (QEMU: $qemu_packages)"
 docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
-  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
+  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$RUNTIME_DEBIAN_IMAGE" \
   --build-arg QEMU_PACKAGES="$qemu_packages" . >/dev/null
 
 log "building containerx/frontend"

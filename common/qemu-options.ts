@@ -7,9 +7,19 @@
  */
 export const ALLOWED_QEMU_OPTIONS = ["-device", "-global", "-object", "-rtc", "-fw_cfg", "-smbios", "-icount", "-overcommit"] as const;
 
-/** Device and backend ids the runtime's own command line uses. */
-export const RESERVED_QEMU_IDS = ["console", "root", "cxserial", "cxagent", "net0", "fs<N>"] as const;
-const isReserved = (id: string) => (RESERVED_QEMU_IDS as readonly string[]).includes(id) || /^fs\d+$/.test(id);
+/** Device and backend ids of the runtime's own command line, which extra arguments may not take. */
+export const QEMU_IDS = {
+  console: "console",
+  disk: "root",
+  serial: "cxserial",
+  agent: "cxagent",
+  net: "net0",
+  ram: "cxram",
+} as const;
+/** The i-th shared folder's device or backend. */
+export const shareId = (i: number) => `fs${i}`;
+const RESERVED = [...Object.values(QEMU_IDS), "fs<N>"];
+const isReserved = (id: string) => (Object.values(QEMU_IDS) as string[]).includes(id) || /^fs\d+$/.test(id);
 
 export interface QemuArgsProblem {
   /** Index of the offending argument. */
@@ -28,7 +38,7 @@ export function checkQemuArgs(args: readonly string[]): QemuArgsProblem | undefi
     if (i + 1 >= args.length) return { index: i, problem: `'${option}' needs a value after it` };
     const id = /(?:^|,)id=([^,]*)/.exec(args[i + 1])?.[1];
     if (id && isReserved(id)) {
-      return { index: i + 1, problem: `id '${id}' is used by the runtime`, hint: `reserved: ${RESERVED_QEMU_IDS.join(", ")}` };
+      return { index: i + 1, problem: `id '${id}' is used by the runtime`, hint: `reserved: ${RESERVED.join(", ")}` };
     }
   }
   return undefined;

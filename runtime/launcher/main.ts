@@ -19,6 +19,7 @@ import { createOverlayDisk } from "./overlay-disk.js";
 import { settingsFromEnv } from "./settings.js";
 import { readBaseManifest, vmConfigFor } from "./vm-config.js";
 import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
+import { chooseVolumeFs, VIRTIOFSD } from "./virtiofsd.js";
 import { containerVolumes } from "./volumes.js";
 
 class LaunchError extends Error {}
@@ -80,14 +81,17 @@ async function main(): Promise<number> {
   const disk = await containerDisk(dir);
   const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(say);
-  const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"));
+  const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false));
+  const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"),
+    volumeFs.fstype === "9p" ? { fstype: "9p" } : { fstype: "virtiofs", socketDir: dir });
+  if (volumes.shares.length) say(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${volumes.shares.map((s) => s.guestPath).join(", ")}`);
   if (volumes.skipped.length) say(`not shared with the guest (only directories can be): ${volumes.skipped.join(", ")}`);
 
   const spec: AppSpec = {
     ...guestProcess(appArgv(process.env, process.argv.slice(2)), container),
     hostname: hostname(),
     clockNs: BigInt(Date.now()) * 1_000_000n,
-    mounts: volumes.shares.map(({ hostPath: _host, ...folder }) => folder),
+    mounts: volumes.shares.map(({ fstype, tag, guestPath }) => ({ fstype, tag, guestPath })),
   };
   if (spec.tty) rawContainerTerminal();
   const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...(spec.tty ? { terminal: process.stdout } : {}) };

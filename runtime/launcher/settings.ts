@@ -18,7 +18,11 @@ export interface LauncherSettings {
   readonly debugConsole: boolean;
   /** Seconds a KVM boot may take to reach the agent before falling back to TCG. */
   readonly kvmProbeSeconds: number;
+  /** How volumes reach the guest (CX_VOLUME_FS); volume-fs.ts decides for auto. */
+  readonly volumeFs: VolumeFsSetting;
 }
+
+export type VolumeFsSetting = "auto" | "virtiofs" | "9p";
 
 export class SettingsError extends Error {
   constructor(message: string) {
@@ -81,6 +85,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") {
     throw new SettingsError(`CX_ACCEL=${accel}: expected auto, kvm or tcg`);
   }
+  const volumeFs = (env.CX_VOLUME_FS ?? "auto").trim();
+  if (volumeFs !== "auto" && volumeFs !== "virtiofs" && volumeFs !== "9p") {
+    throw new SettingsError(`CX_VOLUME_FS=${volumeFs}: expected auto, virtiofs or 9p`);
+  }
   const debug = (env.CX_DEBUG ?? "").trim();
   const machine = parseWord(GUEST_ENV.machine, env[GUEST_ENV.machine]);
   const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
@@ -95,6 +103,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     qemuArgs: parseQemuArgs(env[GUEST_ENV.qemuArgs]),
     debugConsole: debug !== "" && debug !== "0" && debug !== "false",
     kvmProbeSeconds: env.CX_KVM_PROBE_SECONDS ? parseInteger("CX_KVM_PROBE_SECONDS", env.CX_KVM_PROBE_SECONDS, 1, 600) : 10,
+    volumeFs,
   };
 }
 

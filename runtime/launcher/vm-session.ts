@@ -6,6 +6,7 @@ import { AgentLink } from "./agent-link.js";
 import { relayInput } from "./input-relay.js";
 import { encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
 import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
+import { startShareDaemons } from "./virtiofsd.js";
 
 export type SessionOutcome =
   | { readonly kind: "exited"; readonly code: number }
@@ -53,11 +54,15 @@ const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop()
  * exactly as long as this call.
  */
 export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts: SessionOptions = {}): Promise<SessionOutcome> {
+  const daemons = await startShareDaemons(vm.shares);
   await rm(vm.agentSocket, { force: true });
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(vm.agentSocket, resolve);
+  }).catch((err: unknown) => {
+    daemons.stop();
+    throw err;
   });
 
   const { binary, args } = buildQemuArgs(vm);
@@ -135,6 +140,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
     qemu.once("close", (code, signal) => resolve({ code, signal }));
   });
   clearTimeout(timer);
+  daemons.stop();
   for (const s of FORWARDED_SIGNALS) process.off(s, onSignal);
   for (const cleanup of cleanups) cleanup();
   server.close();

@@ -5,6 +5,7 @@
  * the same path.
  */
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { HostShare } from "./qemu-args.js";
 
 /** Mounts every container has, which are not the user's data. */
@@ -33,7 +34,10 @@ export interface VolumeScan {
   readonly skipped: string[];
 }
 
-export async function containerVolumes(mountinfo: string): Promise<VolumeScan> {
+/** How the volumes reach the guest; virtiofs needs a directory for virtiofsd's sockets. */
+export type VolumeTransport = { readonly fstype: "9p" } | { readonly fstype: "virtiofs"; readonly socketDir: string };
+
+export async function containerVolumes(mountinfo: string, transport: VolumeTransport): Promise<VolumeScan> {
   const shares: HostShare[] = [];
   const skipped: string[] = [];
   for (const path of volumeMountPoints(mountinfo)) {
@@ -42,7 +46,9 @@ export async function containerVolumes(mountinfo: string): Promise<VolumeScan> {
       skipped.push(path);
       continue;
     }
-    shares.push({ fstype: "9p", tag: `cxvol${shares.length}`, hostPath: path, guestPath: path });
+    const folder = { tag: `cxvol${shares.length}`, hostPath: path, guestPath: path };
+    shares.push(transport.fstype === "9p" ? { ...folder, fstype: "9p" }
+      : { ...folder, fstype: "virtiofs", socket: join(transport.socketDir, `${folder.tag}.sock`) });
   }
   return { shares, skipped };
 }

@@ -145,14 +145,17 @@ test("docker kill (SIGKILL) leaves the image intact: the next container runs as 
   assert.match(again.stdout, /^args: default\n/);
 });
 
-test("a host directory mounted with -v is the same directory in the guest, both ways", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "cx-e2e-vol-"));
-  await writeFile(join(dir, "from-host.txt"), "written on the host\n");
-  const ran = await docker(["run", "--rm", "-v", `${dir}:/data`, IMAGE, "volume"]);
-  assert.equal(ran.exitCode, 0, ran.stderr);
-  assert.equal(ran.stdout, "written on the host\n");
-  assert.equal(await readFile(join(dir, "from-guest.txt"), "utf8"), "written in the guest\n");
-  assert.equal(await readFile(join(dir, "sub/file"), "utf8"), "nested\n");
+test("a host directory mounted with -v is the same directory in the guest, both ways: virtiofs, or 9p when asked", async () => {
+  for (const [fs, env] of [["virtiofs", []], ["9p", ["-e", "CX_VOLUME_FS=9p"]]] as const) {
+    const dir = await mkdtemp(join(tmpdir(), "cx-e2e-vol-"));
+    await writeFile(join(dir, "from-host.txt"), "written on the host\n");
+    const ran = await docker(["run", "--rm", ...env, "-v", `${dir}:/data`, IMAGE, "volume"]);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    assert.equal(ran.stdout, `written on the host\nfs: ${fs}\n`);
+    assert.match(ran.stderr, new RegExp(`volumes shared by ${fs} \\(.*\\): .*/data`));
+    assert.equal(await readFile(join(dir, "from-guest.txt"), "utf8"), "written in the guest\n");
+    assert.equal(await readFile(join(dir, "sub/file"), "utf8"), "nested\n");
+  }
 });
 
 test("exposed guest ports answer on the container's ports: -p for TCP and UDP, and --network host", async () => {

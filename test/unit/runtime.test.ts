@@ -5,6 +5,7 @@ import { encodeFrame, encodeSpec, exitCodeOf, FrameDecoder } from "../../runtime
 import { chooseAccel } from "../../runtime/launcher/accel.js";
 import { buildQemuArgs, type VmConfig } from "../../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/launcher/settings.js";
+import { chooseVolumeFs, virtiofsdArgs } from "../../runtime/launcher/virtiofsd.js";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
 import { readCgroupLimits, sizeGuest } from "../../runtime/launcher/guest-size.js";
 import { volumeMountPoints } from "../../runtime/launcher/volumes.js";
@@ -59,7 +60,7 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
-    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10,
+    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10, volumeFs: "auto",
     ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
   assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);
@@ -103,8 +104,24 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.ok(shared.includes("local,id=fs0,path=/data,,x,security_model=passthrough"), "commas in paths are escaped for QEMU");
   assert.ok(shared.includes("virtio-9p-pci,fsdev=fs0,mount_tag=cxvol0"));
   assert.equal(shared[shared.indexOf("-accel") + 1], "tcg,thread=multi,tb-size=64");
+  assert.equal(after("-machine"), "virt,memory-backend=cxram");
+  assert.equal(after("-object"), "memory-backend-memfd,id=cxram,size=512M,share=on", "RAM is shareable with virtiofsd, volumes or not");
+  const virtiofs = buildQemuArgs({ ...vm, shares: [{ fstype: "virtiofs", tag: "cxvol0", hostPath: "/data", guestPath: "/data", socket: "/s/cxvol0.sock" }] }).args;
+  assert.ok(virtiofs.includes("socket,id=fs0,path=/s/cxvol0.sock"));
+  assert.ok(virtiofs.includes("vhost-user-fs-pci,chardev=fs0,tag=cxvol0"));
   assert.equal(buildQemuArgs({ ...vm, cpu: "cortex-a72", accel: "kvm" }).args.includes("cortex-a72"), true);
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
+});
+
+test("volumes use virtiofs where virtiofsd is, 9p otherwise, unless CX_VOLUME_FS says which", () => {
+  assert.equal(chooseVolumeFs("auto", true).fstype, "virtiofs");
+  assert.deepEqual(chooseVolumeFs("auto", false), { fstype: "9p", reason: "no /usr/libexec/virtiofsd in this runtime" });
+  assert.equal(chooseVolumeFs("9p", true).fstype, "9p");
+  assert.throws(() => chooseVolumeFs("virtiofs", false), /CX_VOLUME_FS=virtiofs, but this runtime has no \/usr\/libexec\/virtiofsd/);
+  assert.equal(settingsFromEnv({ CX_VOLUME_FS: "9p" }).volumeFs, "9p");
+  assert.throws(() => settingsFromEnv({ CX_VOLUME_FS: "nfs" }), /CX_VOLUME_FS=nfs: expected auto, virtiofs or 9p/);
+  assert.deepEqual(virtiofsdArgs({ fstype: "virtiofs", tag: "cxvol0", hostPath: "/data", guestPath: "/data", socket: "/s/v.sock" }).slice(0, 6),
+    ["--socket-path", "/s/v.sock", "--shared-dir", "/data", "--sandbox", "none"]);
 });
 
 test("the guest is sized from the container's limits unless CX_MEMORY/CX_CPUS say otherwise, never over the memory limit", () => {

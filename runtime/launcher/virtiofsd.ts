@@ -1,0 +1,74 @@
+/**
+ * virtiofsd, one per virtiofs volume: QEMU's vhost-user-fs device talks to it
+ * over a unix socket and it serves the container's folder to the guest. It
+ * runs as the launcher's user without a sandbox of its own (the container is
+ * the sandbox, and creating namespaces would need privileges docker run does
+ * not give), and exits once QEMU hangs up.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { access } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { HostShare } from "./qemu-args.js";
+import type { VolumeFsSetting } from "./settings.js";
+
+export const VIRTIOFSD = "/usr/libexec/virtiofsd";
+const SOCKET_WAIT_MS = 10_000;
+
+export class VolumeFsError extends Error {}
+
+export interface VolumeFsChoice {
+  readonly fstype: "virtiofs" | "9p";
+  readonly reason: string;
+}
+
+/** virtiofs where the runtime has virtiofsd, 9p otherwise, unless CX_VOLUME_FS says which. */
+export function chooseVolumeFs(setting: VolumeFsSetting, virtiofsdPresent: boolean): VolumeFsChoice {
+  if (setting === "9p") return { fstype: "9p", reason: "CX_VOLUME_FS=9p" };
+  if (virtiofsdPresent) return { fstype: "virtiofs", reason: setting === "virtiofs" ? "CX_VOLUME_FS=virtiofs" : "virtiofsd is available" };
+  if (setting === "virtiofs") throw new VolumeFsError(`CX_VOLUME_FS=virtiofs, but this runtime has no ${VIRTIOFSD}; use CX_VOLUME_FS=9p or auto`);
+  return { fstype: "9p", reason: `no ${VIRTIOFSD} in this runtime` };
+}
+
+export function virtiofsdArgs(share: HostShare & { fstype: "virtiofs" }): string[] {
+  // cache=auto: the guest sees changes made on the host side within a second.
+  return ["--socket-path", share.socket, "--shared-dir", share.hostPath, "--sandbox", "none", "--cache", "auto", "--log-level", "error"];
+}
+
+export interface ShareDaemons {
+  stop(): void;
+}
+
+async function waitForSocket(daemon: ChildProcess, socket: string, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + SOCKET_WAIT_MS;
+  for (;;) {
+    if (daemon.exitCode !== null || daemon.signalCode !== null) {
+      throw new VolumeFsError(`virtiofsd stopped before serving the volume: ${stderr().trim() || `exit ${daemon.exitCode ?? daemon.signalCode}`}`);
+    }
+    if (await access(socket).then(() => true, () => false)) return;
+    if (Date.now() > deadline) throw new VolumeFsError(`virtiofsd did not open ${socket} within ${SOCKET_WAIT_MS / 1000}s`);
+    await sleep(20);
+  }
+}
+
+/** Starts one virtiofsd per virtiofs share and waits until each listens. */
+export async function startShareDaemons(shares: readonly HostShare[]): Promise<ShareDaemons> {
+  const daemons: ChildProcess[] = [];
+  const stop = () => daemons.forEach((d) => d.kill("SIGTERM"));
+  try {
+    for (const share of shares) {
+      if (share.fstype !== "virtiofs") continue;
+      const daemon = spawn(VIRTIOFSD, virtiofsdArgs(share), { stdio: ["ignore", "ignore", "pipe"] });
+      daemons.push(daemon);
+      let stderr = "";
+      daemon.stderr!.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString("utf8");
+      });
+      daemon.on("error", () => undefined);
+      await waitForSocket(daemon, share.socket, () => `${share.guestPath}: ${stderr}`);
+    }
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { stop };
+}
