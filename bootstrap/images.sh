@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every image Containerx needs, from Debian packages and this tree,
 # into the local image store: the Debian and Node bases (stand-ins for Docker
-# Hub's), the minimal and Debian aarch64 guest bases, the runtime and the frontend.
+# Hub's), the minimal guest base of every arch, the Debian aarch64 base, the
+# runtime and the frontend.
 # Idempotent: unchanged inputs hit Docker's build cache or are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run --silent build
 
-node dist/guest-bases/build-minimal.js aarch64
+arches=$(node --input-type=module -e 'import { ARCH_NAMES } from "./dist/common/arches.js"; console.log(ARCH_NAMES.join(" "))')
+for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch"; done
 node dist/guest-bases/build-debian.js aarch64
 
 qemu_packages=$(node --input-type=module -e '
@@ -53,4 +55,4 @@ docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
 
 log "building containerx/frontend"
 docker build -q -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
-log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:aarch64, containerx/debian:aarch64"
+log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:{${arches// /,}}, containerx/debian:aarch64"

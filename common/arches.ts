@@ -4,7 +4,7 @@
  * guest-base builder (Debian packages, cross compiler) all read.
  */
 export interface GuestArch {
-  /** `uname -m` inside the guest; also the name used in base references. */
+  /** `uname -m` inside the guest (the table's key names the arch in base references). */
   readonly unameMachine: string;
   /** Debian's name for the architecture (dpkg --print-architecture). */
   readonly debianArch: string;
@@ -12,7 +12,7 @@ export interface GuestArch {
   readonly ociArch: string;
   readonly ociVariant?: string;
   readonly qemuBinary: string;
-  /** Debian package that ships `qemuBinary`. */
+  /** Debian trixie package that ships `qemuBinary` (the runtime is trixie). */
   readonly qemuPackage: string;
   readonly machine: string;
   readonly cpu: string;
@@ -39,6 +39,46 @@ export const ARCHES = {
     console: "ttyAMA0",
     kernelPackage: "linux-image-arm64",
     crossTriplet: "aarch64-linux-gnu",
+  },
+  arm: {
+    unameMachine: "armv7l",
+    debianArch: "armhf",
+    ociArch: "arm",
+    ociVariant: "v7",
+    qemuBinary: "qemu-system-arm",
+    qemuPackage: "qemu-system-arm",
+    machine: "virt",
+    cpu: "cortex-a15",
+    console: "ttyAMA0",
+    // The LPAE flavour: virt's PCI and RAM sit above 4 GiB of physical address space.
+    kernelPackage: "linux-image-armmp-lpae",
+    crossTriplet: "arm-linux-gnueabihf",
+  },
+  riscv64: {
+    unameMachine: "riscv64",
+    debianArch: "riscv64",
+    ociArch: "riscv64",
+    qemuBinary: "qemu-system-riscv64",
+    qemuPackage: "qemu-system-riscv",
+    // QEMU loads OpenSBI (Debian's opensbi package) as virt's firmware by itself.
+    machine: "virt",
+    cpu: "rv64",
+    console: "ttyS0",
+    kernelPackage: "linux-image-riscv64",
+    crossTriplet: "riscv64-linux-gnu",
+  },
+  x86_64: {
+    unameMachine: "x86_64",
+    debianArch: "amd64",
+    ociArch: "amd64",
+    qemuBinary: "qemu-system-x86_64",
+    qemuPackage: "qemu-system-x86",
+    machine: "q35",
+    // The baseline x86-64 model: every TCG build emulates it fully.
+    cpu: "qemu64",
+    console: "ttyS0",
+    kernelPackage: "linux-image-amd64",
+    crossTriplet: "x86_64-linux-gnu",
   },
 } as const satisfies Record<string, GuestArch>;
 

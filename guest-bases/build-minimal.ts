@@ -26,12 +26,29 @@ const DISK_SIZE = "1G";
 // 9p and virtiofs: volumes shared from the container (docker run -v, image VOLUMEs).
 const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "crc32c_generic", "9p", "9pnet_virtio", "virtiofs"];
 
-async function ensureForeignArch(debianArch: string): Promise<void> {
+/** Makes the arch's packages downloadable and its cross compiler runnable. */
+async function ensureArchTools(debianArch: string, crossTriplet: string): Promise<void> {
   const native = (await run("dpkg", ["--print-architecture"])).trim();
+  if (debianArch === native) return;
   const foreign = (await run("dpkg", ["--print-foreign-architectures"])).split("\n");
-  if (debianArch === native || foreign.includes(debianArch)) return;
-  await run("dpkg", ["--add-architecture", debianArch], { trace });
-  await run("apt-get", ["update", "-qq"], { trace });
+  if (!foreign.includes(debianArch)) {
+    await run("dpkg", ["--add-architecture", debianArch], { trace });
+    // A mirror mid-sync can fail one index (seen: bookworm-security armhf); the
+    // packages needed may still resolve, and the download says so if not.
+    await run("apt-get", ["update", "-qq"], { trace }).catch((err: Error) => log(`apt-get update: ${err.message.split("\n")[0]}; going on`));
+  }
+  const compiler = await run("sh", ["-c", `command -v ${crossTriplet}-gcc || true`]);
+  if (!compiler.trim()) {
+    await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", `gcc-${crossTriplet}`, `libc6-dev-${debianArch}-cross`],
+      { trace, env: { DEBIAN_FRONTEND: "noninteractive" } });
+  }
+}
+
+/** Modules may come compressed; the agent loads plain .ko files. */
+async function copyModule(from: string, to: string): Promise<void> {
+  const tool = from.endsWith(".xz") ? "xz" : from.endsWith(".zst") ? "zstd" : from.endsWith(".gz") ? "gzip" : undefined;
+  if (!tool) return copyFile(from, to);
+  await run("sh", ["-c", `${tool} -dc "$1" > "$2"`, "sh", from, to]);
 }
 
 /** The concrete package a metapackage points at, e.g. linux-image-6.1.0-56-arm64. */
@@ -81,7 +98,7 @@ async function main(): Promise<void> {
   const debs = join(CACHE, "debs", arch.debianArch);
   await mkdir(debs, { recursive: true });
 
-  await ensureForeignArch(arch.debianArch);
+  await ensureArchTools(arch.debianArch, arch.crossTriplet);
   const kernelPkg = await kernelImagePackage(arch.kernelPackage, arch.debianArch);
   const kernel = await download(kernelPkg, arch.debianArch, debs);
   const busybox = await download("busybox-static", arch.debianArch, debs);
@@ -95,11 +112,16 @@ async function main(): Promise<void> {
 
   await rm(work, { recursive: true, force: true });
   const pkgRoot = join(work, "packages");
-  await mkdir(pkgRoot, { recursive: true });
+  // Packages from a merged-/usr release (trixie) put /lib and /bin under /usr.
+  for (const d of ["usr/lib", "usr/bin"]) await mkdir(join(pkgRoot, d), { recursive: true });
+  await symlink("usr/lib", join(pkgRoot, "lib"));
+  await symlink("usr/bin", join(pkgRoot, "bin"));
   for (const { deb } of [kernel, busybox]) await run("dpkg-deb", ["-x", deb, pkgRoot]);
   const kver = (await readdir(join(pkgRoot, "lib/modules")))[0];
   await run("/sbin/depmod", ["-b", pkgRoot, kver]);
-  const modules = moduleLoadOrder(await readFile(join(pkgRoot, "lib/modules", kver, "modules.dep"), "utf8"), MODULES);
+  const moduleDir = join(pkgRoot, "lib/modules", kver);
+  const modules = moduleLoadOrder(await readFile(join(moduleDir, "modules.dep"), "utf8"), MODULES,
+    await readFile(join(moduleDir, "modules.builtin"), "utf8"));
 
   // initramfs: the agent is /init; modules flat under /lib/modules in load order.
   const initrd = join(work, "initrd");
@@ -108,8 +130,8 @@ async function main(): Promise<void> {
   await run(`${arch.crossTriplet}-strip`, [join(initrd, "init")]);
   const moduleList: string[] = [];
   for (const m of modules) {
-    const target = `/lib/modules/${m.slice(m.lastIndexOf("/") + 1)}`;
-    await copyFile(join(pkgRoot, "lib/modules", kver, m), join(initrd, target));
+    const target = `/lib/modules/${m.slice(m.lastIndexOf("/") + 1).replace(/\.ko\.[a-z]+$/, ".ko")}`;
+    await copyModule(join(moduleDir, m), join(initrd, target));
     moduleList.push(target);
   }
   await writeFile(join(initrd, "etc/cx/modules"), moduleList.join("\n") + "\n");
@@ -137,7 +159,11 @@ async function main(): Promise<void> {
   await ext4Qcow2(rootfs, raw, join(out, "disk.qcow2"), DISK_SIZE);
   await rm(raw);
   await buildInitramfs(initrd, join(out, "initrd.img"));
-  await copyFile(join(pkgRoot, "boot", `vmlinuz-${kver}`), join(out, "vmlinuz"));
+  // Most arches ship a compressed vmlinuz; some only a vmlinux that QEMU loads as is.
+  const boot = await readdir(join(pkgRoot, "boot"));
+  const kernelFile = [`vmlinuz-${kver}`, `vmlinux-${kver}`].find((f) => boot.includes(f));
+  if (!kernelFile) throw new Error(`${kernelPkg} has no /boot/vmlinuz-${kver} or vmlinux-${kver}`);
+  await copyFile(join(pkgRoot, "boot", kernelFile), join(out, "vmlinuz"));
   const manifest: BaseManifest = {
     arch: archName,
     flavour: "minimal",

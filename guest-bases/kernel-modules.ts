@@ -1,8 +1,9 @@
 /**
  * Load order for a set of kernel modules, from a `modules.dep` file: every
- * module comes after the modules it depends on, each module once.
+ * module comes after the modules it depends on, each module once. Wanted
+ * modules that `modules.builtin` lists are in the kernel already and skipped.
  */
-export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): string[] {
+export function moduleLoadOrder(modulesDep: string, wanted: readonly string[], modulesBuiltin = ""): string[] {
   const deps = new Map<string, string[]>();
   for (const line of modulesDep.split("\n")) {
     const colon = line.indexOf(":");
@@ -19,7 +20,9 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
     for (const dep of deps.get(path) ?? []) visit(dep);
     order.push(path);
   };
+  const builtin = new Set(modulesBuiltin.split("\n").filter(Boolean).map(moduleName));
   for (const name of wanted) {
+    if (builtin.has(name.replace(/-/g, "_"))) continue;
     const path = byName.get(name.replace(/-/g, "_"));
     if (!path) throw new Error(`kernel module ${name} not found in modules.dep`);
     visit(path);

@@ -14,6 +14,11 @@ test("modules load after their dependencies, each once", () => {
   assert.throws(() => moduleLoadOrder(dep, ["nope"]), /nope not found/);
 });
 
+test("modules built into the kernel are not loaded; compressed modules are found by name", () => {
+  const dep = ["kernel/fs/ext4/ext4.ko.xz: kernel/fs/jbd2/jbd2.ko.xz", "kernel/fs/jbd2/jbd2.ko.xz:"].join("\n");
+  assert.deepEqual(moduleLoadOrder(dep, ["virtio_pci", "ext4"], "kernel/drivers/virtio/virtio_pci.ko\n"), ["kernel/fs/jbd2/jbd2.ko.xz", "kernel/fs/ext4/ext4.ko.xz"]);
+});
+
 test("busybox applet names are read from the binary's table", () => {
   const bin = Buffer.concat([Buffer.from("\x7fELF junk\0"), Buffer.from("[\0[[\0ash\0cat\0ls\0\0more junk")]);
   assert.deepEqual(busyboxApplets(bin), ["[", "[[", "ash", "cat", "ls"]);

@@ -17,7 +17,7 @@ test("a base name resolves to its guest arch and image", () => {
 });
 
 test("an unknown base is an error at the base line listing what exists", () => {
-  assert.throws(() => planBuild(parseCxfile("# c\nbase: minimal/sparc\n", "Cxfile"), opts), /^CxfileError: Cxfile:2:7: unknown base 'minimal\/sparc' \(available: minimal\/aarch64, debian\/aarch64\)/);
+  assert.throws(() => planBuild(parseCxfile("# c\nbase: minimal/sparc\n", "Cxfile"), opts), /^CxfileError: Cxfile:2:7: unknown base 'minimal\/sparc' \(available: minimal\/aarch64, minimal\/arm, minimal\/riscv64, minimal\/x86_64, debian\/aarch64, /);
 });
 
 test("image references are normalised the way Docker does", () => {
@@ -33,5 +33,5 @@ test("a disk base takes its kernel from the minimal base of its arch", () => {
   assert.equal(plan.baseImage, "docker.io/containerx/minimal:aarch64");
   assert.deepEqual(plan.baseDisk, { source: { kind: "context", path: "rootfs.img" } });
   assert.deepEqual(plan.contextPaths, [], "the disk is loaded by the import step, not with the app's files");
-  assert.throws(() => planBuild(parseCxfile("base: { disk: rootfs.img, arch: sparc }\n", "Cxfile"), opts), /1:15: unknown guest arch 'sparc' \(one of aarch64\)/);
+  assert.throws(() => planBuild(parseCxfile("base: { disk: rootfs.img, arch: sparc }\n", "Cxfile"), opts), /1:15: unknown guest arch 'sparc' \(one of aarch64, arm, riscv64, x86_64\)/);
 });

@@ -17,8 +17,8 @@ import { join } from "node:path";
 test("every arch in the table has every field filled", () => {
   for (const name of ARCH_NAMES) {
     for (const [field, value] of Object.entries(ARCHES[name])) assert.ok(String(value).length > 0, `${name}.${field}`);
-    assert.equal(ARCHES[name].unameMachine, name);
   }
+  assert.deepEqual(ARCH_NAMES.map((n) => ARCHES[n].unameMachine), ["aarch64", "armv7l", "riscv64", "x86_64"]);
 });
 
 test("frames survive any chunking of the stream", () => {

@@ -1,0 +1,49 @@
+/**
+ * Every guest arch in the table, end to end: one Cxfile on its minimal base,
+ * built by docker buildx and run by docker run under TCG. The agent's contract
+ * is the same everywhere: the app's output and exit code, a volume written
+ * from the guest, and docker stop reaching the app as SIGTERM.
+ */
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ARCHES, ARCH_NAMES } from "../../common/arches.js";
+import { runCapture } from "../../common/run.js";
+
+const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches/", import.meta.url));
+const containers: string[] = [];
+const docker = (args: string[]) => runCapture("docker", args);
+
+after(async () => {
+  if (containers.length) await docker(["rm", "-f", ...containers]);
+});
+
+for (const arch of ARCH_NAMES) {
+  test(`${arch}: an app on minimal/${arch} prints the guest's uname -m, exits with its code, writes a volume and stops on docker stop`, async () => {
+    const image = `containerx-e2e/arch-${arch}`;
+    const built = await runCapture("docker", ["buildx", "build", "--progress=plain", "--build-arg", `ARCH=${arch}`,
+      "-f", join(FIXTURE, "Cxfile"), "-t", image, FIXTURE]);
+    assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+
+    const data = await mkdtemp(join(tmpdir(), `cx-e2e-${arch}-`));
+    const ran = await docker(["run", "--rm", "-v", `${data}:/data`, image]);
+    assert.equal(ran.stdout, `machine: ${ARCHES[arch].unameMachine}\n`, ran.stderr);
+    assert.equal(ran.exitCode, 7);
+    assert.match(ran.stderr, new RegExp(`containerx: ${arch} guest, TCG`));
+    assert.equal(await readFile(join(data, "machine"), "utf8"), `${ARCHES[arch].unameMachine}\n`);
+
+    const name = `cx-e2e-arch-${arch}-${process.pid}`;
+    containers.push(name);
+    const started = await docker(["run", "-d", "--name", name, "-v", `${data}:/data`, image, "wait"]);
+    assert.equal(started.exitCode, 0, started.stderr);
+    for (let i = 0; i < 300 && !(await docker(["logs", name])).stdout.includes("ready"); i++) await sleep(200);
+    const stopped = await docker(["stop", name]);
+    assert.equal(stopped.exitCode, 0, stopped.stderr);
+    assert.equal((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim(), "0", (await docker(["logs", name])).stderr);
+    assert.equal(await readFile(join(data, "stopped"), "utf8"), "stopped\n");
+  });
+}
