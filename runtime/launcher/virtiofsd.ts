@@ -6,7 +6,7 @@
  * not give), and exits once QEMU hangs up.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { access } from "node:fs/promises";
+import { access, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { HostShare } from "./qemu-args.js";
 import type { VolumeFsSetting } from "./settings.js";
@@ -57,6 +57,8 @@ export async function startShareDaemons(shares: readonly HostShare[]): Promise<S
   try {
     for (const share of shares) {
       if (share.fstype !== "virtiofs") continue;
+      // A socket left by an earlier start of this container would look ready before virtiofsd listens.
+      await rm(share.socket, { force: true });
       const daemon = spawn(VIRTIOFSD, virtiofsdArgs(share), { stdio: ["ignore", "ignore", "pipe"] });
       daemons.push(daemon);
       let stderr = "";
