@@ -10,13 +10,11 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ARCHES, ARCH_NAMES } from "../../common/arches.js";
-import { runCapture } from "../../common/run.js";
+import { buildx, docker, startReady } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches/", import.meta.url));
 const containers: string[] = [];
-const docker = (args: string[]) => runCapture("docker", args);
 
 after(async () => {
   if (containers.length) await docker(["rm", "-f", ...containers]);
@@ -25,8 +23,7 @@ after(async () => {
 for (const arch of ARCH_NAMES) {
   test(`${arch}: an app on minimal/${arch} prints the guest's uname -m, exits with its code, writes a volume and stops on docker stop`, async () => {
     const image = `containerx-e2e/arch-${arch}`;
-    const built = await runCapture("docker", ["buildx", "build", "--progress=plain", "--build-arg", `ARCH=${arch}`,
-      "-f", join(FIXTURE, "Cxfile"), "-t", image, FIXTURE]);
+    const built = await buildx(FIXTURE, ["--build-arg", `ARCH=${arch}`, "-t", image]);
     assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
 
     const data = await mkdtemp(join(tmpdir(), `cx-e2e-${arch}-`));
@@ -38,9 +35,7 @@ for (const arch of ARCH_NAMES) {
 
     const name = `cx-e2e-arch-${arch}-${process.pid}`;
     containers.push(name);
-    const started = await docker(["run", "-d", "--name", name, "-v", `${data}:/data`, image, "wait"]);
-    assert.equal(started.exitCode, 0, started.stderr);
-    for (let i = 0; i < 300 && !(await docker(["logs", name])).stdout.includes("ready"); i++) await sleep(200);
+    await startReady(name, ["-v", `${data}:/data`, image, "wait"]);
     const stopped = await docker(["stop", name]);
     assert.equal(stopped.exitCode, 0, stopped.stderr);
     assert.equal((await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).stdout.trim(), "0", (await docker(["logs", name])).stderr);

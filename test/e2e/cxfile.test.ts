@@ -11,12 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCapture } from "../../common/run.js";
+import { buildx } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/language/", import.meta.url));
 const IMAGE = "containerx-e2e/language";
 
-const buildx = (ctx: string, args: string[]) =>
-  runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(ctx, "Cxfile"), ...args, ctx]);
 
 /** Step names BuildKit reported as CACHED, and the ones it ran. */
 function steps(progress: string): { cached: string[]; ran: string[] } {

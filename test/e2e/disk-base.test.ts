@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, runCapture } from "../../common/run.js";
+import { buildx } from "./docker.js";
 
 const IMAGE = "containerx-e2e/disk-base";
 const APP = "entrypoint: [/bin/sh, -c, 'cat /etc/byo-marker; echo \"arch $(uname -m), app: $(cat /opt/app.txt)\"; exit 4']\ncopy:\n  - app.txt: /opt/app.txt\n";
@@ -22,8 +23,6 @@ let ctx: string;
 let server: Server;
 let diskSha: string;
 
-const buildx = (args: string[]) =>
-  runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(ctx, "Cxfile"), ...args, ctx]);
 const cxfile = (base: string) => writeFile(join(ctx, "Cxfile"), `# syntax=containerx/frontend\nbase: ${base}\n${APP}`);
 
 before(async () => {
@@ -59,7 +58,7 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 test("a raw ext4 disk from the build context boots with the minimal base's kernel and agent", async () => {
   await cxfile("{ disk: rootfs.img, arch: aarch64 }");
-  const built = await buildx(["-t", IMAGE]);
+  const built = await buildx(ctx, ["-t", IMAGE]);
   assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
   assert.match(built.stderr, /\[base\] import disk rootfs\.img as the OS base/);
   assert.match(built.stderr, /imported: aarch64 disk with kernel \S+ and the Containerx agent/);
@@ -73,25 +72,25 @@ test("a raw ext4 disk from the build context boots with the minimal base's kerne
 test("a qcow2 disk downloaded over HTTP is checked against its sha256", async () => {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/rootfs.qcow2`;
   await cxfile(`{ disk: "${url}", sha256: ${diskSha}, arch: aarch64 }`);
-  const built = await buildx(["-t", `${IMAGE}-url`]);
+  const built = await buildx(ctx, ["-t", `${IMAGE}-url`]);
   assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
   const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-url`]);
   assert.equal(ran.stdout, "this is the user's own disk\narch aarch64, app: from the context\n", ran.stderr);
 
   await cxfile(`{ disk: "${url}", sha256: "${"0".repeat(64)}", arch: aarch64 }`);
-  const tampered = await buildx(["--no-cache"]);
+  const tampered = await buildx(ctx, ["--no-cache"]);
   assert.notEqual(tampered.exitCode, 0);
   assert.match(tampered.stderr, /digest mismatch/i);
 });
 
 test("a context disk with the wrong sha256, or one without ext4, fails the build saying why", async () => {
   await cxfile(`{ disk: rootfs.img, arch: aarch64, sha256: "${"0".repeat(64)}" }`);
-  const wrongSum = await buildx([]);
+  const wrongSum = await buildx(ctx, []);
   assert.notEqual(wrongSum.exitCode, 0);
   assert.match(wrongSum.stderr, /cx-import-base: the disk's sha256 is [0-9a-f]{64}, but base\.sha256 says 0{64}/);
 
   await cxfile("{ disk: zeros.img, arch: aarch64 }");
-  const notExt4 = await buildx([]);
+  const notExt4 = await buildx(ctx, []);
   assert.notEqual(notExt4.exitCode, 0);
   assert.match(notExt4.stderr, /cx-import-base: the disk is not an ext4 filesystem image/);
 });

@@ -11,15 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCapture } from "../../common/run.js";
+import { buildx } from "./docker.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const HELLO = join(REPO, "examples/hello");
 const IMAGE = "containerx-e2e/hello";
 
-const buildx = (args: string[]) => runCapture("docker", ["buildx", "build", "--progress=plain", ...args]);
 
 test("hello: the Cxfile builds with docker buildx and runs in an aarch64 guest with the app's exit code", async () => {
-  const built = await buildx(["-f", join(HELLO, "Cxfile"), "-t", IMAGE, HELLO]);
+  const built = await buildx(HELLO, ["-t", IMAGE]);
   assert.equal(built.exitCode, 0, built.stderr);
   for (const step of ["[base] fetch OS base minimal/aarch64", "[copy] app overlay", "[image] add OS base layer", "[image] add app overlay layer"]) {
     assert.ok(built.stderr.includes(step), `build progress names the step "${step}"`);
@@ -46,7 +46,7 @@ test("hello: base, overlay and runtime are separate layers, and the base layer i
   const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
   await copyFile(join(HELLO, "hello"), join(ctx, "other"));
   await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - other: /usr/bin/other\nentrypoint: [/usr/bin/other]\n");
-  const built = await buildx(["-f", join(ctx, "Cxfile"), "-t", `${IMAGE}-other`, ctx]);
+  const built = await buildx(ctx, ["-t", `${IMAGE}-other`]);
   assert.equal(built.exitCode, 0, built.stderr);
   const layers = async (image: string) =>
     JSON.parse((await runCapture("docker", ["image", "inspect", "-f", "{{json .RootFS.Layers}}", image])).stdout) as string[];
@@ -62,7 +62,7 @@ test("hello: base, overlay and runtime are separate layers, and the base layer i
 test("a broken Cxfile fails the build with the file, line and a suggestion", async () => {
   const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
   await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\ncpoy:\n  - a: /a\n");
-  const built = await buildx(["-f", join(ctx, "Cxfile"), ctx]);
+  const built = await buildx(ctx, []);
   assert.notEqual(built.exitCode, 0);
   assert.match(built.stderr, /Cxfile:3:1: unknown key 'cpoy' in the Cxfile \(did you mean 'copy'\?\)/);
 });

@@ -13,26 +13,19 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runCapture } from "../../common/run.js";
+import { docker, startReady } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
 const IMAGE = "containerx-e2e/runtime";
 const PREFIX = `cx-e2e-rt-${process.pid}`;
 const containers: string[] = [];
 
-const docker = (args: string[], input?: string) => runCapture("docker", args, input === undefined ? {} : { input });
-
-/** Starts a detached container and waits until the app printed `ready`. */
-async function startReady(name: string, args: string[]): Promise<string> {
+/** Starts a detached container of this test run, removed at the end, once its app printed `ready`. */
+async function start(name: string, args: string[]): Promise<string> {
   const full = `${PREFIX}-${name}`;
   containers.push(full);
-  const started = await docker(["run", "-d", "--name", full, ...args]);
-  assert.equal(started.exitCode, 0, started.stderr);
-  for (let i = 0; i < 300; i++) {
-    const logs = await docker(["logs", full]);
-    if (logs.stdout.includes("ready")) return full;
-    await sleep(200);
-  }
-  assert.fail(`${full} never printed ready: ${(await docker(["logs", full])).stderr}`);
+  await startReady(full, args);
+  return full;
 }
 
 before(async () => {
@@ -114,7 +107,7 @@ test("the exit code is the app's; a guest kernel panic gives 125 and a one-line 
 
 test("docker stop delivers SIGTERM to the app, which cleans up before the guest powers off", async () => {
   const volume = `${PREFIX}-state`;
-  const name = await startReady("stop", ["-v", `${volume}:/state`, IMAGE, "term"]);
+  const name = await start("stop", ["-v", `${volume}:/state`, IMAGE, "term"]);
   const started = Date.now();
   assert.equal((await docker(["stop", "-t", "20", name])).exitCode, 0);
   const seconds = (Date.now() - started) / 1000;
@@ -138,7 +131,7 @@ test("the accelerator choice and its reason are on stderr; CX_* settings are val
 });
 
 test("docker kill (SIGKILL) leaves the image intact: the next container runs as before", async () => {
-  const name = await startReady("kill", [IMAGE, "sleep"]);
+  const name = await start("kill", [IMAGE, "sleep"]);
   assert.equal((await docker(["kill", name])).exitCode, 0);
   const again = await docker(["run", "--rm", IMAGE]);
   assert.equal(again.exitCode, 0, again.stderr);
@@ -159,7 +152,7 @@ test("a host directory mounted with -v is the same directory in the guest, both 
 });
 
 test("exposed guest ports answer on the container's ports: -p for TCP and UDP, and --network host", async () => {
-  const name = await startReady("serve", ["-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
+  const name = await start("serve", ["-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
   let page = "";
   for (let i = 0; i < 50 && !page; i++) {
     page = await fetch("http://127.0.0.1:18080/").then((r) => r.text(), () => "");
@@ -176,7 +169,7 @@ test("exposed guest ports answer on the container's ports: -p for TCP and UDP, a
   assert.equal(answer, "udp: ping\n");
   await docker(["rm", "-f", name]);
 
-  await startReady("host-net", ["--network", "host", "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
+  await start("host-net", ["--network", "host", "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
   let hostPage = "";
   for (let i = 0; i < 50 && !hostPage; i++) {
     hostPage = await fetch("http://127.0.0.1:80/").then((r) => r.text(), () => "");
@@ -199,7 +192,7 @@ test("docker run --memory and --cpus size the guest; CX_MEMORY is kept within th
 });
 
 test("docker exec … cx-exec runs a command in the running guest; the health check turns healthy", async () => {
-  const name = await startReady("exec", [IMAGE, "sleep"]);
+  const name = await start("exec", [IMAGE, "sleep"]);
   const ran = await docker(["exec", name, "/cx/runtime/bin/cx-exec", "sh", "-c", "echo out; echo err >&2; cat /proc/1/comm; exit 3"]);
   assert.equal(ran.exitCode, 3);
   assert.equal(ran.stdout, "out\ninit\n", "the command runs in the guest, whose PID 1 is the agent");

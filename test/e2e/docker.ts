@@ -1,0 +1,22 @@
+/** The docker CLI as the end-to-end tests drive it. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { runCapture } from "../../common/run.js";
+
+export const docker = (args: string[], input?: string) => runCapture("docker", args, input === undefined ? {} : { input });
+
+/** docker buildx build of a context with its Cxfile, progress as plain text for the tests to read. */
+export const buildx = (context: string, args: string[]) =>
+  runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(context, "Cxfile"), ...args, context]);
+
+/** Starts a detached container named `name` and waits until the app printed `ready`. */
+export async function startReady(name: string, args: string[]): Promise<void> {
+  const started = await docker(["run", "-d", "--name", name, ...args]);
+  assert.equal(started.exitCode, 0, started.stderr);
+  for (let i = 0; i < 300; i++) {
+    if ((await docker(["logs", name])).stdout.includes("ready")) return;
+    await sleep(200);
+  }
+  assert.fail(`${name} never printed ready: ${(await docker(["logs", name])).stderr}`);
+}
