@@ -41,13 +41,11 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run --silent build
 
-arches=$(node --input-type=module -e 'import { ARCH_NAMES } from "./dist/common/arches.js"; console.log(ARCH_NAMES.join(" "))')
+arches=$(node dist/guest-bases/arch-table.js names)
 for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch"; done
 node dist/guest-bases/build-debian.js aarch64
 
-qemu_packages=$(node --input-type=module -e '
-  import { ARCHES } from "./dist/common/arches.js";
-  console.log([...new Set(Object.values(ARCHES).map((a) => a.qemuPackage))].join(" "));')
+qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
 log "building containerx/runtime (QEMU: $qemu_packages)"
 docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$RUNTIME_DEBIAN_IMAGE" \

@@ -18,8 +18,9 @@ export const QEMU_IDS = {
 } as const;
 /** The i-th shared folder's device or backend. */
 export const shareId = (i: number) => `fs${i}`;
-const RESERVED = [...Object.values(QEMU_IDS), "fs<N>"];
-const isReserved = (id: string) => (Object.values(QEMU_IDS) as string[]).includes(id) || /^fs\d+$/.test(id);
+const RUNTIME_IDS: ReadonlySet<string> = new Set(Object.values(QEMU_IDS));
+const RESERVED = [...RUNTIME_IDS, "fs<N>"];
+const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^fs\d+$/.test(id);
 
 export interface QemuArgsProblem {
   /** Index of the offending argument. */

@@ -12,11 +12,13 @@ import type { Platform } from "../plan/platform.js";
  * so far, whose changes are the new layer, and stamps the new files and
  * every directory above them.
  */
+const OUT = "/cx-out";
+const SRC = "/cx-src";
 const SCRIPT = [
   "set -eu",
-  'out=/cx-out dest="/cx-out$1" stamp="@$2"',
+  `out=${OUT} dest="${OUT}$1" stamp="@$2"`,
   'mkdir -p "$dest"',
-  'cp -a /cx-src/. "$dest/"',
+  `cp -a ${SRC}/. "$dest/"`,
   'find "$dest" -exec touch -h -d "$stamp" {} +',
   'dir=$(dirname "$dest")',
   'while [ "$dir" != "$out" ]; do touch -h -d "$stamp" "$dir"; dir=$(dirname "$dir"); done',
@@ -47,8 +49,8 @@ export function addLayer(opts: AddLayerOptions): Output {
     args: ["/bin/sh", "-c", SCRIPT, "cx-add-layer", opts.dest, String(opts.epoch)],
     env: [`PATH=${STANDARD_PATH}`],
     mounts: [
-      { dest: "/cx-out", from: opts.onto, output: true },
-      { dest: "/cx-src", from: opts.source.from, selector: opts.source.dir, readonly: true },
+      { dest: OUT, from: opts.onto, output: true },
+      { dest: SRC, from: opts.source.from, selector: opts.source.dir, readonly: true },
     ],
     platform: opts.platform,
     network: "none",

@@ -41,7 +41,7 @@ export interface ShareDaemons {
 async function waitForSocket(daemon: ChildProcess, socket: string, stderr: () => string): Promise<void> {
   const deadline = Date.now() + SOCKET_WAIT_MS;
   for (;;) {
-    if (daemon.exitCode !== null || daemon.signalCode !== null) {
+    if (daemon.exitCode !== null || daemon.signalCode !== null || daemon.pid === undefined) {
       throw new VolumeFsError(`virtiofsd stopped before serving the volume: ${stderr().trim() || `exit ${daemon.exitCode ?? daemon.signalCode}`}`);
     }
     if (await access(socket).then(() => true, () => false)) return;
@@ -65,7 +65,9 @@ export async function startShareDaemons(shares: readonly HostShare[]): Promise<S
       daemon.stderr!.on("data", (chunk: Buffer) => {
         stderr += chunk.toString("utf8");
       });
-      daemon.on("error", () => undefined);
+      daemon.on("error", (err) => {
+        stderr += err.message;
+      });
       await waitForSocket(daemon, share.socket, () => `${share.guestPath}: ${stderr}`);
     }
   } catch (err) {

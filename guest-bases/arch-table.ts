@@ -1,0 +1,18 @@
+/**
+ * The arch table for shell scripts: `node dist/guest-bases/arch-table.js names`
+ * prints the guest arches, `qemu-packages` the Debian packages of their QEMUs,
+ * space-separated, so bootstrap and bench scripts keep no list of their own.
+ */
+import { ARCHES, ARCH_NAMES } from "../common/arches.js";
+
+const queries: Record<string, () => string[]> = {
+  names: () => ARCH_NAMES,
+  "qemu-packages": () => [...new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuPackage))],
+};
+
+const query = queries[process.argv[2] ?? ""];
+if (!query) {
+  process.stderr.write(`usage: arch-table.js ${Object.keys(queries).join("|")}\n`);
+  process.exit(2);
+}
+console.log(query().join(" "));
