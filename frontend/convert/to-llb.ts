@@ -134,7 +134,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
       ...layerMounts(),
       { dest: CONTEXT_MOUNT, from: context, readonly: true },
       { dest: LAYOUT.appDir, output: true },
-      // The root is read-only; the raw disk copies need scratch space.
+      // The root is read-only (see exec); the raw disk copies need scratch space.
       { dest: "/tmp" },
     ],
     platform,

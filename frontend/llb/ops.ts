@@ -65,7 +65,12 @@ export function exec(opts: ExecOptions): Output[] {
     return i >= 0 ? i : inputs.push(o) - 1;
   };
   let outputs = 0;
-  const all: ExecMount[] = [{ dest: "/", from: opts.root }, ...opts.mounts];
+  // Steps write only to their mounts. A read-only root with no output gets a
+  // fresh snapshot from BuildKit, where runc creates the mount points before
+  // sealing it; a writable root with no output is the image's own snapshot,
+  // which is sometimes mounted read-only and then mount points fail
+  // ("mkdir …/rootfs/cx/app: read-only file system").
+  const all: ExecMount[] = [{ dest: "/", from: opts.root, readonly: true }, ...opts.mounts];
   const mounts = all.map((m) => ({
     input: m.from ? inputIndex(m.from) : NONE,
     ...(m.selector ? { selector: m.selector } : {}),

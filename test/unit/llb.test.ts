@@ -11,7 +11,7 @@ import { pb } from "../../frontend/protos.js";
 const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\n", "Cxfile"),
   { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" });
 const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 }));
-type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[]; env?: string[] }; mounts: { dest: string; input: number; output: number; selector?: string }[]; network?: number }; file?: unknown };
+type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[]; env?: string[] }; mounts: { dest: string; input: number; output: number; selector?: string; readonly?: boolean }[]; network?: number }; file?: unknown };
 const decode = (bytes: Uint8Array) => pb.Op.toObject(pb.Op.decode(bytes), { longs: Number, defaults: false }) as Decoded;
 
 test("the same plan always marshals to the same bytes and digest", () => {
@@ -51,6 +51,7 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
   assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");
   assert.equal(populate.network, 2, "the populate step runs without network");
   assert.deepEqual(populate.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/base", -1], ["/cx/context", -1], ["/cx/app", 0], ["/tmp", -1]]);
+  for (const step of execs) assert.equal(step.exec!.mounts[0].readonly, true, "every step's root is read-only, so BuildKit gives it a snapshot runc can add mount points to");
   assert.equal(populate.mounts[1].selector, "/cx/base");
   const layers = execs.filter((o) => o.exec!.meta.args.includes("cx-add-layer")).map((o) => o.exec!);
   assert.deepEqual(layers.map((l) => l.meta.args.slice(-2)), [["/cx/base", "0"], ["/cx/app", "0"]], "base and overlay are each their own layer");
