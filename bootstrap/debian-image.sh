@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # Builds containerx/host-debian:<suite> from Debian packages (debootstrap + docker
 # import), the local stand-in for debian:<suite>-slim when Docker Hub is out of
-# reach. Skips the work when the image exists and was made by this script as
-# it is now (its hash is an image label).
+# reach. Skips the work when the image already exists.
 # Usage: debian-image.sh IMAGE [SUITE]   (SUITE: bookworm, the default, or trixie)
 set -euo pipefail
 IMAGE=${1:-containerx/host-debian:bookworm}
 SUITE=${2:-bookworm}
-SCRIPT_HASH=$(sha256sum "$0" | cut -c1-16)
-if [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.debian-image"}}' "$IMAGE" 2>/dev/null)" = "$SCRIPT_HASH" ]; then
-  exit 0
-fi
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then exit 0; fi
 
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
 work=$(mktemp -d /var/tmp/containerx-debootstrap.XXXXXX)
@@ -21,11 +17,7 @@ debootstrap --variant=minbase "$SUITE" "$work/root" "$mirror" >"$work/log" 2>&1 
 # Keep the image small and its apt usable: the same mirror, no caches.
 printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$SUITE" "$mirror" "$SUITE" >"$work/root/etc/apt/sources.list"
 rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"*
-# trixie's minbase has no /etc/hosts. BuildKit's build steps run on images
-# made from this one with a read-only root, where runc cannot create the
-# mount point for the /etc/hosts it binds in: the step fails to start.
-[ -e "$work/root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$work/root/etc/hosts"
 tar -C "$work/root" --numeric-owner -c . | docker import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  -c 'CMD ["bash"]' -c "LABEL org.containerx.debian-image=$SCRIPT_HASH" - "$IMAGE" >/dev/null
+  -c 'CMD ["bash"]' - "$IMAGE" >/dev/null
 echo "containerx-setup: built $IMAGE" >&2
