@@ -30,11 +30,9 @@ const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
 await createOverlayDisk(disk, inCopy(LAYOUT.appDisk));
 
-const { binary, args } = buildQemuArgs({
-  ...vmConfigFor(base, settingsFromEnv({}), { disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}) }),
-  kernel: inCopy(LAYOUT.baseKernel),
-  initrd: inCopy(LAYOUT.baseInitrd),
-});
+const { binary, args } = buildQemuArgs(
+  vmConfigFor(base, settingsFromEnv({}), { disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}), baseDir: inCopy(LAYOUT.baseDir) }),
+);
 if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${args.join(" ")}\n`);
 
 const server = createServer();

@@ -27,7 +27,8 @@ add_trixie_source() {
 HOST_PACKAGES=(
   qemu-system-arm qemu-utils e2fsprogs debootstrap
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  cpio zstd jq curl ca-certificates
+  cpio zstd jq curl ca-certificates kmod
+  fdisk dosfstools mtools
 )
 TRIXIE_PACKAGES=(docker.io docker-buildx)
 

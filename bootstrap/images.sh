@@ -49,7 +49,7 @@ qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
 log "building containerx/runtime (QEMU: $qemu_packages)"
 docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$RUNTIME_DEBIAN_IMAGE" \
-  --build-arg QEMU_PACKAGES="$qemu_packages" . >/dev/null
+  --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(node dist/guest-bases/arch-table.js uefi-firmware)" . >/dev/null
 
 log "building containerx/frontend"
 docker build -q -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null

@@ -22,6 +22,8 @@ export interface GuestArch {
   readonly kernelPackage: string;
   /** GNU triplet of Debian's cross compiler (gcc-<triplet>). */
   readonly crossTriplet: string;
+  /** UEFI firmware (edk2) for bases that boot with it: Debian's flash images of its code and of an empty variable store. */
+  readonly uefi: { readonly package: string; readonly code: string; readonly vars: string };
 }
 
 export const ARCHES = {
@@ -39,6 +41,7 @@ export const ARCHES = {
     console: "ttyAMA0",
     kernelPackage: "linux-image-arm64",
     crossTriplet: "aarch64-linux-gnu",
+    uefi: { package: "qemu-efi-aarch64", code: "/usr/share/AAVMF/AAVMF_CODE.no-secboot.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
   },
   arm: {
     unameMachine: "armv7l",
@@ -53,6 +56,7 @@ export const ARCHES = {
     // The LPAE flavour: virt's PCI and RAM sit above 4 GiB of physical address space.
     kernelPackage: "linux-image-armmp-lpae",
     crossTriplet: "arm-linux-gnueabihf",
+    uefi: { package: "qemu-efi-arm", code: "/usr/share/AAVMF/AAVMF32_CODE.fd", vars: "/usr/share/AAVMF/AAVMF32_VARS.fd" },
   },
   riscv64: {
     unameMachine: "riscv64",
@@ -66,6 +70,7 @@ export const ARCHES = {
     console: "ttyS0",
     kernelPackage: "linux-image-riscv64",
     crossTriplet: "riscv64-linux-gnu",
+    uefi: { package: "qemu-efi-riscv64", code: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_CODE.fd", vars: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_VARS.fd" },
   },
   x86_64: {
     unameMachine: "x86_64",
@@ -79,6 +84,7 @@ export const ARCHES = {
     console: "ttyS0",
     kernelPackage: "linux-image-amd64",
     crossTriplet: "x86_64-linux-gnu",
+    uefi: { package: "ovmf", code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
   },
 } as const satisfies Record<string, GuestArch>;
 

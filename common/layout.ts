@@ -11,6 +11,8 @@ export const LAYOUT = {
   baseKernel: "/cx/base/vmlinuz",
   baseInitrd: "/cx/base/initrd.img",
   baseManifest: "/cx/base/base.json",
+  /** A bring-your-own base's firmware image (base.boot: firmware). */
+  baseFirmware: "/cx/base/firmware.bin",
   /** The app overlay: a qcow2 whose backing file is the base disk. */
   appDir: "/cx/app",
   appDisk: "/cx/app/disk.qcow2",
@@ -21,8 +23,10 @@ export const LAYOUT = {
   populate: "/cx/runtime/bin/cx-populate",
   runStep: "/cx/runtime/bin/cx-run-step",
   importBase: "/cx/runtime/bin/cx-import-base",
-  /** Runs a command in the running guest: the VM's `docker exec` (issue 5). */
+  /** Runs a command in the running guest: the VM's `docker exec`. */
   exec: "/cx/runtime/bin/cx-exec",
+  /** UEFI flash images per arch, <dir>/<arch>/code.qcow2 and vars.qcow2: qcow2 because Debian's raw ones are mostly padding. */
+  uefiDir: "/cx/runtime/firmware",
 } as const;
 
 /**
@@ -61,11 +65,28 @@ export function backingPath(disk: string, backing: string): string {
 /** Debian's PATH: for guest apps without their own, and for the build steps' commands. */
 export const STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/**
+ * How a base starts. Published bases boot their kernel and initrd into the
+ * Containerx agent; a bring-your-own OS boots its own way, without the agent,
+ * with its serial console as the container's stdio.
+ */
+export type BaseBoot =
+  | { readonly kind: "agent" }
+  | { readonly kind: "kernel"; readonly initrd: boolean }
+  | { readonly kind: "uefi" }
+  | { readonly kind: "firmware" };
+
+export type BootKind = BaseBoot["kind"];
+export const BOOT_KINDS: readonly BootKind[] = ["agent", "kernel", "uefi", "firmware"];
+
 /** Metadata a guest base carries about itself, in `base.json`. */
 export interface BaseManifest {
   readonly arch: string;
   readonly flavour: string;
   /** Kernel arguments the base needs, before the runtime's own. */
   readonly kernelArgs: readonly string[];
-  readonly kernelVersion: string;
+  /** Absent for an OS whose kernel Containerx does not know. */
+  readonly kernelVersion?: string;
+  /** Absent in published bases: they boot into the agent. */
+  readonly boot?: BaseBoot;
 }

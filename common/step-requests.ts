@@ -42,6 +42,13 @@ export interface RunStepRequest {
   readonly env: readonly string[];
 }
 
+/** How an imported disk boots: with the kernel and agent of the base at `kernelBase`, or its own way from these files. */
+export type ImportBoot =
+  | { readonly kind: "agent"; readonly kernelBase: string }
+  | { readonly kind: "kernel"; readonly kernel: string; readonly initrd?: string }
+  | { readonly kind: "uefi" }
+  | { readonly kind: "firmware"; readonly firmware: string };
+
 /** cx-import-base: a user's disk made into an OS base. */
 export interface ImportBaseRequest {
   /** The disk file as mounted in the step. */
@@ -49,9 +56,9 @@ export interface ImportBaseRequest {
   readonly format?: "qcow2" | "raw";
   /** Checked here for a context file; BuildKit already checked a download. */
   readonly sha256?: string;
-  /** The guest-base directory that supplies kernel, initrd and kernel arguments. */
-  readonly kernelBase: string;
-  /** Where the new base (disk.qcow2, vmlinuz, initrd.img, base.json) is written. */
+  readonly arch: string;
+  readonly boot: ImportBoot;
+  /** Where the new base (disk.qcow2, boot files, base.json) is written. */
   readonly out: string;
 }
 

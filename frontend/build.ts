@@ -9,7 +9,7 @@ import type { CxfileSpec } from "./cxfile/spec.js";
 import { planToLLB } from "./convert/to-llb.js";
 import type { Gateway, Result } from "./gateway/client.js";
 import { dockerignorePatterns, frontendOpts, prefixedOpts, workerPlatform } from "./gateway/opts.js";
-import { imageConfig } from "./image/config.js";
+import { imageAnnotations, imageConfig } from "./image/config.js";
 import { marshal } from "./llb/graph.js";
 import { local } from "./llb/ops.js";
 import { normalizeImageRef } from "./plan/image-ref.js";
@@ -86,9 +86,11 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     epoch: epoch ?? 0,
   });
   const ref = await gateway.solve(marshal(graph, { ignoreCache: plan.noCache }).definition);
-  const config = imageConfig(plan, JSON.parse(runtime.config.toString("utf8") || "{}"), {
+  const configOpts = {
     labels: Object.fromEntries(prefixedOpts(opts, "label:")),
     ...(epoch === undefined ? {} : { created: new Date(epoch * 1000).toISOString() }),
-  });
-  return { ref, metadata: { "containerimage.config": Buffer.from(JSON.stringify(config)) } };
+  };
+  const config = imageConfig(plan, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
+  const annotations = Object.entries(imageAnnotations(plan, configOpts)).map(([key, value]) => [`annotation.${key}`, Buffer.from(value)]);
+  return { ref, metadata: { "containerimage.config": Buffer.from(JSON.stringify(config)), ...Object.fromEntries(annotations) } };
 }

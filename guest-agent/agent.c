@@ -64,6 +64,8 @@
 #define RESOLV_CONF SYSROOT "/etc/resolv.conf"
 
 static int port = -1;
+/* Cleared when the launcher hangs up, so poll stops reporting the closed port. */
+static int port_open = 1;
 
 static void power_off(void) {
   sync();
@@ -632,6 +634,8 @@ static void read_port(void) {
   if (n <= 0) {
     /* The launcher went away without a word: nobody is left to serve. */
     if (!app_started) fatal("the launcher closed the channel before sending the app spec");
+    /* Its hang-up would wake poll forever; the app runs on unattended. */
+    port_open = 0;
     return;
   }
   len += (size_t)n;
@@ -653,7 +657,7 @@ static int serve(int sigfd) {
     struct pollfd fds[2 + MAX_SESSIONS * 3];
     struct { struct session *ss; char what; } of[2 + MAX_SESSIONS * 3];
     int nfds = 0;
-    fds[nfds] = (struct pollfd){port, POLLIN, 0}; of[nfds++].ss = NULL;
+    fds[nfds] = (struct pollfd){port_open ? port : -1, POLLIN, 0}; of[nfds++].ss = NULL;
     fds[nfds] = (struct pollfd){sigfd, POLLIN, 0}; of[nfds++].ss = NULL;
     for (int i = 0; i < MAX_SESSIONS; i++) {
       struct session *ss = &sessions[i];

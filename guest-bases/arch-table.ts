@@ -1,6 +1,7 @@
 /**
  * The arch table for shell scripts: `node dist/guest-bases/arch-table.js names`
  * prints the guest arches, `qemu-packages` the Debian packages of their QEMUs,
+ * `uefi-firmware` arch:package:code:vars of their UEFI flash images,
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
 import { ARCHES, ARCH_NAMES } from "../common/arches.js";
@@ -8,6 +9,7 @@ import { ARCHES, ARCH_NAMES } from "../common/arches.js";
 const queries: Record<string, () => string[]> = {
   names: () => ARCH_NAMES,
   "qemu-packages": () => [...new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuPackage))],
+  "uefi-firmware": () => ARCH_NAMES.map((a) => [a, ARCHES[a].uefi.package, ARCHES[a].uefi.code, ARCHES[a].uefi.vars].join(":")),
 };
 
 const query = queries[process.argv[2] ?? ""];

@@ -23,7 +23,7 @@ import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
 import { sizeGuest } from "../runtime/launcher/guest-size.js";
 import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
-import { runGuest } from "../runtime/launcher/vm-session.js";
+import { failureReason, runGuest } from "../runtime/launcher/vm-session.js";
 import { existingInputs, ext4Qcow2, log, publishBase, trace, workDir } from "./publish.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -74,11 +74,7 @@ async function main(): Promise<void> {
   const state = join(work, "vm");
   await mkdir(state);
   const settings = settingsFromEnv({ CX_MEMORY: BUILD_MEMORY });
-  const vm = {
-    ...vmConfigFor(base, settings, { disk: stage, stateDir: state, accel: "tcg", size: sizeGuest(settings, {}) }),
-    kernel: join(minimal, "vmlinuz"),
-    initrd: join(minimal, "initrd.img"),
-  };
+  const vm = vmConfigFor(base, settings, { disk: stage, stateDir: state, accel: "tcg", size: sizeGuest(settings, {}), baseDir: minimal });
   log(`+ ${buildQemuArgs(vm).binary} … /debootstrap/debootstrap --second-stage`);
   const indented = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -94,7 +90,8 @@ async function main(): Promise<void> {
     clockNs: BigInt(Date.now()) * 1_000_000n,
   }, { stdout: indented, stderr: indented });
   if (outcome.kind !== "exited" || outcome.code !== 0) {
-    throw new Error(`the second stage failed in the guest: ${JSON.stringify(outcome)} (console: ${join(state, "console.log")})`);
+    const why = outcome.kind === "exited" ? `it exited with code ${outcome.code}` : outcome.kind === "stopped" ? `stopped by ${outcome.signal}` : failureReason(outcome);
+    throw new Error(`the second stage failed in the guest: ${why} (console: ${join(state, "console.log")})`);
   }
 
   // Re-writing the disk drops the clusters the second stage freed; compressed

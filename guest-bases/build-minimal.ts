@@ -73,10 +73,12 @@ async function download(pkg: string, debianArch: string, dir: string): Promise<{
 
 async function imageInputs(archName: ArchName, versions: string[]): Promise<string> {
   const h = createHash("sha256");
-  for (const f of ["guest-agent/agent.c", "guest-bases/build-minimal.ts", "guest-bases/publish.ts", "common/arches.ts"]) {
+  for (const f of ["guest-agent/agent.c", "guest-bases/build-minimal.ts", "guest-bases/publish.ts"]) {
     h.update(await readFile(join(REPO, f)));
   }
-  h.update([archName, SOURCE_DATE_EPOCH, ...versions].join("\n"));
+  // This arch's row only, so a new arch leaves the other bases alone; UEFI firmware belongs to the runtime, not to a base.
+  const { uefi: _runtimeFirmware, ...row } = ARCHES[archName];
+  h.update([archName, JSON.stringify(row), SOURCE_DATE_EPOCH, ...versions].join("\n"));
   return h.digest("hex").slice(0, 16);
 }
 

@@ -1,15 +1,16 @@
 import { guestEnv } from "../../common/guest-env.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
-import type { ImportBaseRequest, PopulateRequest, RunStepRequest } from "../../common/step-requests.js";
-import type { BuildPlan } from "../plan/plan.js";
+import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest } from "../../common/step-requests.js";
+import type { BaseDisk, BuildPlan } from "../plan/plan.js";
 import { exec, http, image, local, type ExecMount } from "../llb/ops.js";
 import { addLayer, type LayerSource } from "./image-layer.js";
 import type { Output } from "../llb/graph.js";
 
 /** Where the build context is mounted in the populate step. */
 const CONTEXT_MOUNT = "/cx/context";
-/** Where the import step finds the user's disk and the base that lends it a kernel. */
-const DISK_MOUNT = "/cx/disk";
+/** Where the import step finds the user's files (disk, boot files), a downloaded disk, and the base that lends it a kernel. */
+const BASE_CONTEXT_MOUNT = "/cx/base-context";
+const DOWNLOAD_MOUNT = "/cx/download";
 const KERNEL_BASE_MOUNT = "/cx/kernel-base";
 const DOWNLOAD_NAME = "disk";
 const STEP_PATH = `PATH=${STANDARD_PATH}`;
@@ -32,38 +33,66 @@ function commandText(argv: readonly string[]): string {
   return shorten((shell ? argv[2] : argv.join(" ")).replace(/\s+/g, " ").trim());
 }
 
-/** A published or referenced base as is; a disk base imported by cx-import-base with the minimal base's kernel. */
-function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSource {
-  const platform = plan.hostPlatform;
-  const published = image(plan.baseImage, platform,
-    plan.baseDisk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`);
-  const disk = plan.baseDisk;
-  if (!disk) return { from: published, dir: LAYOUT.baseDir };
-  const src = disk.source;
-  const diskFiles = src.kind === "url"
-    ? http(src.url, disk.sha256!, DOWNLOAD_NAME, `[base] download ${src.url}`)
-    : local(opts.contextName, { sessionId: opts.sessionId, includePatterns: [src.path], sharedKeyHint: `${opts.contextName}:base-disk` },
-      `[base] load ${src.path} from the build context`);
-  const request: ImportBaseRequest = {
-    disk: `${DISK_MOUNT}/${src.kind === "url" ? DOWNLOAD_NAME : src.path}`,
+/** The import step's request, its boot files named by where they are mounted. */
+function importRequest(plan: BuildPlan, disk: BaseDisk, diskPath: string): ImportBaseRequest {
+  const inContext = (path: string) => `${BASE_CONTEXT_MOUNT}/${path}`;
+  const b = disk.boot;
+  const boot: ImportBoot = b.kind === "agent" ? { kind: "agent", kernelBase: KERNEL_BASE_MOUNT }
+    : b.kind === "kernel" ? { kind: "kernel", kernel: inContext(b.kernel), ...(b.initrd ? { initrd: inContext(b.initrd) } : {}) }
+    : b.kind === "firmware" ? { kind: "firmware", firmware: inContext(b.firmware) }
+    : { kind: "uefi" };
+  return {
+    disk: diskPath,
     ...(disk.format ? { format: disk.format } : {}),
-    ...(disk.sha256 && src.kind === "context" ? { sha256: disk.sha256 } : {}),
-    kernelBase: KERNEL_BASE_MOUNT,
+    ...(disk.sha256 && disk.source.kind === "context" ? { sha256: disk.sha256 } : {}),
+    arch: plan.arch,
+    boot,
     out: LAYOUT.baseDir,
   };
+}
+
+/** Context paths a disk base reads: the disk unless downloaded, and its own boot files. */
+function baseContextPaths(disk: BaseDisk): string[] {
+  const b = disk.boot;
+  return [
+    ...(disk.source.kind === "context" ? [disk.source.path] : []),
+    ...(b.kind === "kernel" ? [b.kernel, ...(b.initrd ? [b.initrd] : [])] : []),
+    ...(b.kind === "firmware" ? [b.firmware] : []),
+  ];
+}
+
+/**
+ * A published or referenced base as is; a disk base imported by
+ * cx-import-base, with the minimal base's kernel and agent or with its own
+ * boot files.
+ */
+function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSource {
+  const platform = plan.hostPlatform;
+  const disk = plan.baseDisk;
+  const published = plan.baseImage === undefined ? undefined : image(plan.baseImage, platform,
+    disk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`);
+  if (!disk) return { from: published!, dir: LAYOUT.baseDir };
+  const src = disk.source;
+  const mounts: ExecMount[] = [];
+  const contextPaths = baseContextPaths(disk);
+  if (contextPaths.length) {
+    const files = local(opts.contextName, { sessionId: opts.sessionId, includePatterns: contextPaths, sharedKeyHint: `${opts.contextName}:base` },
+      `[base] load ${contextPaths.join(", ")} from the build context`);
+    mounts.push({ dest: BASE_CONTEXT_MOUNT, from: files, readonly: true });
+  }
+  if (src.kind === "url") {
+    mounts.push({ dest: DOWNLOAD_MOUNT, from: http(src.url, disk.sha256!, DOWNLOAD_NAME, `[base] download ${src.url}`), readonly: true });
+  }
+  if (published) mounts.push({ dest: KERNEL_BASE_MOUNT, from: published, selector: LAYOUT.baseDir, readonly: true });
+  const request = importRequest(plan, disk, src.kind === "url" ? `${DOWNLOAD_MOUNT}/${DOWNLOAD_NAME}` : `${BASE_CONTEXT_MOUNT}/${src.path}`);
   const [imported] = exec({
     root: runtime,
     args: [LAYOUT.importBase],
     env: [STEP_PATH, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
-    mounts: [
-      { dest: DISK_MOUNT, from: diskFiles, readonly: true },
-      { dest: KERNEL_BASE_MOUNT, from: published, selector: LAYOUT.baseDir, readonly: true },
-      { dest: LAYOUT.baseDir, output: true },
-      { dest: "/tmp" },
-    ],
+    mounts: [...mounts, { dest: LAYOUT.baseDir, output: true }, { dest: "/tmp" }],
     platform,
     network: "none",
-    name: `[base] import ${plan.baseName} as the OS base`,
+    name: `[base] import ${plan.baseName} as the OS base${plan.agent ? "" : ` (boots with ${disk.boot.kind}, no agent)`}`,
   });
   return { from: imported, dir: "/" };
 }
@@ -81,6 +110,11 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
   const platform = plan.hostPlatform;
   const runtime = image(plan.runtimeImage, platform, `[runtime] ${plan.runtimeImage}`);
   const base = osBase(plan, runtime, opts);
+  const stack = (onto: Output, source: LayerSource, dest: string, name: string) =>
+    addLayer({ onto, source, dest, tools: runtime, epoch: opts.epoch, platform, name });
+  const withBase = stack(runtime, base, LAYOUT.baseDir, `[image] add OS base layer ${plan.baseName}`);
+  // An OS without the agent has no run steps or app files: the image is its base.
+  if (!plan.agent) return withBase;
   const vmEnv = [STEP_PATH, ...guestEnv(plan.guest)];
   const baseMount: ExecMount = { dest: LAYOUT.baseDir, from: base.from, selector: base.dir, readonly: true };
 
@@ -142,9 +176,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
 
-  const stack = (onto: Output, source: LayerSource, dest: string, name: string) =>
-    addLayer({ onto, source, dest, tools: runtime, epoch: opts.epoch, platform, name });
-  let result = stack(runtime, base, LAYOUT.baseDir, `[image] add OS base layer ${plan.baseName}`);
+  let result = withBase;
   layers.forEach((layer, i) => {
     result = stack(result, { from: layer, dir: "/" }, runLayerDir(i), `[image] add run layer ${i + 1}`);
   });

@@ -1,15 +1,55 @@
 import type { Checker } from "./checker.js";
-import { BASE_KEYS, type BaseSpec, type DiskBaseSpec, type DiskFormat } from "./spec.js";
+import { BOOT_KINDS, type BootKind } from "../../common/layout.js";
+import { suggest } from "./errors.js";
+import { BASE_KEYS, type BaseSpec, type DiskBaseSpec, type DiskBootSpec, type DiskFormat } from "./spec.js";
 import type { YNode } from "./yaml-positions.js";
 
 const DISK_FORMATS: readonly DiskFormat[] = ["qcow2", "raw"];
-const BASE_FORMS = "base: minimal/aarch64, base: { image: ref }, or base: { disk: rootfs.img, arch: aarch64 }";
+const BASE_FORMS = "base: minimal/aarch64, base: { image: ref }, or base: { disk: rootfs.img, arch: aarch64 [, boot: uefi] }";
 
 function parseSha256(c: Checker, node: YNode): string {
   const text = c.string(node, "base.sha256");
   const m = /^(?:sha256:)?([0-9a-f]{64})$/.exec(text.toLowerCase());
   if (!m) c.fail(node.pos, "base.sha256 must be 64 hex digits", "print it with: sha256sum <file>");
   return m[1];
+}
+
+/** The files each boot method takes, and which of them it needs. */
+const BOOT_FILES: Readonly<Record<BootKind, { readonly takes: readonly BootFile[]; readonly needs?: BootFile }>> = {
+  agent: { takes: [] },
+  kernel: { takes: ["kernel", "initrd"], needs: "kernel" },
+  uefi: { takes: [] },
+  firmware: { takes: ["firmware"], needs: "firmware" },
+};
+type BootFile = "kernel" | "initrd" | "firmware";
+const BOOT_FILE_KEYS: readonly BootFile[] = ["kernel", "initrd", "firmware"];
+
+function parseBoot(c: Checker, node: YNode, fields: Map<string, YNode>): DiskBootSpec {
+  const bootNode = fields.get("boot");
+  const kind = bootNode ? c.string(bootNode, "base.boot") : "agent";
+  if (!(BOOT_KINDS as readonly string[]).includes(kind)) {
+    c.fail(bootNode!.pos, `base.boot '${kind}' is not a boot method`, suggest(kind, BOOT_KINDS));
+  }
+  const rule = BOOT_FILES[kind as BootKind];
+  for (const key of BOOT_FILE_KEYS) {
+    const given = fields.get(key);
+    if (given && !rule.takes.includes(key)) {
+      const takers = BOOT_KINDS.filter((k) => BOOT_FILES[k].takes.includes(key));
+      c.fail(given.pos, `base.${key} applies to base.boot: ${takers.join(" or ")}, not ${kind}`);
+    }
+  }
+  if (rule.needs && !fields.has(rule.needs)) c.fail(node.pos, `base.boot: ${kind} needs base.${rule.needs}`, `a file in the build context, for example ${rule.needs}: ${rule.needs === "kernel" ? "vmlinuz" : "u-boot.bin"}`);
+  const path = (key: BootFile) => c.contextPath(fields.get(key)!, `base.${key}`, false);
+  switch (kind as BootKind) {
+    case "kernel":
+      return { kind: "kernel", kernel: path("kernel"), ...(fields.has("initrd") ? { initrd: path("initrd") } : {}) };
+    case "firmware":
+      return { kind: "firmware", firmware: path("firmware") };
+    case "uefi":
+      return { kind: "uefi" };
+    case "agent":
+      return { kind: "agent" };
+  }
 }
 
 function parseDisk(c: Checker, node: YNode, fields: Map<string, YNode>, disk: YNode): DiskBaseSpec {
@@ -36,7 +76,7 @@ function parseDisk(c: Checker, node: YNode, fields: Map<string, YNode>, disk: YN
     format = f as DiskFormat;
   }
   return {
-    kind: "disk", source, arch: c.string(archNode, "base.arch"), pos: disk.pos,
+    kind: "disk", source, arch: c.string(archNode, "base.arch"), boot: parseBoot(c, node, fields), pos: disk.pos,
     ...(sha256 === undefined ? {} : { sha256 }),
     ...(format === undefined ? {} : { format }),
   };

@@ -4,7 +4,7 @@ import { CxfileError } from "./errors.js";
 import { parseBase } from "./parse-base.js";
 import { parseGuest } from "./parse-guest.js";
 import { parseStage } from "./parse-stage.js";
-import { APP_KEYS, TOP_LEVEL_KEYS, type ArgSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
+import { AGENT_KEYS, APP_KEYS, TOP_LEVEL_KEYS, type ArgSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
 import { loadWithPositions, type YNode } from "./yaml-positions.js";
 
 /** A Cxfile longer than this is refused before YAML parsing: it cannot be a recipe. */
@@ -44,27 +44,41 @@ export function parseCxfile(text: string, file: string, opts: ParseOptions = {})
   const root = loadYaml(text, file);
   const pre = new Checker(file, new Map());
   if (root.value === undefined || root.value === null) pre.fail({ line: 1, column: 1 }, "the Cxfile is empty", "it needs at least 'base'");
-  const top = new Map(pre.entries(root, TOP_LEVEL_KEYS, "the Cxfile").map((e) => [e.name, e.value]));
+  const topEntries = pre.entries(root, TOP_LEVEL_KEYS, "the Cxfile");
+  const top = new Map(topEntries.map((e) => [e.name, e.value]));
 
   const args = parseArgs(file, top.get("args"), opts.buildArgs ?? new Map());
   const c = new Checker(file, new Map(args.map((a) => [a.name, a.value])));
   const baseNode = top.get("base") ?? c.fail(root.pos, "missing 'base'", "name the OS base, for example base: minimal/aarch64");
   const guestNode = top.get("guest");
 
+  const base = parseBase(c, baseNode);
+  const agentless = base.kind === "disk" && base.boot.kind !== "agent" ? base.boot.kind : undefined;
+  // Refused where written: without the agent nothing in the guest would act on them.
+  const checkAgentKeys = (entries: readonly { name: string; key: YNode }[], prefix: string) => {
+    const found = agentless && entries.find((e) => (AGENT_KEYS as readonly string[]).includes(e.name));
+    if (found) {
+      c.fail(found.key.pos, `${prefix}${found.name} needs the Containerx agent in the guest, and base.boot: ${agentless} boots without it`,
+        "put files and settings into the disk image itself; expose, labels, stop_timeout and guest still apply");
+    }
+  };
+  checkAgentKeys(topEntries, "");
+
   const targets: TargetSpec[] = [];
   const targetsNode = top.get("targets");
   if (targetsNode && targetsNode.value !== null) {
     for (const t of c.entries(targetsNode, undefined, "targets")) {
       if (!TARGET_NAME.test(t.name)) c.fail(t.key.pos, `target name '${t.name}' is not valid`, "lower-case letters, digits, '.', '_' and '-'");
-      const fields = t.value.value === null ? new Map<string, YNode>() :
-        new Map(c.entries(t.value, APP_KEYS, `target '${t.name}'`).map((e) => [e.name, e.value]));
+      const entries = t.value.value === null ? [] : c.entries(t.value, APP_KEYS, `target '${t.name}'`);
+      checkAgentKeys(entries, `targets.${t.name}.`);
+      const fields = new Map(entries.map((e) => [e.name, e.value]));
       targets.push({ name: t.name, pos: t.key.pos, ...parseStage(c, fields, `targets.${t.name}.`) });
     }
   }
   return {
     file,
     args,
-    base: parseBase(c, baseNode),
+    base,
     guest: guestNode ? parseGuest(c, guestNode) : { kernelArgs: [], qemuArgs: [] },
     stage: parseStage(c, top, ""),
     targets,

@@ -28,8 +28,20 @@ export type BaseSpec =
   | { readonly kind: "named"; readonly flavour: string; readonly arch: string; readonly pos: Pos }
   /** Any image laid out as a guest base (/cx/base/…). */
   | { readonly kind: "image"; readonly ref: string; readonly pos: Pos }
-  /** An ext4 disk image of the user's, booted with the kernel and agent of minimal/<arch>. */
+  /** A disk image of the user's: ext4 booted with the kernel and agent of minimal/<arch>, or an OS that boots itself. */
   | DiskBaseSpec;
+
+/**
+ * How a disk base boots. `agent`: an ext4 disk, with the minimal base's
+ * kernel and the Containerx agent. The others boot the user's OS its own way,
+ * without the agent: its kernel (and initrd), UEFI, or a firmware image.
+ * Files are build-context paths.
+ */
+export type DiskBootSpec =
+  | { readonly kind: "agent" }
+  | { readonly kind: "kernel"; readonly kernel: string; readonly initrd?: string }
+  | { readonly kind: "uefi" }
+  | { readonly kind: "firmware"; readonly firmware: string };
 
 export type DiskFormat = "qcow2" | "raw";
 
@@ -41,6 +53,7 @@ export interface DiskBaseSpec {
   readonly arch: string;
   /** Detected by qemu-img when absent. */
   readonly format?: DiskFormat;
+  readonly boot: DiskBootSpec;
   readonly pos: Pos;
 }
 
@@ -106,7 +119,9 @@ export const APP_KEYS = [
   "healthcheck", "labels", "stop_signal", "stop_timeout",
 ] as const;
 export const TOP_LEVEL_KEYS = ["args", "base", "guest", ...APP_KEYS, "targets"] as const;
-export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format"] as const;
+export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format", "boot", "kernel", "initrd", "firmware"] as const;
+/** What only the Containerx agent in the guest can do: not available with a base that boots without it. */
+export const AGENT_KEYS = ["copy", "run", "env", "workdir", "user", "entrypoint", "cmd", "volumes", "healthcheck", "stop_signal"] as const;
 export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args"] as const;
 export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;
 export const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;

@@ -46,6 +46,37 @@ function healthcheck(plan: BuildPlan): Record<string, unknown> {
   };
 }
 
+/** What Containerx says about every image it builds, as labels and as manifest annotations. */
+function containerxLabels(plan: BuildPlan): Record<string, string> {
+  return {
+    "org.containerx.guest.arch": plan.arch,
+    "org.containerx.base": plan.baseName,
+    "org.containerx.version": CONTAINERX_VERSION,
+    ...(plan.target ? { "org.containerx.target": plan.target } : {}),
+  };
+}
+
+/**
+ * OCI annotations of the image manifest, for registries and tools that read
+ * manifests rather than configs. The result metadata key `annotation.<key>`
+ * is how a frontend asks BuildKit's image exporters to set them; Docker's
+ * classic image store keeps no manifest, so there they reach only a push or
+ * an OCI export.
+ */
+export function imageAnnotations(plan: BuildPlan, opts: ConfigOptions = {}): Record<string, string> {
+  return {
+    ...containerxLabels(plan),
+    "org.opencontainers.image.base.name": plan.runtimeImage,
+    ...(opts.created ? { "org.opencontainers.image.created": opts.created } : {}),
+  };
+}
+
+function baseOrigin(plan: BuildPlan): string {
+  if (!plan.baseDisk) return plan.baseImage!;
+  if (plan.agent) return `kernel and agent from ${plan.baseImage}`;
+  return `boots with ${plan.baseDisk.boot.kind}, no Containerx agent`;
+}
+
 /**
  * The app image's OCI config. The container's entrypoint is always the
  * launcher; the app's own entrypoint travels in CX_ENTRYPOINT so that
@@ -58,7 +89,8 @@ export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig, opts: Con
   const app = plan.app;
   const ports = Object.fromEntries(app.expose.map((e) => [`${e.port}/${e.protocol}`, {}]));
   const volumes = Object.fromEntries(app.volumes.map((v) => [v, {}]));
-  const check = healthcheck(plan);
+  // Without the agent nothing in the guest can be checked.
+  const check = plan.agent ? { Healthcheck: healthcheck(plan) } : {};
   const created = opts.created ? { created: opts.created } : {};
   const history = (createdBy: string, comment: string) => ({ ...created, created_by: createdBy, comment });
   return {
@@ -79,24 +111,21 @@ export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig, opts: Con
       WorkingDir: app.workdir,
       ...(app.expose.length ? { ExposedPorts: ports } : {}),
       ...(app.volumes.length ? { Volumes: volumes } : {}),
-      Healthcheck: check,
+      ...check,
       ...(app.stopSignal ? { StopSignal: app.stopSignal } : {}),
       ...(app.stopTimeoutSeconds === undefined ? {} : { StopTimeout: app.stopTimeoutSeconds }),
       Labels: {
         ...app.labels,
-        "org.containerx.guest.arch": plan.arch,
-        "org.containerx.base": plan.baseName,
-        "org.containerx.version": CONTAINERX_VERSION,
-        ...(plan.target ? { "org.containerx.target": plan.target } : {}),
+        ...containerxLabels(plan),
         ...opts.labels,
       },
     },
     rootfs: { type: "layers", diff_ids: [] },
     history: [
       ...(runtime.history ?? []),
-      history(`containerx: OS base ${plan.baseName} (${plan.baseDisk ? "kernel and agent from " : ""}${plan.baseImage})`, "containerx.base"),
+      history(`containerx: OS base ${plan.baseName} (${baseOrigin(plan)})`, "containerx.base"),
       ...plan.runs.map((r, i) => history(`containerx: run ${i + 1}: ${r.argv.join(" ")}`, "containerx.run")),
-      history(`containerx: app overlay, ${plan.copies.length} copy entries`, "containerx.overlay"),
+      ...(plan.agent ? [history(`containerx: app overlay, ${plan.copies.length} copy entries`, "containerx.overlay")] : []),
     ],
   };
 }

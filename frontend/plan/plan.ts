@@ -8,7 +8,7 @@ import type { Platform } from "./platform.js";
 /** Guest-base flavours the project publishes, by name in `base:`. */
 export const BASE_FLAVOURS = ["minimal", "debian"] as const;
 
-/** A user's disk, imported as the OS base; the kernel and initrd come from the minimal base. */
+/** A user's disk, imported as the OS base with the minimal base's kernel and agent, or with its own way to boot. */
 export type BaseDisk = Omit<DiskBaseSpec, "kind" | "arch" | "pos">;
 
 /** A run step as the build executes it: argv in the guest, with the build args as environment. */
@@ -36,9 +36,14 @@ export interface BuildPlan {
   readonly arch: ArchName;
   /** How the user named the base: minimal/aarch64, the image reference, or the disk. */
   readonly baseName: string;
-  /** The guest-base image: the base itself, or for a disk base the one its kernel and initrd come from. */
-  readonly baseImage: string;
+  /**
+   * The guest-base image: the base itself, or for a disk base the one its
+   * kernel and agent come from; absent for a disk that boots without the agent.
+   */
+  readonly baseImage?: string;
   readonly baseDisk?: BaseDisk;
+  /** Whether the Containerx agent runs the app in the guest: false for an OS booted its own way. */
+  readonly agent: boolean;
   readonly runtimeImage: string;
   readonly hostPlatform: Platform;
   readonly target?: string;
@@ -106,7 +111,7 @@ function mergeConfig(configs: readonly AppConfigSpec[]): AppConfig {
   };
 }
 
-type ResolvedBase = Pick<BuildPlan, "arch" | "baseName" | "baseImage" | "baseDisk">;
+type ResolvedBase = Pick<BuildPlan, "arch" | "baseName" | "baseImage" | "baseDisk" | "agent">;
 
 function checkArch(spec: CxfileSpec, arch: string, pos: Pos): ArchName {
   if (!isArchName(arch)) throw new CxfileError(spec.file, pos, `unknown guest arch '${arch}'`, `one of ${ARCH_NAMES.join(", ")}`);
@@ -122,19 +127,21 @@ function resolveBase(spec: CxfileSpec, opts: PlanOptions): ResolvedBase {
       throw new CxfileError(spec.file, base.pos, `image '${base.ref}' is not a Containerx guest base`,
         arch ? `its guest arch '${arch}' is not one of ${ARCH_NAMES.join(", ")}` : "it has no org.containerx.base.arch label");
     }
-    return { arch, baseName: base.ref, baseImage: normalizeImageRef(base.ref) };
+    return { arch, baseName: base.ref, baseImage: normalizeImageRef(base.ref), agent: true };
   }
   if (base.kind === "disk") {
     const { kind: _kind, arch, pos, ...disk } = base;
     const name = disk.source.kind === "url" ? disk.source.url : disk.source.path;
-    return { arch: checkArch(spec, arch, pos), baseName: `disk ${name}`, baseImage: published("minimal", arch), baseDisk: disk };
+    const checked = checkArch(spec, arch, pos);
+    if (disk.boot.kind !== "agent") return { arch: checked, baseName: `disk ${name}`, baseDisk: disk, agent: false };
+    return { arch: checked, baseName: `disk ${name}`, baseImage: published("minimal", arch), baseDisk: disk, agent: true };
   }
   const valid = BASE_FLAVOURS.flatMap((f) => ARCH_NAMES.map((a) => `${f}/${a}`));
   const name = `${base.flavour}/${base.arch}`;
   if (!BASE_FLAVOURS.includes(base.flavour as (typeof BASE_FLAVOURS)[number]) || !isArchName(base.arch)) {
     throw new CxfileError(spec.file, base.pos, `unknown base '${name}'`, `available: ${valid.join(", ")}`);
   }
-  return { arch: base.arch, baseName: name, baseImage: published(base.flavour, base.arch) };
+  return { arch: base.arch, baseName: name, baseImage: published(base.flavour, base.arch), agent: true };
 }
 
 export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {

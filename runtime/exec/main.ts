@@ -9,14 +9,21 @@ import { EXEC_SOCKET, stateDir } from "../../common/layout.js";
 import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FrameDecoder, signalName } from "../launcher/agent-protocol.js";
 import { guestProcess, rawContainerTerminal, RUNTIME_FAILURE, thisProcess } from "../launcher/container-process.js";
 import { relayInput } from "../launcher/input-relay.js";
+import { hasAgent, readBaseManifest } from "../launcher/vm-config.js";
 
 const USAGE = "usage: cx-exec COMMAND [ARG…]   (runs COMMAND in the guest)\n       cx-exec --status           (succeeds once the app runs)";
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.length === 0 || args[0] === "--help") {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = args.length ? 0 : 2;
+    return;
+  }
+  const base = await readBaseManifest();
+  if (!hasAgent(base)) {
+    process.stderr.write(`cx-exec: this image's OS boots with ${base.boot?.kind} and has no Containerx agent, so nothing can be run in its guest\n`);
+    process.exitCode = RUNTIME_FAILURE;
     return;
   }
   const container = thisProcess();
@@ -55,4 +62,7 @@ function main(): void {
   });
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(`cx-exec: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = RUNTIME_FAILURE;
+});

@@ -4,6 +4,8 @@
  * resource limits, CX_* settings) into a VM: a private writable disk on top
  * of the image's, QEMU for the guest arch, and the app run by the guest
  * agent. Signals go to the app; the container exits with the app's exit code.
+ * A bring-your-own OS without the agent gets the VM alone, its serial
+ * console on the container's stdio.
  */
 import { openSync, closeSync } from "node:fs";
 import { access, mkdir, readFile } from "node:fs/promises";
@@ -16,8 +18,9 @@ import { guestProcess, rawContainerTerminal, RUNTIME_FAILURE, thisProcess, type 
 import { ExecRelay } from "./exec-relay.js";
 import { readCgroupLimits, sizeGuest } from "./guest-size.js";
 import { createOverlayDisk } from "./overlay-disk.js";
-import { settingsFromEnv } from "./settings.js";
-import { readBaseManifest, vmConfigFor } from "./vm-config.js";
+import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
+import { settingsFromEnv, type LauncherSettings } from "./settings.js";
+import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmPlacement } from "./vm-config.js";
 import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
 import { chooseVolumeFs, VIRTIOFSD } from "./virtiofsd.js";
 import { containerVolumes } from "./volumes.js";
@@ -72,6 +75,34 @@ function exitCode(outcome: SessionOutcome): number {
   }
 }
 
+function consoleExitCode(outcome: ConsoleOutcome): number {
+  switch (outcome.kind) {
+    case "shut-down":
+      return 0;
+    case "stopped":
+      // As a process that exits on SIGTERM, or one killed by it.
+      return outcome.forced ? 128 + 15 : 0;
+    case "guest-died":
+      say(outcome.reason);
+      return RUNTIME_FAILURE;
+  }
+}
+
+/** A bring-your-own OS without the agent: only the VM and its console, and what that leaves out said once. */
+async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.length) throw new LaunchError(`this image boots its OS (${manifest.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
+  const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"), { fstype: "9p" });
+  if (volumes.shares.length) say(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.shares.map((s) => s.guestPath).join(", ")})`);
+  const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
+  // Without the agent there is no sign that a KVM boot works, so KVM is used only when asked for.
+  const accel = choice.probing ? "tcg" : choice.accel;
+  say(`${manifest.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
+  say(`booting with ${manifest.boot?.kind}, no Containerx agent: the serial console is stdin/stdout; no exit code from the guest, no docker exec, no volumes`);
+  const outcome = await runConsoleGuest(vmConfigFor(manifest, settings, { ...vm, accel }), settings.powerdownSeconds, say);
+  return consoleExitCode(outcome);
+}
+
 async function main(): Promise<number> {
   const settings = settingsFromEnv(process.env);
   const manifest = await readBaseManifest();
@@ -81,6 +112,7 @@ async function main(): Promise<number> {
   const disk = await containerDisk(dir);
   const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(say);
+  if (!hasAgent(manifest)) return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size });
   const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false));
   const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"),
     volumeFs.fstype === "9p" ? { fstype: "9p" } : { fstype: "virtiofs", socketDir: dir });

@@ -20,20 +20,30 @@ export interface VmConfig {
   readonly cpus: number;
   /** TCG translation cache size; QEMU's default (1 GiB) when absent. */
   readonly tbSizeMiB?: number;
-  readonly kernel: string;
-  readonly initrd: string;
-  readonly kernelArgs: readonly string[];
+  readonly boot: VmBoot;
   readonly disk: string;
-  /** Unix socket the launcher listens on; QEMU connects the agent port to it. */
-  readonly agentSocket: string;
-  /** Where the guest's serial console goes: a file, or the launcher's stderr. */
-  readonly console: { readonly file: string } | "stderr";
+  /** Unix socket the launcher listens on; QEMU connects the agent port to it. Absent for a guest without the agent. */
+  readonly agentSocket?: string;
+  /** QEMU's monitor (QMP) socket, through which the launcher powers the guest off. */
+  readonly qmpSocket: string;
+  /**
+   * Where the guest's serial console goes: a file, the launcher's stderr, or,
+   * for a guest without the agent, QEMU's own stdio (the container's).
+   */
+  readonly console: { readonly file: string } | "stderr" | "stdio";
   /** Container folders shared with the guest, each under its own tag. */
   readonly shares: readonly HostShare[];
   /** Guest ports QEMU listens for on the container's side. */
   readonly ports: readonly Port[];
   readonly extraArgs: readonly string[];
 }
+
+/** What QEMU starts: a kernel directly, UEFI firmware from flash, or a firmware image as the machine's BIOS. */
+export type VmBoot =
+  | { readonly kind: "kernel"; readonly kernel: string; readonly initrd?: string; readonly args: readonly string[] }
+  /** `vars` is the guest's own variable store, made from `varsTemplate` on its first boot. */
+  | { readonly kind: "uefi"; readonly code: string; readonly vars: string; readonly varsTemplate: string }
+  | { readonly kind: "firmware"; readonly image: string };
 
 /** A container folder shared with the guest: by QEMU itself (9p) or by a virtiofsd listening on `socket`. */
 export type HostShare = SharedFolder & { readonly hostPath: string } & (
@@ -55,6 +65,31 @@ function shareArgs(share: HostShare, i: number): string[] {
     "-device", `virtio-9p-pci,fsdev=${id},mount_tag=${share.tag}`];
 }
 
+function bootArgs(boot: VmBoot): string[] {
+  switch (boot.kind) {
+    case "kernel":
+      return ["-kernel", boot.kernel, ...(boot.initrd ? ["-initrd", boot.initrd] : []), "-append", boot.args.join(" ")];
+    case "uefi":
+      return ["-drive", `if=pflash,unit=0,format=qcow2,readonly=on,file=${optionValue(boot.code)}`,
+        "-drive", `if=pflash,unit=1,format=qcow2,file=${optionValue(boot.vars)}`];
+    case "firmware":
+      return ["-bios", boot.image];
+  }
+}
+
+function consoleChardev(console: VmConfig["console"]): string {
+  // signal=off: Ctrl-C on a container terminal is the guest's, not QEMU's.
+  if (console === "stderr" || console === "stdio") return `stdio,id=${ID.console},signal=off`;
+  return `file,id=${ID.console},path=${optionValue(console.file)}`;
+}
+
+function agentArgs(socket: string | undefined): string[] {
+  if (!socket) return [];
+  return ["-device", `virtio-serial-pci,id=${ID.serial}`,
+    "-chardev", `socket,id=${ID.agent},path=${optionValue(socket)}`,
+    "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`];
+}
+
 /** The QEMU command line for a VmConfig. Pure: no probing, no file access. */
 export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
   const accel = vm.accel === "kvm" ? "kvm"
@@ -62,7 +97,6 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const hostfwd = vm.ports.map((p) => `,hostfwd=${p.protocol}::${p.port}-:${p.port}`).join("");
   // Under KVM the table's model would be emulated needlessly; an app's own choice is kept.
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
-  const consoleDev = vm.console === "stderr" ? `stdio,id=${ID.console},signal=off` : `file,id=${ID.console},path=${vm.console.file}`;
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
     // Guest RAM is always a shareable memfd, with or without virtiofs volumes,
@@ -73,16 +107,15 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-cpu", cpu,
     "-m", `${vm.memoryMiB}M`,
     "-smp", String(vm.cpus),
-    "-kernel", vm.kernel,
-    "-initrd", vm.initrd,
-    "-append", vm.kernelArgs.join(" "),
-    "-chardev", consoleDev,
+    ...bootArgs(vm.boot),
+    "-chardev", consoleChardev(vm.console),
     "-serial", `chardev:${ID.console}`,
-    "-drive", `if=none,id=${ID.disk},file=${vm.disk},format=qcow2,discard=unmap`,
-    "-device", `virtio-blk-pci,drive=${ID.disk}`,
-    "-device", `virtio-serial-pci,id=${ID.serial}`,
-    "-chardev", `socket,id=${ID.agent},path=${vm.agentSocket}`,
-    "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`,
+    "-qmp", `unix:${optionValue(vm.qmpSocket)},server=on,wait=off`,
+    "-drive", `if=none,id=${ID.disk},file=${optionValue(vm.disk)},format=qcow2,discard=unmap`,
+    // Firmware boots the disk first rather than trying the network. A direct
+    // kernel boot has its own entry (on x86 the linuxboot ROM holds index 0).
+    "-device", `virtio-blk-pci,drive=${ID.disk}${vm.boot.kind === "kernel" ? "" : ",bootindex=0"}`,
+    ...agentArgs(vm.agentSocket),
     // User-mode networking: the guest reaches what the container reaches, with
     // no privileges. No option ROM: the kernel is booted directly, not over PXE.
     "-netdev", `user,id=${ID.net}${hostfwd}`,

@@ -20,6 +20,8 @@ export interface LauncherSettings {
   readonly kvmProbeSeconds: number;
   /** How volumes reach the guest (CX_VOLUME_FS); volume-fs.ts decides for auto. */
   readonly volumeFs: VolumeFsSetting;
+  /** For a guest without the agent: seconds it has to power off after an ACPI request before QEMU is quit. */
+  readonly powerdownSeconds: number;
 }
 
 export type VolumeFsSetting = "auto" | "virtiofs" | "9p";
@@ -104,6 +106,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     debugConsole: debug !== "" && debug !== "0" && debug !== "false",
     kvmProbeSeconds: env.CX_KVM_PROBE_SECONDS ? parseInteger("CX_KVM_PROBE_SECONDS", env.CX_KVM_PROBE_SECONDS, 1, 600) : 10,
     volumeFs,
+    // Below Docker's default stop timeout (10 s), so QEMU is quit before the container is killed.
+    powerdownSeconds: env.CX_POWERDOWN_SECONDS ? parseInteger("CX_POWERDOWN_SECONDS", env.CX_POWERDOWN_SECONDS, 0, 3600) : 5,
   };
 }
 

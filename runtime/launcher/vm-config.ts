@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ARCHES, isArchName, type ArchName } from "../../common/arches.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
-import type { Accel, HostShare, VmConfig } from "./qemu-args.js";
+import type { Accel, HostShare, VmBoot, VmConfig } from "./qemu-args.js";
 import type { LauncherSettings } from "./settings.js";
 
 /** The image's base manifest, with its arch checked once so the rest can trust it. */
@@ -17,21 +17,54 @@ export async function readBaseManifest(path: string = LAYOUT.baseManifest): Prom
   return { ...manifest, arch: manifest.arch };
 }
 
-/**
- * The one VmConfig for a guest base and settings: `docker run` and the
- * build-time run steps both call this, so they boot the same machine.
- */
+/** Where a VM runs from: its disk, the launcher's state directory, and what the launcher chose. */
 export interface VmPlacement {
   readonly disk: string;
   readonly stateDir: string;
   readonly accel: Accel;
   readonly size: GuestSize;
   readonly shares?: readonly HostShare[];
+  /** Where the base's files are; the image's /cx/base unless a builder boots a base from elsewhere. */
+  readonly baseDir?: string;
 }
 
+/** Whether the Containerx agent runs in this base's guest (published bases have it). */
+export function hasAgent(base: BaseManifest): boolean {
+  return (base.boot?.kind ?? "agent") === "agent";
+}
+
+function vmBoot(base: GuestBase, settings: LauncherSettings, baseDir: string, stateDir: string): VmBoot {
+  const boot = base.boot ?? { kind: "agent" };
+  const file = (path: string) => join(baseDir, basename(path));
+  switch (boot.kind) {
+    case "agent":
+    case "kernel":
+      return {
+        kind: "kernel",
+        kernel: file(LAYOUT.baseKernel),
+        ...(boot.kind === "agent" || boot.initrd ? { initrd: file(LAYOUT.baseInitrd) } : {}),
+        args: [...base.kernelArgs, ...settings.kernelArgs],
+      };
+    case "uefi":
+      return {
+        kind: "uefi",
+        code: join(LAYOUT.uefiDir, base.arch, "code.qcow2"),
+        varsTemplate: join(LAYOUT.uefiDir, base.arch, "vars.qcow2"),
+        vars: join(stateDir, "uefi-vars.qcow2"),
+      };
+    case "firmware":
+      return { kind: "firmware", image: file(LAYOUT.baseFirmware) };
+  }
+}
+
+/**
+ * The one VmConfig for a guest base and settings: `docker run` and the
+ * build-time run steps both call this, so they boot the same machine.
+ */
 export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: VmPlacement): VmConfig {
   const arch = ARCHES[base.arch];
   const { disk, stateDir, accel, size } = place;
+  const agent = hasAgent(base);
   return {
     arch,
     machine: settings.machine ?? arch.machine,
@@ -40,12 +73,11 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     memoryMiB: size.memoryMiB,
     cpus: size.cpus,
     ...(size.tbSizeMiB === undefined ? {} : { tbSizeMiB: size.tbSizeMiB }),
-    kernel: LAYOUT.baseKernel,
-    initrd: LAYOUT.baseInitrd,
-    kernelArgs: [...base.kernelArgs, ...settings.kernelArgs],
+    boot: vmBoot(base, settings, place.baseDir ?? LAYOUT.baseDir, stateDir),
     disk,
-    agentSocket: join(stateDir, "agent.sock"),
-    console: settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
+    ...(agent ? { agentSocket: join(stateDir, "agent.sock") } : {}),
+    qmpSocket: join(stateDir, "qmp.sock"),
+    console: !agent ? "stdio" : settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
     shares: place.shares ?? [],
     ports: settings.ports,
     extraArgs: settings.qemuArgs,

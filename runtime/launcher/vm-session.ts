@@ -46,7 +46,7 @@ export interface SessionOptions {
   readonly onAppStarted?: (link: AgentLink) => void;
 }
 
-const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
+export const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
 
 /**
  * Boots one VM, hands the agent the app spec, relays the app's stdio and the
@@ -54,12 +54,14 @@ const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop()
  * exactly as long as this call.
  */
 export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts: SessionOptions = {}): Promise<SessionOutcome> {
+  const agentSocket = vm.agentSocket;
+  if (!agentSocket) throw new Error("this guest has no Containerx agent to run the app");
   const daemons = await startShareDaemons(vm.shares);
-  await rm(vm.agentSocket, { force: true });
+  await Promise.all([agentSocket, vm.qmpSocket].map((socket) => rm(socket, { force: true })));
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(vm.agentSocket, resolve);
+    server.listen(agentSocket, resolve);
   }).catch((err: unknown) => {
     daemons.stop();
     throw err;
@@ -144,11 +146,11 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   for (const s of FORWARDED_SIGNALS) process.off(s, onSignal);
   for (const cleanup of cleanups) cleanup();
   server.close();
-  await rm(vm.agentSocket, { force: true });
+  await Promise.all([agentSocket, vm.qmpSocket].map((socket) => rm(socket, { force: true })));
 
   if (outcome) return outcome;
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${binary}: ${exit.error.message}` };
-  const consoleText = vm.console === "stderr" ? "" : await readFile(vm.console.file, "utf8").catch(() => "");
+  const consoleText = typeof vm.console === "object" ? await readFile(vm.console.file, "utf8").catch(() => "") : "";
   const panic = /Kernel panic - not syncing: (.*)/.exec(consoleText);
   if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };
   const qemuSays = lastLine(qemuStderr);

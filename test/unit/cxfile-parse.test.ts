@@ -104,9 +104,30 @@ const SUM = "ab".repeat(32);
 
 test("a disk base comes from the context or a checksummed URL", () => {
   const local = parseCxfile("base:\n  disk: images/rootfs.img\n  arch: aarch64\n  format: raw\n", "Cxfile");
-  assert.deepEqual(local.base, { kind: "disk", source: { kind: "context", path: "images/rootfs.img" }, arch: "aarch64", format: "raw", pos: { line: 2, column: 9 } });
+  assert.deepEqual(local.base, { kind: "disk", source: { kind: "context", path: "images/rootfs.img" }, arch: "aarch64", format: "raw", boot: { kind: "agent" }, pos: { line: 2, column: 9 } });
   const remote = parseCxfile(`base: { disk: "https://example.com/r.qcow2", sha256: "sha256:${SUM.toUpperCase()}", arch: aarch64 }\n`, "Cxfile");
-  assert.deepEqual(remote.base, { kind: "disk", source: { kind: "url", url: "https://example.com/r.qcow2" }, sha256: SUM, arch: "aarch64", pos: { line: 1, column: 15 } });
+  assert.deepEqual(remote.base, { kind: "disk", source: { kind: "url", url: "https://example.com/r.qcow2" }, sha256: SUM, arch: "aarch64", boot: { kind: "agent" }, pos: { line: 1, column: 15 } });
+});
+
+test("a disk base of an OS that boots itself names its boot method and files", () => {
+  const boot = (extra: string) => (parseCxfile(`base: { disk: os.img, arch: aarch64, ${extra} }\n`, "Cxfile").base as { boot: unknown }).boot;
+  assert.deepEqual(boot("boot: uefi"), { kind: "uefi" });
+  assert.deepEqual(boot("boot: kernel, kernel: k/vmlinuz, initrd: k/initrd"), { kind: "kernel", kernel: "k/vmlinuz", initrd: "k/initrd" });
+  assert.deepEqual(boot("boot: kernel, kernel: vmlinuz"), { kind: "kernel", kernel: "vmlinuz" });
+  assert.deepEqual(boot("boot: firmware, firmware: u-boot.bin"), { kind: "firmware", firmware: "u-boot.bin" });
+  assert.match(errorOf("base: { disk: os.img, arch: aarch64, boot: efi }\n").message, /1:44: base.boot 'efi' is not a boot method \(did you mean 'uefi'\?\)/);
+  assert.match(errorOf("base: { disk: os.img, arch: aarch64, boot: uefi, kernel: vmlinuz }\n").message, /1:58: base.kernel applies to base.boot: kernel, not uefi/);
+  assert.match(errorOf("base: { disk: os.img, arch: aarch64, kernel: vmlinuz }\n").message, /base.kernel applies to base.boot: kernel, not agent/);
+  assert.match(errorOf("base: { disk: os.img, arch: aarch64, boot: kernel }\n").message, /1:7: base.boot: kernel needs base.kernel/);
+  assert.match(errorOf("base: { disk: os.img, arch: aarch64, boot: firmware, firmware: /etc/passwd }\n").message, /base.firmware.*must be a path inside the build context/);
+});
+
+test("without the agent, what only the agent can do is refused where it is written", () => {
+  const base = "base: { disk: os.img, arch: aarch64, boot: uefi }\n";
+  assert.match(errorOf(`${base}copy:\n  - a: /a\n`).message, /2:1: copy needs the Containerx agent in the guest, and base.boot: uefi boots without it/);
+  assert.match(errorOf(`${base}targets:\n  t:\n    entrypoint: [/x]\n`).message, /4:5: targets.t.entrypoint needs the Containerx agent/);
+  const ok = parseCxfile(`${base}expose: [8080]\nlabels: { a: b }\nstop_timeout: 30\nguest: { memory: 256M }\n`, "Cxfile");
+  assert.deepEqual(ok.stage.config.expose, [{ port: 8080, protocol: "tcp" }]);
 });
 
 test("a disk base is checked: checksum for URLs, arch, format, one of image and disk", () => {

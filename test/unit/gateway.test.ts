@@ -108,6 +108,8 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
     assert.ok(config.config.Env.includes('CX_ENTRYPOINT=["/opt/hello/hello","world"]'));
     assert.equal(config.config.Labels["org.containerx.guest.arch"], "aarch64");
     assert.deepEqual(config.history.map((h: { created_by: string }) => h.created_by.split(" ")[0]), ["runtime", "containerx:", "containerx:"]);
+    assert.equal(result.metadata["annotation.org.containerx.guest.arch"].toString(), "aarch64", "manifest annotations for the image exporter");
+    assert.equal(result.metadata["annotation.org.opencontainers.image.base.name"].toString(), "docker.io/containerx/runtime:latest");
 
     await gateway.returnResult(result);
     assert.equal(calls.at(-1)!.method, "Return");

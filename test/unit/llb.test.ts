@@ -80,7 +80,7 @@ test("a disk base from a URL is downloaded with its checksum and imported offlin
   const step = (bin: string) => ops.find((o) => o.exec?.meta.args[0] === `/cx/runtime/bin/${bin}`)!.exec!;
   const [importer, populate] = [step("cx-import-base"), step("cx-populate")];
   assert.equal(importer.network, 2);
-  assert.deepEqual(importer.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/disk", -1], ["/cx/kernel-base", -1], ["/cx/base", 0], ["/tmp", -1]]);
+  assert.deepEqual(importer.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx/download", -1], ["/cx/kernel-base", -1], ["/cx/base", 0], ["/tmp", -1]]);
   const populateBase = populate.mounts.find((m) => m.dest === "/cx/base")!;
   assert.equal(populateBase.selector, "/", "the overlay stacks on the imported base, not the minimal one");
 });
@@ -90,5 +90,24 @@ test("a disk base from the context is loaded on its own, apart from the app's fi
   const locals = ops.filter((o) => o.source?.identifier === "local://context").map((o) => JSON.parse(o.source!.attrs!["local.includepattern"]));
   assert.deepEqual(locals.sort(), [["hello"], ["img/rootfs.qcow2"]]);
   const request = JSON.parse(ops.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-import-base")!.exec!.meta.env!.find((e: string) => e.startsWith("CX_STEP_REQUEST="))!.slice(16));
-  assert.equal(request.disk, "/cx/disk/img/rootfs.qcow2");
+  assert.equal(request.disk, "/cx/base-context/img/rootfs.qcow2");
+  assert.deepEqual(request.boot, { kind: "agent", kernelBase: "/cx/kernel-base" });
+});
+
+const importRequest = (ops: ReturnType<typeof diskBase>) => JSON.parse(ops.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-import-base")!
+  .exec!.meta.env!.find((e: string) => e.startsWith("CX_STEP_REQUEST="))!.slice(16));
+
+test("an OS that boots itself is imported with its own boot files, and the image is the runtime plus that base", () => {
+  const plan = (base: string) => planToLLB(
+    planBuild(parseCxfile(`base: ${base}\nexpose: [22]\n`, "Cxfile"), { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" }),
+    { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 });
+  const uefi = marshal(plan("{ disk: os.img, arch: aarch64, boot: uefi }")).definition.def.map(decode);
+  assert.ok(!uefi.some((o) => o.source?.identifier?.includes("containerx/minimal")), "no minimal base is fetched");
+  assert.ok(!uefi.some((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-populate"), "no app overlay");
+  assert.deepEqual(uefi.filter((o) => o.exec?.meta.args.includes("cx-add-layer")).length, 1, "one layer: the OS base");
+  assert.deepEqual(importRequest(uefi).boot, { kind: "uefi" });
+  const kernel = marshal(plan("{ disk: os.img, arch: aarch64, boot: kernel, kernel: boot/Image, initrd: boot/initrd }")).definition.def.map(decode);
+  const locals = kernel.filter((o) => o.source?.identifier === "local://context").map((o) => JSON.parse(o.source!.attrs!["local.includepattern"]));
+  assert.deepEqual(locals, [["os.img", "boot/Image", "boot/initrd"]]);
+  assert.deepEqual(importRequest(kernel).boot, { kind: "kernel", kernel: "/cx/base-context/boot/Image", initrd: "/cx/base-context/boot/initrd" });
 });

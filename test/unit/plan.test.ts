@@ -31,7 +31,15 @@ test("a disk base takes its kernel from the minimal base of its arch", () => {
   const plan = planBuild(parseCxfile("base: { disk: rootfs.img, arch: aarch64 }\n", "Cxfile"), opts);
   assert.equal(plan.arch, "aarch64");
   assert.equal(plan.baseImage, "docker.io/containerx/minimal:aarch64");
-  assert.deepEqual(plan.baseDisk, { source: { kind: "context", path: "rootfs.img" } });
+  assert.deepEqual(plan.baseDisk, { source: { kind: "context", path: "rootfs.img" }, boot: { kind: "agent" } });
+  assert.equal(plan.agent, true);
   assert.deepEqual(plan.contextPaths, [], "the disk is loaded by the import step, not with the app's files");
   assert.throws(() => planBuild(parseCxfile("base: { disk: rootfs.img, arch: sparc }\n", "Cxfile"), opts), /1:15: unknown guest arch 'sparc' \(one of aarch64, arm, riscv64, x86_64\)/);
+});
+
+test("a disk that boots its own OS needs no minimal base and has no agent", () => {
+  const plan = planBuild(parseCxfile("base: { disk: os.img, arch: x86_64, boot: uefi }\n", "Cxfile"), opts);
+  assert.equal(plan.agent, false);
+  assert.equal(plan.baseImage, undefined);
+  assert.equal(plan.arch, "x86_64");
 });

@@ -5,6 +5,8 @@ import { encodeFrame, encodeSpec, exitCodeOf, FrameDecoder } from "../../runtime
 import { chooseAccel } from "../../runtime/launcher/accel.js";
 import { buildQemuArgs, type VmConfig } from "../../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/launcher/settings.js";
+import { vmConfigFor } from "../../runtime/launcher/vm-config.js";
+import type { BaseManifest } from "../../common/layout.js";
 import { chooseVolumeFs, virtiofsdArgs } from "../../runtime/launcher/virtiofsd.js";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
 import { readCgroupLimits, sizeGuest } from "../../runtime/launcher/guest-size.js";
@@ -60,7 +62,7 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
-    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10, volumeFs: "auto",
+    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10, volumeFs: "auto", powerdownSeconds: 5,
     ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
   assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);
@@ -81,8 +83,8 @@ test("settings come from CX_* variables and bad values are explained", () => {
 
 test("the QEMU command line boots the kernel with the disk and the agent port", () => {
   const vm: VmConfig = {
-    arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, kernel: "/k", initrd: "/i", kernelArgs: ["console=ttyAMA0", "quiet"],
-    disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", console: { file: "/s/console.log" }, extraArgs: [], shares: [], ports: [],
+    arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, boot: { kind: "kernel", kernel: "/k", initrd: "/i", args: ["console=ttyAMA0", "quiet"] },
+    disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", qmpSocket: "/s/qmp.sock", console: { file: "/s/console.log" }, extraArgs: [], shares: [], ports: [],
   };
   const { binary, args } = buildQemuArgs(vm);
   assert.equal(binary, "qemu-system-aarch64");
@@ -92,6 +94,7 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.equal(after("-m"), "512M");
   assert.equal(after("-append"), "console=ttyAMA0 quiet");
   assert.ok(args.includes("if=none,id=root,file=/s/disk.qcow2,format=qcow2,discard=unmap"));
+  assert.ok(args.includes("virtio-blk-pci,drive=root"), "no boot index: x86's linuxboot ROM takes index 0");
   assert.ok(args.includes("socket,id=cxagent,path=/s/agent.sock"));
   assert.ok(args.includes("virtserialport,bus=cxserial.0,chardev=cxagent,name=cx.agent"));
   assert.ok(args.includes("user,id=net0"));
@@ -111,6 +114,32 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.ok(virtiofs.includes("vhost-user-fs-pci,chardev=fs0,tag=cxvol0"));
   assert.equal(buildQemuArgs({ ...vm, cpu: "cortex-a72", accel: "kvm" }).args.includes("cortex-a72"), true);
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
+});
+
+test("a base's boot method decides how QEMU starts it, and only agent bases get the agent port", () => {
+  const place = { disk: "/s/disk.qcow2", stateDir: "/s", accel: "tcg" as const, size: { memoryMiB: 256, cpus: 1, notes: [] } };
+  const settings = settingsFromEnv({ CX_KERNEL_ARGS: "loglevel=3" });
+  const config = (boot?: BaseManifest["boot"]) => vmConfigFor({ arch: "aarch64", flavour: "disk", kernelArgs: ["console=ttyAMA0"], ...(boot ? { boot } : {}) }, settings, place);
+  const published = config();
+  assert.deepEqual(published.boot, { kind: "kernel", kernel: "/cx/base/vmlinuz", initrd: "/cx/base/initrd.img", args: ["console=ttyAMA0", "loglevel=3"] });
+  assert.equal(published.agentSocket, "/s/agent.sock");
+  assert.deepEqual(published.console, { file: "/s/console.log" });
+  assert.deepEqual(config({ kind: "kernel", initrd: false }).boot, { kind: "kernel", kernel: "/cx/base/vmlinuz", args: ["console=ttyAMA0", "loglevel=3"] });
+
+  const uefi = config({ kind: "uefi" });
+  assert.equal(uefi.agentSocket, undefined);
+  assert.equal(uefi.console, "stdio", "without the agent the serial console is the container's stdio");
+  const uefiArgs = buildQemuArgs(uefi).args;
+  assert.ok(uefiArgs.includes("if=pflash,unit=0,format=qcow2,readonly=on,file=/cx/runtime/firmware/aarch64/code.qcow2"));
+  assert.ok(uefiArgs.includes("if=pflash,unit=1,format=qcow2,file=/s/uefi-vars.qcow2"), "each container writes its own variable store");
+  assert.ok(!uefiArgs.includes("-kernel") && !uefiArgs.includes("-append"));
+  assert.ok(!uefiArgs.some((a) => a.includes("cx.agent")), "no agent port");
+  assert.ok(uefiArgs.includes("stdio,id=console,signal=off"));
+  assert.ok(uefiArgs.includes("virtio-blk-pci,drive=root,bootindex=0"), "firmware boots the disk, not the network");
+  assert.equal(uefiArgs[uefiArgs.indexOf("-qmp") + 1], "unix:/s/qmp.sock,server=on,wait=off");
+
+  const firmware = buildQemuArgs(config({ kind: "firmware" })).args;
+  assert.equal(firmware[firmware.indexOf("-bios") + 1], "/cx/base/firmware.bin");
 });
 
 test("volumes use virtiofs where virtiofsd is, 9p otherwise, unless CX_VOLUME_FS says which", () => {

@@ -1,0 +1,3 @@
+echo "hello from the UEFI shell, booted by Containerx"
+ver
+reset -s
