@@ -1,7 +1,9 @@
 /**
- * Bring-your-own OS without the agent: a GPT disk holding only the UEFI
- * Shell (no Linux anywhere), made from Debian's efi-shell package by the
- * example's make-disk.sh, built with `boot: uefi` and run with plain docker.
+ * Bring-your-own OS without the agent, run with plain docker: a GPT disk
+ * holding only the UEFI Shell (no Linux anywhere), made from Debian's
+ * efi-shell package by the example's make-disk.sh and built with
+ * `boot: uefi`; U-Boot from Debian's u-boot-qemu as `boot: firmware`; and a
+ * kernel with an initramfs of the user's own as `boot: kernel`.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -25,7 +27,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "cx-e2e-uefi-"));
 });
 after(async () => {
-  await docker(["rm", "-f", "cx-e2e-uefi-stop"]);
+  await docker(["rm", "-f", "cx-e2e-uefi-stop", "cx-e2e-uboot"]);
   await rm(work, { recursive: true, force: true });
 });
 
@@ -99,4 +101,70 @@ test("stdin is typed at the guest's console; docker stop asks for an ACPI power-
   const withArgs = await docker(["run", "--rm", `${IMAGE}-console`, "ls"]);
   assert.equal(withArgs.exitCode, 125);
   assert.match(withArgs.stderr, /boots its OS \(uefi\) without the Containerx agent, so it runs no command; got: ls/);
+});
+
+test("boot: firmware runs U-Boot (Debian's u-boot-qemu) as the machine's firmware, its console on stdout", async () => {
+  const ctx = join(work, "u-boot");
+  await run("mkdir", ["-p", ctx]);
+  await run("sh", ["-c", `cd ${ctx} && apt-get download -qq u-boot-qemu 2>/dev/null && dpkg-deb -x u-boot-qemu_*.deb pkg`]);
+  await run("cp", [join(ctx, "pkg/usr/lib/u-boot/qemu_arm64/u-boot.bin"), join(ctx, "u-boot.bin")]);
+  await writeFile(join(ctx, "blank.img"), Buffer.alloc(8 << 20));
+  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: { disk: blank.img, format: raw, arch: aarch64, boot: firmware, firmware: u-boot.bin }\n");
+  const built = await buildx(ctx, ["-t", `${IMAGE}-uboot`]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+  assert.match(built.stderr, /imported: aarch64 disk that boots with firmware, without the Containerx agent/);
+
+  const name = "cx-e2e-uboot";
+  await docker(["rm", "-f", name]);
+  assert.equal((await docker(["run", "-d", "--name", name, "-e", "CX_POWERDOWN_SECONDS=1", `${IMAGE}-uboot`])).exitCode, 0);
+  let logs = "";
+  for (let i = 0; i < 300 && !/U-Boot 20\d\d/.test(logs); i++) {
+    await sleep(200);
+    logs = (await docker(["logs", name])).stdout;
+  }
+  assert.match(logs, /U-Boot 20\d\d/, "U-Boot's banner on the container's stdout");
+  assert.equal((await docker(["stop", name])).exitCode, 0);
+  assert.equal(JSON.parse((await docker(["inspect", name])).stdout)[0].State.ExitCode, 143);
+});
+
+const OWN_INIT = `#include <stdio.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+int main(void) {
+  struct utsname u;
+  uname(&u);
+  printf("hello from my own init on %s, kernel %s\\n", u.machine, u.release);
+  fflush(stdout);
+  sync();
+  reboot(RB_POWER_OFF);
+  return 0;
+}
+`;
+
+test("boot: kernel boots the user's kernel and initrd with the arch's console and guest.kernel_args, no agent", async () => {
+  const ctx = join(work, "own-kernel");
+  await run("mkdir", ["-p", join(ctx, "initramfs")]);
+  const container = (await run("docker", ["create", "containerx/minimal:aarch64", "none"])).trim();
+  try {
+    await run("docker", ["cp", `${container}:/cx/base/vmlinuz`, join(ctx, "vmlinuz")]);
+  } finally {
+    await run("docker", ["rm", container]);
+  }
+  await writeFile(join(ctx, "init.c"), OWN_INIT);
+  await run("aarch64-linux-gnu-gcc", ["-static", "-Os", "-o", join(ctx, "initramfs/init"), join(ctx, "init.c")]);
+  await run("sh", ["-c", `cd ${join(ctx, "initramfs")} && echo init | cpio --quiet -o -H newc > ../initrd.img`]);
+  await writeFile(join(ctx, "blank.img"), Buffer.alloc(8 << 20));
+  await writeFile(join(ctx, "Cxfile"), [
+    "# syntax=containerx/frontend",
+    "base: { disk: blank.img, format: raw, arch: aarch64, boot: kernel, kernel: vmlinuz, initrd: initrd.img }",
+    "guest: { kernel_args: quiet }",
+    "",
+  ].join("\n"));
+  const built = await buildx(ctx, ["-t", `${IMAGE}-kernel`]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+  const ran = await docker(["run", "--rm", `${IMAGE}-kernel`]);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.match(ran.stdout, /hello from my own init on aarch64, kernel \S+/);
+  assert.doesNotMatch(ran.stdout, /Booting Linux/, "guest.kernel_args (quiet) reached the kernel");
 });
