@@ -25,7 +25,7 @@ add_trixie_source() {
 }
 
 HOST_PACKAGES=(
-  qemu-system-arm qemu-utils e2fsprogs debootstrap
+  qemu-system-arm qemu-system-misc opensbi qemu-utils e2fsprogs debootstrap
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   cpio zstd jq curl ca-certificates kmod
   fdisk dosfstools mtools
@@ -42,7 +42,11 @@ missing() { # prints the packages of "$@" that dpkg does not have installed
 APT_UPDATED=no
 apt_install() {
   [ $# -gt 0 ] || return 0
-  if [ "$APT_UPDATED" != yes ]; then apt-get update -qq; APT_UPDATED=yes; fi
+  if [ "$APT_UPDATED" != yes ]; then
+    # A mirror caught mid-sync fails some indexes; the ones apt has may still hold the packages.
+    apt-get update -qq || log "apt-get update reported errors (a mirror mid-sync?); installing from the indexes apt has"
+    APT_UPDATED=yes
+  fi
   log "installing: $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }

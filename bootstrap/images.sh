@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every image Containerx needs, from Debian packages and this tree,
 # into the local image store: the Debian and Node bases (stand-ins for Docker
-# Hub's), the minimal guest base of every arch, the Debian aarch64 base, the
+# Hub's), the minimal guest base of every arch, the Debian bases, the
 # runtime and the frontend.
 # Idempotent: unchanged inputs hit Docker's build cache or are skipped.
 set -euo pipefail
@@ -11,6 +11,8 @@ log() { printf 'containerx-setup: %s\n' "$*" >&2; }
 DEBIAN_IMAGE=containerx/host-debian:bookworm
 RUNTIME_DEBIAN_IMAGE=containerx/host-debian:trixie
 NODE_IMAGE=containerx/node:bookworm
+# Debian guest bases (debian/<arch>): each is a few minutes of TCG at first build.
+DEBIAN_ARCHES="aarch64 riscv64"
 
 bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm
 bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie
@@ -43,7 +45,7 @@ npm run --silent build
 
 arches=$(node dist/guest-bases/arch-table.js names)
 for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch"; done
-node dist/guest-bases/build-debian.js aarch64
+for arch in $DEBIAN_ARCHES; do node dist/guest-bases/build-debian.js "$arch"; done
 
 qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
 log "building containerx/runtime (QEMU: $qemu_packages)"
@@ -53,4 +55,4 @@ docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
 
 log "building containerx/frontend"
 docker build -q -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
-log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:{${arches// /,}}, containerx/debian:aarch64"
+log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:{${arches// /,}}, containerx/debian:{${DEBIAN_ARCHES// /,}}"

@@ -22,6 +22,8 @@ export interface GuestArch {
   readonly kernelPackage: string;
   /** GNU triplet of Debian's cross compiler (gcc-<triplet>). */
   readonly crossTriplet: string;
+  /** Debian release of the arch's guest packages, when not bookworm (bookworm has no riscv64 port). */
+  readonly debianSuite?: "trixie";
   /** UEFI firmware (edk2) for bases that boot with it: Debian's flash images of its code and of an empty variable store. */
   readonly uefi: { readonly package: string; readonly code: string; readonly vars: string };
 }
@@ -70,6 +72,7 @@ export const ARCHES = {
     console: "ttyS0",
     kernelPackage: "linux-image-riscv64",
     crossTriplet: "riscv64-linux-gnu",
+    debianSuite: "trixie",
     uefi: { package: "qemu-efi-riscv64", code: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_CODE.fd", vars: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_VARS.fd" },
   },
   x86_64: {

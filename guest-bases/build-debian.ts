@@ -1,5 +1,6 @@
 /**
- * Builds the `debian/<arch>` guest base: a Debian bookworm userland with apt,
+ * Builds the `debian/<arch>` guest base: a Debian userland (bookworm, or the
+ * arch's debianSuite where bookworm lacks the port) with apt,
  * so Cxfile `run:` steps can install packages, published as
  * containerx/debian:<arch>. It shares the minimal base's kernel and initrd
  * (the cx-agent is the guest's init either way).
@@ -16,7 +17,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { ARCHES, isArchName } from "../common/arches.js";
+import { ARCHES, isArchName, type GuestArch } from "../common/arches.js";
 import { STANDARD_PATH, type BaseManifest } from "../common/layout.js";
 import { run } from "../common/run.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
@@ -27,7 +28,7 @@ import { failureReason, runGuest } from "../runtime/launcher/vm-session.js";
 import { existingInputs, ext4Qcow2, log, publishBase, trace, workDir } from "./publish.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SUITE = "bookworm";
+const DEFAULT_SUITE = "bookworm";
 /** The host's own Debian mirror (the one reachable here), like bootstrap/debian-image.sh. */
 async function debianMirror(): Promise<string> {
   if (process.env.CX_DEBIAN_MIRROR) return process.env.CX_DEBIAN_MIRROR;
@@ -41,7 +42,8 @@ const BUILD_MEMORY = "1024M";
 async function main(): Promise<void> {
   const archName = process.argv[2] ?? "aarch64";
   if (!isArchName(archName)) throw new Error(`unknown arch ${archName}; known: ${Object.keys(ARCHES).join(", ")}`);
-  const arch = ARCHES[archName];
+  const arch: GuestArch = ARCHES[archName];
+  const suite = arch.debianSuite ?? DEFAULT_SUITE;
   const image = `containerx/debian:${archName}`;
   const minimal = join(workDir("minimal", archName), "out");
   const minimalInputs = await existingInputs(`containerx/minimal:${archName}`);
@@ -50,19 +52,19 @@ async function main(): Promise<void> {
   const mirror = await debianMirror();
   const h = createHash("sha256");
   for (const f of ["guest-bases/build-debian.ts", "guest-bases/publish.ts"]) h.update(await readFile(join(REPO, f)));
-  const inputs = h.update([archName, minimalInputs, SUITE, mirror].join("\n")).digest("hex").slice(0, 16);
+  const inputs = h.update([archName, minimalInputs, suite, mirror].join("\n")).digest("hex").slice(0, 16);
   if ((await existingInputs(image)) === inputs) {
     log(`${image} is up to date`);
     return;
   }
-  log(`building ${image} (Debian ${SUITE} ${arch.debianArch}, second stage inside the guest under TCG: a few minutes)`);
+  log(`building ${image} (Debian ${suite} ${arch.debianArch}, second stage inside the guest under TCG: a few minutes)`);
 
   const work = workDir("debian", archName);
   await rm(work, { recursive: true, force: true });
   const rootfs = join(work, "rootfs");
   const out = join(work, "out");
   await mkdir(out, { recursive: true });
-  await run("debootstrap", ["--foreign", `--arch=${arch.debianArch}`, "--variant=minbase", SUITE, rootfs, mirror], { trace });
+  await run("debootstrap", ["--foreign", `--arch=${arch.debianArch}`, "--variant=minbase", suite, rootfs, mirror], { trace });
   await writeFile(join(rootfs, "etc/hostname"), "containerx\n");
 
   const stage = join(work, "stage.qcow2");

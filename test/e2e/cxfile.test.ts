@@ -154,3 +154,12 @@ test("examples/debian-jq: apt installs jq inside a Debian arm64 guest at build t
   const again = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq`]);
   assert.equal(again.stdout, "changed app, same packages\n");
 });
+
+test("examples/debian-jq on riscv64: apt installs jq inside a Debian trixie riscv64 guest", async () => {
+  const example = fileURLToPath(new URL("../../../examples/debian-jq/", import.meta.url));
+  const built = await buildx(example, ["--build-arg", "ARCH=riscv64", "-t", `${IMAGE}-debian-jq-riscv64`]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+  const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq-riscv64`, "tester"]);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.match(ran.stdout, /^hello tester from riscv64, Debian 13\.\d+, jq jq-1\.7[.\d]*\n$/);
+});
