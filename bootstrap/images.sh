@@ -12,7 +12,7 @@ DEBIAN_IMAGE=containerx/host-debian:bookworm
 RUNTIME_DEBIAN_IMAGE=containerx/host-debian:trixie
 NODE_IMAGE=containerx/node:bookworm
 # Debian guest bases (debian/<arch>): each is a few minutes of TCG at first build.
-DEBIAN_ARCHES="aarch64 riscv64"
+DEBIAN_ARCHES="aarch64 arm riscv64 x86_64"
 
 bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm
 bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie

@@ -10,6 +10,7 @@ import { cp, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { runCapture } from "../../common/run.js";
 import { buildx } from "./docker.js";
 
@@ -155,11 +156,18 @@ test("examples/debian-jq: apt installs jq inside a Debian arm64 guest at build t
   assert.equal(again.stdout, "changed app, same packages\n");
 });
 
-test("examples/debian-jq on riscv64: apt installs jq inside a Debian trixie riscv64 guest", async () => {
-  const example = fileURLToPath(new URL("../../../examples/debian-jq/", import.meta.url));
-  const built = await buildx(example, ["--build-arg", "ARCH=riscv64", "-t", `${IMAGE}-debian-jq-riscv64`]);
-  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
-  const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq-riscv64`, "tester"]);
-  assert.equal(ran.exitCode, 0, ran.stderr);
-  assert.match(ran.stdout, /^hello tester from riscv64, Debian 13\.\d+, jq jq-1\.7[.\d]*\n$/);
-});
+// Each Debian base's release and its jq: bookworm has 1.6, trixie 1.7.
+const DEBIAN_RELEASES = { bookworm: { version: "12", jq: "1\\.6" }, trixie: { version: "13", jq: "1\\.7" } } as const;
+
+for (const arch of ["riscv64", "arm", "x86_64"] as const) {
+  test(`examples/debian-jq on ${arch}: apt installs jq inside its Debian guest`, async () => {
+    const example = fileURLToPath(new URL("../../../examples/debian-jq/", import.meta.url));
+    const built = await buildx(example, ["--build-arg", `ARCH=${arch}`, "-t", `${IMAGE}-debian-jq-${arch}`]);
+    assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+    const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq-${arch}`, "tester"]);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    const guest: GuestArch = ARCHES[arch];
+    const release = DEBIAN_RELEASES[guest.debianSuite ?? "bookworm"];
+    assert.match(ran.stdout, new RegExp(`^hello tester from ${ARCHES[arch].unameMachine}, Debian ${release.version}\\.\\d+, jq jq-${release.jq}[.\\d]*\\n$`));
+  });
+}
