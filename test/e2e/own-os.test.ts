@@ -110,7 +110,8 @@ test("boot: firmware runs U-Boot (Debian's u-boot-qemu) as the machine's firmwar
   await run("cp", [join(ctx, "pkg/usr/lib/u-boot/qemu_arm64/u-boot.bin"), join(ctx, "u-boot.bin")]);
   await writeFile(join(ctx, "blank.img"), Buffer.alloc(8 << 20));
   await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: { disk: blank.img, format: raw, arch: aarch64, boot: firmware, firmware: u-boot.bin }\n");
-  const built = await buildx(ctx, ["-t", `${IMAGE}-uboot`]);
+  // --no-cache: the import step must run (and say what it imported) whatever earlier runs cached.
+  const built = await buildx(ctx, ["--no-cache", "-t", `${IMAGE}-uboot`]);
   assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
   assert.match(built.stderr, /imported: aarch64 disk that boots with firmware, without the Containerx agent/);
 
