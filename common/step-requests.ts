@@ -63,8 +63,27 @@ export interface ImportBaseRequest {
 }
 
 /** This build step's request; the caller names the type it was written as. */
-export function readStepRequest<T>(env: NodeJS.ProcessEnv = process.env): T {
+function readStepRequest<T>(env: NodeJS.ProcessEnv = process.env): T {
   const text = env[STEP_REQUEST_ENV];
   if (!text) throw new Error(`${STEP_REQUEST_ENV} holds no request`);
   return JSON.parse(text) as T;
+}
+
+/**
+ * A build step's entrypoint: runs `step` on this step's request and exits
+ * with its code (0 when it returns none); a failure is one line naming the
+ * step on stderr, and exit code 1, which BuildKit reports with that line.
+ */
+export function runStepMain<T>(name: string, step: (request: T) => Promise<number | void>): void {
+  Promise.resolve()
+    .then(() => step(readStepRequest<T>()))
+    .then(
+      (code) => {
+        process.exitCode = code ?? 0;
+      },
+      (err: unknown) => {
+        process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
 }

@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { access, rm } from "node:fs/promises";
 import { createOverlayDisk } from "./overlay-disk.js";
 import { qmpCommand } from "./qmp.js";
-import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
-import { lastLine } from "./vm-session.js";
+import type { VmConfig } from "./qemu-args.js";
+import { howQemuEnded, lastLine, startQemu } from "./qemu-process.js";
 
 /**
  * How a guest without the Containerx agent ended. Its exit code never reaches
@@ -35,13 +34,8 @@ async function prepareFirmware(vm: VmConfig): Promise<void> {
 export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, say: (msg: string) => void): Promise<ConsoleOutcome> {
   await prepareFirmware(vm);
   await rm(vm.qmpSocket, { force: true });
-  const { binary, args } = buildQemuArgs(vm);
-  const qemu = spawn(binary, args, { stdio: ["inherit", "inherit", "pipe"] });
-  let qemuStderr = "";
-  qemu.stderr!.on("data", (chunk: Buffer) => {
-    process.stderr.write(chunk);
-    qemuStderr = (qemuStderr + chunk.toString("utf8")).slice(-4096);
-  });
+  const started = startQemu(vm, { stdin: "inherit", stdout: "inherit" }, true);
+  const qemu = started.child;
 
   let stop: { signal: NodeJS.Signals; forced: boolean } | undefined;
   let quitTimer: NodeJS.Timeout | undefined;
@@ -63,17 +57,13 @@ export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, sa
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
 
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    qemu.once("error", (error) => resolve({ code: null, signal: null, error }));
-    qemu.once("close", (code, signal) => resolve({ code, signal }));
-  });
+  const exit = await started.exited;
   clearTimeout(quitTimer);
   for (const s of STOP_SIGNALS) process.off(s, onSignal);
   await rm(vm.qmpSocket, { force: true });
 
-  if (exit.error) return { kind: "guest-died", reason: `cannot start ${binary}: ${exit.error.message}` };
+  if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
   if (stop) return { kind: "stopped", ...stop };
   if (exit.code === 0) return { kind: "shut-down" };
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  return { kind: "guest-died", reason: `QEMU ${how} (${lastLine(qemuStderr) || "no message"})` };
+  return { kind: "guest-died", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || "no message"})` };
 }

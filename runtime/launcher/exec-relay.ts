@@ -92,7 +92,6 @@ export class ExecRelay {
   }
 }
 
-
 function refuse(sock: Socket, message: string, code = RUNTIME_FAILURE): void {
   if (sock.destroyed) return;
   sock.write(encodeFrame("E", 0, `cx-exec: ${message}\n`));

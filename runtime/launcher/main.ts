@@ -23,7 +23,7 @@ import { settingsFromEnv, type LauncherSettings } from "./settings.js";
 import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmPlacement } from "./vm-config.js";
 import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
 import { chooseVolumeFs, VIRTIOFSD } from "./virtiofsd.js";
-import { containerVolumes } from "./volumes.js";
+import { containerVolumes, volumeMountPoints } from "./volumes.js";
 
 class LaunchError extends Error {}
 
@@ -92,8 +92,8 @@ function consoleExitCode(outcome: ConsoleOutcome): number {
 async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">): Promise<number> {
   const args = process.argv.slice(2);
   if (args.length) throw new LaunchError(`this image boots its OS (${manifest.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
-  const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"), { fstype: "9p" });
-  if (volumes.shares.length) say(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.shares.map((s) => s.guestPath).join(", ")})`);
+  const volumes = volumeMountPoints(await readFile("/proc/self/mountinfo", "utf8"));
+  if (volumes.length) say(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.join(", ")})`);
   const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
   // Without the agent there is no sign that a KVM boot works, so KVM is used only when asked for.
   const accel = choice.probing ? "tcg" : choice.accel;

@@ -18,7 +18,7 @@ export interface LauncherSettings {
   readonly debugConsole: boolean;
   /** Seconds a KVM boot may take to reach the agent before falling back to TCG. */
   readonly kvmProbeSeconds: number;
-  /** How volumes reach the guest (CX_VOLUME_FS); volume-fs.ts decides for auto. */
+  /** How volumes reach the guest (CX_VOLUME_FS); chooseVolumeFs (virtiofsd.ts) decides for auto. */
   readonly volumeFs: VolumeFsSetting;
   /** For a guest without the agent: seconds it has to power off after an ACPI request before QEMU is quit. */
   readonly powerdownSeconds: number;

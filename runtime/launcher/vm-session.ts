@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { AgentLink } from "./agent-link.js";
 import { relayInput } from "./input-relay.js";
 import { encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
-import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
+import type { VmConfig } from "./qemu-args.js";
+import { howQemuEnded, lastLine, startQemu } from "./qemu-process.js";
 import { startShareDaemons } from "./virtiofsd.js";
 
 export type SessionOutcome =
@@ -46,8 +46,6 @@ export interface SessionOptions {
   readonly onAppStarted?: (link: AgentLink) => void;
 }
 
-export const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
-
 /**
  * Boots one VM, hands the agent the app spec, relays the app's stdio and the
  * container's signals, and reports how the app ended. The QEMU process lives
@@ -67,12 +65,8 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
     throw err;
   });
 
-  const { binary, args } = buildQemuArgs(vm);
-  const qemu = spawn(binary, args, { stdio: ["ignore", vm.console === "stderr" ? 2 : "ignore", "pipe"] });
-  let qemuStderr = "";
-  qemu.stderr!.on("data", (chunk: Buffer) => {
-    qemuStderr += chunk.toString("utf8");
-  });
+  const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" });
+  const qemu = started.child;
 
   let outcome: SessionOutcome | undefined;
   let ready = false;
@@ -137,10 +131,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       }, opts.readyTimeoutSeconds * 1000)
     : undefined;
 
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    qemu.once("error", (error) => resolve({ code: null, signal: null, error }));
-    qemu.once("close", (code, signal) => resolve({ code, signal }));
-  });
+  const exit = await started.exited;
   clearTimeout(timer);
   daemons.stop();
   for (const s of FORWARDED_SIGNALS) process.off(s, onSignal);
@@ -149,13 +140,12 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   await Promise.all([agentSocket, vm.qmpSocket].map((socket) => rm(socket, { force: true })));
 
   if (outcome) return outcome;
-  if (exit.error) return { kind: "guest-died", reason: `cannot start ${binary}: ${exit.error.message}` };
+  if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
   const consoleText = typeof vm.console === "object" ? await readFile(vm.console.file, "utf8").catch(() => "") : "";
   const panic = /Kernel panic - not syncing: (.*)/.exec(consoleText);
   if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };
-  const qemuSays = lastLine(qemuStderr);
+  const qemuSays = lastLine(started.stderr());
   const console = lastLine(consoleText);
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   const detail = qemuSays || (console ? `last console line: ${console}` : "no message");
-  return { kind: "guest-died", reason: `QEMU ${how} before the app finished (${detail})` };
+  return { kind: "guest-died", reason: `QEMU ${howQemuEnded(exit)} before the app finished (${detail})` };
 }

@@ -6,7 +6,7 @@
  * The VM comes from the same settings and vmConfigFor as `docker run`.
  */
 import { mkdir } from "node:fs/promises";
-import { readStepRequest, type RunStepRequest } from "../../common/step-requests.js";
+import { runStepMain, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
 import { readCgroupLimits, sizeGuest } from "../launcher/guest-size.js";
@@ -15,8 +15,7 @@ import { failureReason, runGuest } from "../launcher/vm-session.js";
 
 const STATE_DIR = "/tmp/cx-run-step";
 
-async function main(): Promise<number> {
-  const req = readStepRequest<RunStepRequest>();
+async function runStep(req: RunStepRequest): Promise<number> {
   const settings = settingsFromEnv(process.env);
   const base = await readBaseManifest();
   await mkdir(STATE_DIR, { recursive: true });
@@ -47,12 +46,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`cx-run-step: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runStepMain<RunStepRequest>("cx-run-step", runStep);

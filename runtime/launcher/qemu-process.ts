@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
+
+export interface QemuExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when QEMU could not be started at all. */
+  readonly error?: Error;
+}
+
+/** QEMU running a VmConfig: the process, its end, and the tail of what it wrote to stderr. */
+export interface QemuProcess {
+  readonly binary: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<QemuExit>;
+  stderr(): string;
+}
+
+/** Enough of QEMU's stderr to explain how it ended. */
+const STDERR_TAIL = 4096;
+
+export const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
+
+/**
+ * Spawns QEMU for `vm`. Its stderr is kept (and echoed to ours when asked);
+ * stdin and stdout are wired as the caller says: the container's own for a
+ * guest whose console is stdio, or a console on stderr (fd 2).
+ */
+export function startQemu(vm: VmConfig, stdio: { stdin: "inherit" | "ignore"; stdout: "inherit" | "ignore" | 2 }, echoStderr = false): QemuProcess {
+  const { binary, args } = buildQemuArgs(vm);
+  const child = spawn(binary, args, { stdio: [stdio.stdin, stdio.stdout, "pipe"] });
+  let tail = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    if (echoStderr) process.stderr.write(chunk);
+    tail = (tail + chunk.toString("utf8")).slice(-STDERR_TAIL);
+  });
+  const exited = new Promise<QemuExit>((resolve) => {
+    child.once("error", (error) => resolve({ code: null, signal: null, error }));
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
+  return { binary, child, exited, stderr: () => tail };
+}
+
+/** How QEMU ended, for a sentence that starts with "QEMU". */
+export function howQemuEnded(exit: QemuExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
