@@ -25,7 +25,7 @@ add_trixie_source() {
 }
 
 HOST_PACKAGES=(
-  qemu-system-arm qemu-system-misc qemu-system-x86 opensbi qemu-utils e2fsprogs debootstrap
+  qemu-system-arm qemu-system-misc qemu-system-x86 qemu-system-mips qemu-system-ppc opensbi qemu-utils e2fsprogs debootstrap
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   cpio zstd jq curl ca-certificates kmod
   fdisk dosfstools mtools

@@ -6,7 +6,7 @@
 export interface GuestArch {
   /** `uname -m` inside the guest (the table's key names the arch in base references). */
   readonly unameMachine: string;
-  /** Debian's name for the architecture (dpkg --print-architecture). */
+  /** Debian's name for the architecture: its port's, or for an arch Debian has no port of, the one its cross packages use (libc6-dev-<name>-cross). */
   readonly debianArch: string;
   /** OCI platform architecture and variant of the guest. */
   readonly ociArch: string;
@@ -15,18 +15,45 @@ export interface GuestArch {
   /** Debian trixie package that ships `qemuBinary` (the runtime is trixie). */
   readonly qemuPackage: string;
   readonly machine: string;
+  /** Properties of `machine` under TCG (emulation), added to -machine unless the app chose another machine. */
+  readonly tcgMachineOptions?: readonly string[];
   readonly cpu: string;
+  /** Big-endian guests: virtiofs passes FUSE messages in the guest's byte order, which virtiofsd does not convert, so their volumes use 9p. */
+  readonly bigEndian?: true;
   /** Serial console device name as the guest kernel sees it. */
   readonly console: string;
-  /** Debian metapackage of the guest kernel. */
-  readonly kernelPackage: string;
+  /** Where the minimal base's kernel and static userland come from. */
+  readonly minimal: MinimalSource;
   /** GNU triplet of Debian's cross compiler (gcc-<triplet>). */
   readonly crossTriplet: string;
   /** Debian release of the arch's guest packages, when not bookworm (bookworm has no riscv64 port). */
   readonly debianSuite?: "trixie";
-  /** UEFI firmware (edk2) for bases that boot with it: Debian's flash images of its code and of an empty variable store. */
-  readonly uefi: { readonly package: string; readonly code: string; readonly vars: string };
+  /** UEFI firmware (edk2) for bases that boot with it: Debian's flash images of its code and of an empty variable store. Absent where Debian ships none. */
+  readonly uefi?: { readonly package: string; readonly code: string; readonly vars: string };
 }
+
+export type MinimalSource =
+  /** Debian's port: its kernel image (metapackage) and busybox-static. */
+  | { readonly from: "debian-port"; readonly kernelPackage: string }
+  /**
+   * No Debian port: Debian's linux-source built by its cross compiler, as
+   * tinyconfig plus the guest's needs plus `kconfig` (symbols set to y), and
+   * busybox from Debian's source with Debian's static configuration, both
+   * linked with Debian's cross glibc or with musl.
+   */
+  | {
+    readonly from: "source";
+    readonly linuxArch: string;
+    readonly kconfig: readonly string[];
+    /** The kernel QEMU loads, relative to the build directory; its name is the make target. */
+    readonly kernelImage: string;
+    /** Debian has no glibc for the arch either: musl, configured for `target`, compiled by crossTriplet's gcc with `cflags`. */
+    readonly musl?: { readonly target: string; readonly cflags: readonly string[] };
+  };
+
+/** Big-endian Malta (QEMU's MIPS board) with its FPU (Debian's mips ABI is hard-float), its UART, and its power-off and reset registers (QEMU ends on them). */
+const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIAL_8250", "SERIAL_8250_CONSOLE", "MFD_SYSCON",
+  "POWER_RESET_SYSCON", "POWER_RESET_SYSCON_POWEROFF", "POWER_RESET_PIIX4_POWEROFF", "RTC_DRV_CMOS"];
 
 export const ARCHES = {
   aarch64: {
@@ -41,7 +68,7 @@ export const ARCHES = {
     // the same CPU, and cortex-a57 avoids the pointer-auth cost of `max` under TCG.
     cpu: "cortex-a57",
     console: "ttyAMA0",
-    kernelPackage: "linux-image-arm64",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-arm64" },
     crossTriplet: "aarch64-linux-gnu",
     uefi: { package: "qemu-efi-aarch64", code: "/usr/share/AAVMF/AAVMF_CODE.no-secboot.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
   },
@@ -56,7 +83,7 @@ export const ARCHES = {
     cpu: "cortex-a15",
     console: "ttyAMA0",
     // The LPAE flavour: virt's PCI and RAM sit above 4 GiB of physical address space.
-    kernelPackage: "linux-image-armmp-lpae",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-armmp-lpae" },
     crossTriplet: "arm-linux-gnueabihf",
     uefi: { package: "qemu-efi-arm", code: "/usr/share/AAVMF/AAVMF32_CODE.fd", vars: "/usr/share/AAVMF/AAVMF32_VARS.fd" },
   },
@@ -70,7 +97,7 @@ export const ARCHES = {
     machine: "virt",
     cpu: "rv64",
     console: "ttyS0",
-    kernelPackage: "linux-image-riscv64",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-riscv64" },
     crossTriplet: "riscv64-linux-gnu",
     debianSuite: "trixie",
     uefi: { package: "qemu-efi-riscv64", code: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_CODE.fd", vars: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_VARS.fd" },
@@ -85,9 +112,73 @@ export const ARCHES = {
     // The baseline x86-64 model: every TCG build emulates it fully.
     cpu: "qemu64",
     console: "ttyS0",
-    kernelPackage: "linux-image-amd64",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-amd64" },
     crossTriplet: "x86_64-linux-gnu",
     uefi: { package: "ovmf", code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
+  },
+  mips: {
+    unameMachine: "mips",
+    bigEndian: true,
+    debianArch: "mips",
+    ociArch: "mips",
+    qemuBinary: "qemu-system-mips",
+    qemuPackage: "qemu-system-mips",
+    machine: "malta",
+    cpu: "24Kf",
+    console: "ttyS0",
+    crossTriplet: "mips-linux-gnu",
+    minimal: { from: "source", linuxArch: "mips", kernelImage: "vmlinux", kconfig: [...MALTA_KCONFIG, "CPU_MIPS32_R2", "32BIT"] },
+  },
+  mips64: {
+    unameMachine: "mips64",
+    bigEndian: true,
+    debianArch: "mips64",
+    ociArch: "mips64",
+    qemuBinary: "qemu-system-mips64",
+    qemuPackage: "qemu-system-mips",
+    machine: "malta",
+    cpu: "MIPS64R2-generic",
+    console: "ttyS0",
+    // n64, the ABI of Debian's mips64 cross glibc.
+    crossTriplet: "mips64-linux-gnuabi64",
+    minimal: { from: "source", linuxArch: "mips", kernelImage: "vmlinux", kconfig: [...MALTA_KCONFIG, "CPU_MIPS64_R2", "64BIT"] },
+  },
+  ppc64: {
+    unameMachine: "ppc64",
+    bigEndian: true,
+    debianArch: "ppc64",
+    ociArch: "ppc64",
+    qemuBinary: "qemu-system-ppc64",
+    qemuPackage: "qemu-system-ppc",
+    machine: "pseries",
+    // Spectre-class mitigations TCG does not emulate: QEMU would warn about each on every start.
+    tcgMachineOptions: ["cap-cfpc=broken", "cap-sbbc=broken", "cap-ibs=broken", "cap-ccf-assist=off"],
+    cpu: "power9",
+    // The sPAPR virtual terminal: pseries' serial port.
+    console: "hvc0",
+    crossTriplet: "powerpc64-linux-gnu",
+    minimal: { from: "source", linuxArch: "powerpc", kernelImage: "vmlinux", kconfig: ["PPC64", "PPC_BOOK3S_64", "CPU_BIG_ENDIAN", "PPC_PSERIES", "PPC_OF_BOOT_TRAMPOLINE", "HVC_CONSOLE"] },
+  },
+  riscv32: {
+    unameMachine: "riscv32",
+    debianArch: "riscv32",
+    ociArch: "riscv32",
+    qemuBinary: "qemu-system-riscv32",
+    qemuPackage: "qemu-system-riscv",
+    // QEMU loads OpenSBI as virt's firmware; trixie's opensbi package has the rv32 build.
+    machine: "virt",
+    cpu: "rv32",
+    console: "ttyS0",
+    // Debian's bare-metal gcc: its multilibs include rv32's libgcc, which no Linux cross gcc of Debian's has.
+    crossTriplet: "riscv64-unknown-elf",
+    minimal: {
+      from: "source",
+      linuxArch: "riscv",
+      kernelImage: "arch/riscv/boot/Image",
+      kconfig: ["NONPORTABLE", "ARCH_RV32I", "SOC_VIRT", "MMU", "RISCV_SBI", "FPU", "SERIAL_8250", "SERIAL_8250_CONSOLE",
+        "SERIAL_OF_PLATFORM", "PCI_HOST_GENERIC", "POWER_RESET_SYSCON", "POWER_RESET_SYSCON_POWEROFF"],
+      musl: { target: "riscv32-linux-musl", cflags: ["-march=rv32imafdc", "-mabi=ilp32d"] },
+    },
   },
 } as const satisfies Record<string, GuestArch>;
 

@@ -1,15 +1,18 @@
 /**
  * The arch table for shell scripts: `node dist/guest-bases/arch-table.js names`
  * prints the guest arches, `qemu-packages` the Debian packages of their QEMUs,
- * `uefi-firmware` arch:package:code:vars of their UEFI flash images,
+ * `uefi-firmware` arch:package:code:vars of their UEFI flash images (where Debian has them),
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
-import { ARCHES, ARCH_NAMES } from "../common/arches.js";
+import { ARCHES, ARCH_NAMES, type GuestArch } from "../common/arches.js";
 
 const queries: Record<string, () => string[]> = {
   names: () => ARCH_NAMES,
   "qemu-packages": () => [...new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuPackage))],
-  "uefi-firmware": () => ARCH_NAMES.map((a) => [a, ARCHES[a].uefi.package, ARCHES[a].uefi.code, ARCHES[a].uefi.vars].join(":")),
+  "uefi-firmware": () => ARCH_NAMES.flatMap((a) => {
+    const { uefi }: GuestArch = ARCHES[a];
+    return uefi ? [[a, uefi.package, uefi.code, uefi.vars].join(":")] : [];
+  }),
 };
 
 const query = queries[process.argv[2] ?? ""];

@@ -25,16 +25,11 @@ import { settingsFromEnv } from "../runtime/launcher/settings.js";
 import { sizeGuest } from "../runtime/launcher/guest-size.js";
 import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
 import { failureReason, runGuest } from "../runtime/launcher/vm-session.js";
+import { debianMirror } from "./debian-packages.js";
 import { existingInputs, ext4Qcow2, log, publishBase, trace, workDir } from "./publish.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DEFAULT_SUITE = "bookworm";
-/** The host's own Debian mirror (the one reachable here), like bootstrap/debian-image.sh. */
-async function debianMirror(): Promise<string> {
-  if (process.env.CX_DEBIAN_MIRROR) return process.env.CX_DEBIAN_MIRROR;
-  const sources = await readFile("/etc/apt/sources.list.d/debian.sources", "utf8").catch(() => "");
-  return /^URIs:\s*(\S+)/m.exec(sources)?.[1] ?? "http://deb.debian.org/debian";
-}
 const DISK_SIZE = "4G";
 /** The second stage runs dpkg for every package under TCG: give it room. */
 const BUILD_MEMORY = "1024M";
@@ -46,13 +41,15 @@ async function main(): Promise<void> {
   const suite = arch.debianSuite ?? DEFAULT_SUITE;
   const image = `containerx/debian:${archName}`;
   const minimal = join(workDir("minimal", archName), "out");
-  const minimalInputs = await existingInputs(`containerx/minimal:${archName}`);
-  if (!minimalInputs) throw new Error(`containerx/minimal:${archName} is missing: run build-minimal first`);
+  if (!(await existingInputs(`containerx/minimal:${archName}`))) throw new Error(`containerx/minimal:${archName} is missing: run build-minimal first`);
 
   const mirror = await debianMirror();
   const h = createHash("sha256");
   for (const f of ["guest-bases/build-debian.ts", "guest-bases/publish.ts"]) h.update(await readFile(join(REPO, f)));
-  const inputs = h.update([archName, minimalInputs, suite, mirror].join("\n")).digest("hex").slice(0, 16);
+  // The minimal base's kernel and initrd by content (both are reproducible): a
+  // change to how the minimal base is built that leaves them alone costs no rebuild here.
+  for (const f of ["vmlinuz", "initrd.img"]) h.update(await readFile(join(minimal, f)));
+  const inputs = h.update([archName, suite, mirror].join("\n")).digest("hex").slice(0, 16);
   if ((await existingInputs(image)) === inputs) {
     log(`${image} is up to date`);
     return;

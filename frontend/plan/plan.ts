@@ -1,4 +1,4 @@
-import { ARCH_NAMES, isArchName, type ArchName } from "../../common/arches.js";
+import { ARCHES, ARCH_NAMES, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
 import { CxfileError, suggest, type Pos } from "../cxfile/errors.js";
 import type { AppConfigSpec, CopySpec, CxfileSpec, DiskBaseSpec, GuestSpec, StageSpec } from "../cxfile/spec.js";
@@ -113,6 +113,11 @@ function mergeConfig(configs: readonly AppConfigSpec[]): AppConfig {
 
 type ResolvedBase = Pick<BuildPlan, "arch" | "baseName" | "baseImage" | "baseDisk" | "agent">;
 
+const hasUefi = (arch: ArchName) => (ARCHES[arch] as GuestArch).uefi !== undefined;
+/** A Debian userland exists only for Debian's ports. */
+const hasFlavour = (arch: ArchName, flavour: (typeof BASE_FLAVOURS)[number]) =>
+  flavour === "minimal" || (ARCHES[arch] as GuestArch).minimal.from === "debian-port";
+
 function checkArch(spec: CxfileSpec, arch: string, pos: Pos): ArchName {
   if (!isArchName(arch)) throw new CxfileError(spec.file, pos, `unknown guest arch '${arch}'`, `one of ${ARCH_NAMES.join(", ")}`);
   return arch;
@@ -133,15 +138,19 @@ function resolveBase(spec: CxfileSpec, opts: PlanOptions): ResolvedBase {
     const { kind: _kind, arch, pos, ...disk } = base;
     const name = disk.source.kind === "url" ? disk.source.url : disk.source.path;
     const checked = checkArch(spec, arch, pos);
+    if (disk.boot.kind === "uefi" && !hasUefi(checked)) {
+      throw new CxfileError(spec.file, pos, `base.boot: uefi has no firmware for ${arch}: Debian ships no UEFI (edk2) build for it`,
+        `boot it with base.boot: kernel or base.boot: firmware; UEFI is there for ${ARCH_NAMES.filter(hasUefi).join(", ")}`);
+    }
     if (disk.boot.kind !== "agent") return { arch: checked, baseName: `disk ${name}`, baseDisk: disk, agent: false };
     return { arch: checked, baseName: `disk ${name}`, baseImage: published("minimal", arch), baseDisk: disk, agent: true };
   }
-  const valid = BASE_FLAVOURS.flatMap((f) => ARCH_NAMES.map((a) => `${f}/${a}`));
+  const valid = BASE_FLAVOURS.flatMap((f) => ARCH_NAMES.filter((a) => hasFlavour(a, f)).map((a) => `${f}/${a}`));
   const name = `${base.flavour}/${base.arch}`;
-  if (!BASE_FLAVOURS.includes(base.flavour as (typeof BASE_FLAVOURS)[number]) || !isArchName(base.arch)) {
+  if (!valid.includes(name)) {
     throw new CxfileError(spec.file, base.pos, `unknown base '${name}'`, `available: ${valid.join(", ")}`);
   }
-  return { arch: base.arch, baseName: name, baseImage: published(base.flavour, base.arch), agent: true };
+  return { arch: base.arch as ArchName, baseName: name, baseImage: published(base.flavour, base.arch), agent: true };
 }
 
 export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {

@@ -11,6 +11,7 @@ import { openSync, closeSync } from "node:fs";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
+import { ARCHES } from "../../common/arches.js";
 import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
 import { chooseAccel } from "./accel.js";
 import type { AppSpec } from "./agent-protocol.js";
@@ -113,7 +114,7 @@ async function main(): Promise<number> {
   const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(say);
   if (!hasAgent(manifest)) return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size });
-  const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false));
+  const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false), ARCHES[manifest.arch]);
   const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"),
     volumeFs.fstype === "9p" ? { fstype: "9p" } : { fstype: "virtiofs", socketDir: dir });
   if (volumes.shares.length) say(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${volumes.shares.map((s) => s.guestPath).join(", ")}`);

@@ -97,12 +97,13 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const hostfwd = vm.ports.map((p) => `,hostfwd=${p.protocol}::${p.port}-:${p.port}`).join("");
   // Under KVM the table's model would be emulated needlessly; an app's own choice is kept.
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
+  const machineOptions = vm.accel === "tcg" && vm.machine === vm.arch.machine ? vm.arch.tcgMachineOptions ?? [] : [];
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
     // Guest RAM is always a shareable memfd, with or without virtiofs volumes,
     // so the machine is the same whatever a container mounts.
     "-object", `memory-backend-memfd,id=${ID.ram},size=${vm.memoryMiB}M,share=on`,
-    "-machine", `${vm.machine},memory-backend=${ID.ram}`,
+    "-machine", [vm.machine, ...machineOptions, `memory-backend=${ID.ram}`].join(","),
     "-accel", accel,
     "-cpu", cpu,
     "-m", `${vm.memoryMiB}M`,

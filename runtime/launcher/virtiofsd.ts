@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { access, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { GuestArch } from "../../common/arches.js";
 import type { HostShare } from "./qemu-args.js";
 import type { VolumeFsSetting } from "./settings.js";
 
@@ -21,9 +22,13 @@ export interface VolumeFsChoice {
   readonly reason: string;
 }
 
-/** virtiofs where the runtime has virtiofsd, 9p otherwise, unless CX_VOLUME_FS says which. */
-export function chooseVolumeFs(setting: VolumeFsSetting, virtiofsdPresent: boolean): VolumeFsChoice {
+/** virtiofs where the runtime has virtiofsd and the guest is little-endian, 9p otherwise, unless CX_VOLUME_FS says which. */
+export function chooseVolumeFs(setting: VolumeFsSetting, virtiofsdPresent: boolean, arch: GuestArch): VolumeFsChoice {
   if (setting === "9p") return { fstype: "9p", reason: "CX_VOLUME_FS=9p" };
+  if (arch.bigEndian) {
+    if (setting === "virtiofs") throw new VolumeFsError(`CX_VOLUME_FS=virtiofs, but virtiofsd cannot serve a big-endian ${arch.unameMachine} guest; use CX_VOLUME_FS=9p or auto`);
+    return { fstype: "9p", reason: `virtiofs needs a little-endian guest, and ${arch.unameMachine} is big-endian` };
+  }
   if (virtiofsdPresent) return { fstype: "virtiofs", reason: setting === "virtiofs" ? "CX_VOLUME_FS=virtiofs" : "virtiofsd is available" };
   if (setting === "virtiofs") throw new VolumeFsError(`CX_VOLUME_FS=virtiofs, but this runtime has no ${VIRTIOFSD}; use CX_VOLUME_FS=9p or auto`);
   return { fstype: "9p", reason: `no ${VIRTIOFSD} in this runtime` };

@@ -20,7 +20,7 @@ test("every arch in the table has every field filled", () => {
   for (const name of ARCH_NAMES) {
     for (const [field, value] of Object.entries(ARCHES[name])) assert.ok(String(value).length > 0, `${name}.${field}`);
   }
-  assert.deepEqual(ARCH_NAMES.map((n) => ARCHES[n].unameMachine), ["aarch64", "armv7l", "riscv64", "x86_64"]);
+  assert.deepEqual(ARCH_NAMES.map((n) => ARCHES[n].unameMachine), ["aarch64", "armv7l", "riscv64", "x86_64", "mips", "mips64", "ppc64", "riscv32"]);
 });
 
 test("frames survive any chunking of the stream", () => {
@@ -116,6 +116,17 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
 });
 
+test("the arch table's TCG machine options apply to its own machine under TCG only", () => {
+  const base: VmConfig = {
+    arch: ARCHES.ppc64, machine: "pseries", cpu: "power9", accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
+    disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [],
+  };
+  const machine = (vm: VmConfig) => { const { args } = buildQemuArgs(vm); return args[args.indexOf("-machine") + 1]; };
+  assert.equal(machine(base), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,memory-backend=cxram");
+  assert.equal(machine({ ...base, accel: "kvm" }), "pseries,memory-backend=cxram");
+  assert.equal(machine({ ...base, machine: "powernv" }), "powernv,memory-backend=cxram", "an app's own machine gets no options meant for another");
+});
+
 test("a base's boot method decides how QEMU starts it, and only agent bases get the agent port", () => {
   const place = { disk: "/s/disk.qcow2", stateDir: "/s", accel: "tcg" as const, size: { memoryMiB: 256, cpus: 1, notes: [] } };
   const settings = settingsFromEnv({ CX_KERNEL_ARGS: "loglevel=3" });
@@ -143,10 +154,12 @@ test("a base's boot method decides how QEMU starts it, and only agent bases get 
 });
 
 test("volumes use virtiofs where virtiofsd is, 9p otherwise, unless CX_VOLUME_FS says which", () => {
-  assert.equal(chooseVolumeFs("auto", true).fstype, "virtiofs");
-  assert.deepEqual(chooseVolumeFs("auto", false), { fstype: "9p", reason: "no /usr/libexec/virtiofsd in this runtime" });
-  assert.equal(chooseVolumeFs("9p", true).fstype, "9p");
-  assert.throws(() => chooseVolumeFs("virtiofs", false), /CX_VOLUME_FS=virtiofs, but this runtime has no \/usr\/libexec\/virtiofsd/);
+  assert.equal(chooseVolumeFs("auto", true, ARCHES.aarch64).fstype, "virtiofs");
+  assert.deepEqual(chooseVolumeFs("auto", false, ARCHES.aarch64), { fstype: "9p", reason: "no /usr/libexec/virtiofsd in this runtime" });
+  assert.equal(chooseVolumeFs("9p", true, ARCHES.aarch64).fstype, "9p");
+  assert.throws(() => chooseVolumeFs("virtiofs", false, ARCHES.aarch64), /CX_VOLUME_FS=virtiofs, but this runtime has no \/usr\/libexec\/virtiofsd/);
+  assert.deepEqual(chooseVolumeFs("auto", true, ARCHES.ppc64), { fstype: "9p", reason: "virtiofs needs a little-endian guest, and ppc64 is big-endian" });
+  assert.throws(() => chooseVolumeFs("virtiofs", true, ARCHES.mips), /virtiofsd cannot serve a big-endian mips guest; use CX_VOLUME_FS=9p or auto/);
   assert.equal(settingsFromEnv({ CX_VOLUME_FS: "9p" }).volumeFs, "9p");
   assert.throws(() => settingsFromEnv({ CX_VOLUME_FS: "nfs" }), /CX_VOLUME_FS=nfs: expected auto, virtiofs or 9p/);
   assert.deepEqual(virtiofsdArgs({ fstype: "virtiofs", tag: "cxvol0", hostPath: "/data", guestPath: "/data", socket: "/s/v.sock" }).slice(0, 6),

@@ -1,0 +1,102 @@
+/**
+ * A guest kernel for an arch Debian has no port of: Debian's linux-source,
+ * configured as tinyconfig plus what the agent and the runtime's devices need
+ * plus the arch's own symbols, built by Debian's cross compiler. Built
+ * kernels are cached by their inputs, so a rebuild of the base reuses them.
+ */
+import { createHash } from "node:crypto";
+import { access, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { basename, join } from "node:path";
+import type { GuestArch, MinimalSource } from "../common/arches.js";
+import { run } from "../common/run.js";
+import { concretePackage, download } from "./debian-packages.js";
+import { CACHE, log, trace } from "./publish.js";
+
+/**
+ * Everything built in: the agent loads no modules on these kernels.
+ * tinyconfig turns off every feature that has a prompt, including the
+ * system calls a Linux userland takes for granted; they come back here.
+ */
+const GUEST_KCONFIG = [
+  "PRINTK", "BUG", "TTY", "UNIX98_PTYS", "BLK_DEV_INITRD", "RD_GZIP", "BINFMT_ELF", "BINFMT_SCRIPT",
+  "PROC_FS", "PROC_SYSCTL", "SYSFS", "DEVTMPFS", "TMPFS", "SHMEM", "MULTIUSER", "FUTEX", "EPOLL", "SIGNALFD", "TIMERFD",
+  "EVENTFD", "POSIX_TIMERS", "FILE_LOCKING", "HIGH_RES_TIMERS", "NO_HZ_IDLE", "SYSVIPC", "POSIX_MQUEUE", "AIO",
+  "ADVISE_SYSCALLS", "MEMBARRIER", "RSEQ", "INOTIFY_USER", "FHANDLE", "CROSS_MEMORY_ATTACH",
+  // The runtime's devices: virtio-blk disk, virtio-serial agent port, virtio-net, virtio-rng.
+  "PCI", "VIRTIO_MENU", "VIRTIO_PCI", "VIRTIO_BLK", "VIRTIO_CONSOLE", "NETDEVICES", "NET_CORE", "VIRTIO_NET",
+  "HW_RANDOM", "HW_RANDOM_VIRTIO", "NET", "INET", "UNIX", "PACKET", "BLOCK", "EXT4_FS",
+  // Volumes: 9p and virtiofs.
+  "NETWORK_FILESYSTEMS", "NET_9P", "NET_9P_VIRTIO", "9P_FS", "FUSE_FS", "VIRTIO_FS",
+  "POWER_RESET", "RTC_CLASS",
+];
+
+export interface BuiltKernel {
+  readonly path: string;
+  /** `uname -r` of the kernel. */
+  readonly release: string;
+  /** Identifies the kernel's inputs, for the base's own inputs hash. */
+  readonly inputs: string;
+}
+
+type SourceBuilt = Extract<MinimalSource, { from: "source" }>;
+
+/** Debian's linux-source tree, unpacked once per version. */
+async function linuxSource(): Promise<{ dir: string; version: string }> {
+  const pkg = await concretePackage("linux-source", "all", "linux-source-");
+  const { deb, version } = await download(pkg, "all");
+  const root = join(CACHE, "src", `${pkg}_${version}`);
+  const dir = join(root, pkg);
+  if (!(await readdir(root).catch((): string[] => [])).includes(".complete")) {
+    log(`unpacking ${pkg} ${version}`);
+    await rm(root, { recursive: true, force: true });
+    await mkdir(root, { recursive: true });
+    await run("sh", ["-c", `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/src/${pkg}.tar.xz | tar -xJ -C "$2"`, "sh", deb, root]);
+    await writeFile(join(root, ".complete"), "");
+  }
+  return { dir, version };
+}
+
+export async function buildKernel(archName: string, arch: GuestArch, source: SourceBuilt): Promise<BuiltKernel> {
+  const { dir: tree, version } = await linuxSource();
+  const gcc = (await run(`${arch.crossTriplet}-gcc`, ["-dumpfullversion"])).trim();
+  const symbols = [...GUEST_KCONFIG, ...source.kconfig];
+  const inputs = createHash("sha256")
+    .update(JSON.stringify([version, gcc, source.linuxArch, source.kernelImage, symbols]))
+    .digest("hex").slice(0, 16);
+  const out = join(CACHE, "kernels", `${archName}-${inputs}`);
+  const target = basename(source.kernelImage);
+  const path = join(out, target);
+  const releaseFile = join(out, "release");
+  if (await access(releaseFile).then(() => true, () => false)) {
+    return { path, release: (await readFile(releaseFile, "utf8")).trim(), inputs };
+  }
+
+  const build = join(CACHE, "kernels", `${archName}-${inputs}.build`);
+  await rm(build, { recursive: true, force: true });
+  await mkdir(build, { recursive: true });
+  const make = (args: string[], opts = {}) => run("make", ["-s", "-C", tree, `O=${build}`, `ARCH=${source.linuxArch}`,
+    `CROSS_COMPILE=${arch.crossTriplet}-`, ...args], opts);
+  await make(["tinyconfig"]);
+  const fragment = join(build, "containerx.config");
+  await writeFile(fragment, symbols.map((s) => `CONFIG_${s}=y\n`).join(""));
+  await run(join(tree, "scripts/kconfig/merge_config.sh"), ["-m", "-O", build, join(build, ".config"), fragment], { cwd: tree });
+  await make(["olddefconfig"]);
+  // Kconfig drops a symbol whose dependencies are unmet without a word; say which.
+  const config = await readFile(join(build, ".config"), "utf8");
+  const dropped = symbols.filter((s) => !config.includes(`\nCONFIG_${s}=y\n`));
+  if (dropped.length) throw new Error(`the ${archName} kernel configuration lost ${dropped.map((s) => `CONFIG_${s}`).join(", ")} (unmet dependencies)`);
+
+  const jobs = availableParallelism();
+  log(`building Linux ${version} for ${archName} (${source.linuxArch}, ${jobs} jobs; a few minutes, cached afterwards)`);
+  await make([`-j${jobs}`, target], { trace });
+  const release = (await make(["kernelrelease"])).trim();
+  await mkdir(out, { recursive: true });
+  await copyFile(join(build, source.kernelImage), path);
+  await copyFile(join(build, ".config"), join(out, "config"));
+  // Written last: its presence means the kernel is complete.
+  await writeFile(`${releaseFile}.tmp`, `${release}\n`);
+  await rename(`${releaseFile}.tmp`, releaseFile);
+  await rm(build, { recursive: true, force: true });
+  return { path, release, inputs };
+}
