@@ -43,7 +43,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run --silent build
 
-arches=$(node dist/guest-bases/arch-table.js names)
+# Minimal bases: Debian's ports and mips, plus the other arches built from
+# source that CX_ARCHES asks for ("all", or names; guest-bases/arch-selection.ts).
+arches=$(node dist/guest-bases/arch-table.js selected)
 for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch"; done
 for arch in $DEBIAN_ARCHES; do node dist/guest-bases/build-debian.js "$arch"; done
 

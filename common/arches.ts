@@ -47,6 +47,8 @@ export type MinimalSource =
     readonly kconfig: readonly string[];
     /** The kernel QEMU loads, relative to the build directory; its name is the make target. */
     readonly kernelImage: string;
+    /** The kernel's cross compiler, where crossTriplet's cannot link a kernel (a bare-metal ld cannot link the vDSO). */
+    readonly kernelCrossTriplet?: string;
     /** Debian has no glibc for the arch either: musl, configured for `target`, compiled by crossTriplet's gcc with `cflags`. */
     readonly musl?: { readonly target: string; readonly cflags: readonly string[] };
   };
@@ -175,6 +177,7 @@ export const ARCHES = {
       from: "source",
       linuxArch: "riscv",
       kernelImage: "arch/riscv/boot/Image",
+      kernelCrossTriplet: "riscv64-linux-gnu",
       kconfig: ["NONPORTABLE", "ARCH_RV32I", "SOC_VIRT", "MMU", "RISCV_SBI", "FPU", "SERIAL_8250", "SERIAL_8250_CONSOLE",
         "SERIAL_OF_PLATFORM", "PCI_HOST_GENERIC", "POWER_RESET_SYSCON", "POWER_RESET_SYSCON_POWEROFF"],
       musl: { target: "riscv32-linux-musl", cflags: ["-march=rv32imafdc", "-mabi=ilp32d"] },

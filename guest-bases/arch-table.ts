@@ -1,13 +1,15 @@
 /**
  * The arch table for shell scripts: `node dist/guest-bases/arch-table.js names`
- * prints the guest arches, `qemu-packages` the Debian packages of their QEMUs,
+ * prints the guest arches, `selected` those CX_ARCHES selects (arch-selection.ts), `qemu-packages` the Debian packages of their QEMUs,
  * `uefi-firmware` arch:package:code:vars of their UEFI flash images (where Debian has them),
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
 import { ARCHES, ARCH_NAMES, type GuestArch } from "../common/arches.js";
+import { selectedArches } from "./arch-selection.js";
 
 const queries: Record<string, () => string[]> = {
   names: () => ARCH_NAMES,
+  selected: () => selectedArches(),
   "qemu-packages": () => [...new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuPackage))],
   "uefi-firmware": () => ARCH_NAMES.flatMap((a) => {
     const { uefi }: GuestArch = ARCHES[a];
@@ -20,4 +22,9 @@ if (!query) {
   process.stderr.write(`usage: arch-table.js ${Object.keys(queries).join("|")}\n`);
   process.exit(2);
 }
-console.log(query().join(" "));
+try {
+  console.log(query().join(" "));
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}

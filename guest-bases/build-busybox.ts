@@ -13,6 +13,9 @@ import { sourcePackage } from "./debian-packages.js";
 import { CACHE, log, trace } from "./publish.js";
 import type { Toolchain } from "./userland-toolchain.js";
 
+/** busybox-static's options that need glibc's GNU regex extensions. */
+const GLIBC_ONLY = ["EXTRA_COMPAT", "FEATURE_VI_REGEX_SEARCH"];
+
 export interface BuiltBusybox {
   readonly path: string;
   readonly version: string;
@@ -32,6 +35,9 @@ export async function buildBusybox(archName: string, arch: GuestArch, toolchain:
   const make = ["make", "-C", build, "-f", join(tree, "Makefile"), `KBUILD_SRC=${tree}`, `CROSS_COMPILE=${arch.crossTriplet}-`,
     `CC=${toolchain.cc.join(" ")}`];
   await run("sh", ["-c", `cat "$1/debian/config/os/linux" "$1/debian/config/pkg/static" > "$2/.config"`, "sh", tree, build]);
+  if (toolchain.libc === "musl") {
+    await run("sed", ["-i", ...GLIBC_ONLY.flatMap((o) => ["-e", `s/^CONFIG_${o}=y$/# CONFIG_${o} is not set/`]), join(build, ".config")]);
+  }
   await run("sh", ["-c", `yes "" | "$@" silentoldconfig >/dev/null`, "sh", ...make]);
   const jobs = availableParallelism();
   log(`building busybox ${version} for ${archName} (static, ${jobs} jobs)`);

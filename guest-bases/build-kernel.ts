@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import type { GuestArch, MinimalSource } from "../common/arches.js";
 import { run } from "../common/run.js";
-import { concretePackage, download } from "./debian-packages.js";
+import { concretePackage, download, ensureHostPackages } from "./debian-packages.js";
 import { CACHE, log, trace } from "./publish.js";
 
 /**
@@ -42,7 +42,7 @@ export interface BuiltKernel {
 type SourceBuilt = Extract<MinimalSource, { from: "source" }>;
 
 /** Debian's linux-source tree, unpacked once per version. */
-async function linuxSource(): Promise<{ dir: string; version: string }> {
+export async function linuxSource(): Promise<{ dir: string; version: string }> {
   const pkg = await concretePackage("linux-source", "all", "linux-source-");
   const { deb, version } = await download(pkg, "all");
   const root = join(CACHE, "src", `${pkg}_${version}`);
@@ -59,10 +59,12 @@ async function linuxSource(): Promise<{ dir: string; version: string }> {
 
 export async function buildKernel(archName: string, arch: GuestArch, source: SourceBuilt): Promise<BuiltKernel> {
   const { dir: tree, version } = await linuxSource();
-  const gcc = (await run(`${arch.crossTriplet}-gcc`, ["-dumpfullversion"])).trim();
+  const cross = source.kernelCrossTriplet ?? arch.crossTriplet;
+  await ensureHostPackages([`gcc-${cross}`]);
+  const gcc = (await run(`${cross}-gcc`, ["-dumpfullversion"])).trim();
   const symbols = [...GUEST_KCONFIG, ...source.kconfig];
   const inputs = createHash("sha256")
-    .update(JSON.stringify([version, gcc, source.linuxArch, source.kernelImage, symbols]))
+    .update(JSON.stringify([version, cross, gcc, source.linuxArch, source.kernelImage, symbols]))
     .digest("hex").slice(0, 16);
   const out = join(CACHE, "kernels", `${archName}-${inputs}`);
   const target = basename(source.kernelImage);
@@ -76,7 +78,7 @@ export async function buildKernel(archName: string, arch: GuestArch, source: Sou
   await rm(build, { recursive: true, force: true });
   await mkdir(build, { recursive: true });
   const make = (args: string[], opts = {}) => run("make", ["-s", "-C", tree, `O=${build}`, `ARCH=${source.linuxArch}`,
-    `CROSS_COMPILE=${arch.crossTriplet}-`, ...args], opts);
+    `CROSS_COMPILE=${cross}-`, ...args], opts);
   await make(["tinyconfig"]);
   const fragment = join(build, "containerx.config");
   await writeFile(fragment, symbols.map((s) => `CONFIG_${s}=y\n`).join(""));

@@ -82,8 +82,6 @@ async function debianPortParts(arch: GuestArch, kernelPackage: string, work: str
 
 /** Kernel and busybox built from Debian's sources, for an arch Debian has no port of. */
 async function sourceParts(archName: ArchName, arch: GuestArch, source: Extract<MinimalSource, { from: "source" }>, toolchain: Toolchain): Promise<Parts> {
-  // The host side of a kernel build (kconfig, its scripts) and of unpacking Debian sources.
-  await ensureHostPackages(["gcc", "libc6-dev", "make", "flex", "bison", "bc", "dpkg-dev", "xz-utils", "bzip2"]);
   const kernel = await buildKernel(archName, arch, source);
   const busybox = await buildBusybox(archName, arch, toolchain);
   return {
@@ -121,6 +119,10 @@ async function main(): Promise<void> {
   const arch = ARCHES[archName];
   const image = `containerx/minimal:${archName}`;
   const work = workDir("minimal", archName);
+  if (arch.minimal.from === "source") {
+    // The host side of a kernel build (kconfig, its scripts, headers_install) and of unpacking Debian sources.
+    await ensureHostPackages(["gcc", "libc6-dev", "make", "flex", "bison", "bc", "rsync", "dpkg-dev", "xz-utils", "bzip2"]);
+  }
   const toolchain = await userlandToolchain(archName, arch);
   // Beside the work directory: build-debian reads this base's files from it while it is up to date.
   const partsDir = `${work}.parts`;

@@ -1,6 +1,7 @@
 /**
- * Every guest arch in the table, end to end: one Cxfile on its minimal base,
- * built by docker buildx and run by docker run under TCG. The agent's contract
+ * The selected guest arches (CX_ARCHES, as bootstrap/images.sh builds them;
+ * CX_ARCHES=all for every arch in the table), end to end: one Cxfile on its
+ * minimal base, built by docker buildx and run by docker run under TCG. The agent's contract
  * is the same everywhere: the app's output and exit code, a volume written
  * from the guest, and docker stop reaching the app as SIGTERM.
  */
@@ -10,7 +11,8 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ARCHES, ARCH_NAMES } from "../../common/arches.js";
+import { ARCHES } from "../../common/arches.js";
+import { selectedArches } from "../../guest-bases/arch-selection.js";
 import { buildx, docker, startReady } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches/", import.meta.url));
@@ -20,7 +22,7 @@ after(async () => {
   if (containers.length) await docker(["rm", "-f", ...containers]);
 });
 
-for (const arch of ARCH_NAMES) {
+for (const arch of selectedArches()) {
   test(`${arch}: an app on minimal/${arch} prints the guest's uname -m, exits with its code, writes a volume and stops on docker stop`, async () => {
     const image = `containerx-e2e/arch-${arch}`;
     const built = await buildx(FIXTURE, ["--build-arg", `ARCH=${arch}`, "-t", image]);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selectedArches } from "../../guest-bases/arch-selection.js";
 import { busyboxApplets } from "../../guest-bases/busybox-applets.js";
 import { moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
 import { changedExtents } from "../../runtime/populate/block-diff.js";
@@ -52,4 +53,12 @@ test("only changed chunks of a disk image are reported, merged when adjacent", a
     { offset: 6 * 4096, length: 4096 },
   ]);
   assert.deepEqual(changedExtents(join(dir, "a"), join(dir, "b"), [{ offset: 0, length: 4096 }], 4096), []);
+});
+
+test("CX_ARCHES adds source-built arches to Debian's ports and mips, which are always built and tested", () => {
+  const ports = ["aarch64", "arm", "riscv64", "x86_64", "mips"];
+  assert.deepEqual(selectedArches({}), ports);
+  assert.deepEqual(selectedArches({ CX_ARCHES: "riscv32, ppc64" }), [...ports, "ppc64", "riscv32"]);
+  assert.deepEqual(selectedArches({ CX_ARCHES: "all" }), ["aarch64", "arm", "riscv64", "x86_64", "mips", "mips64", "ppc64", "riscv32"]);
+  assert.throws(() => selectedArches({ CX_ARCHES: "ppc64 sparc" }), /CX_ARCHES: unknown arch sparc; known: aarch64, .*, or all/);
 });
