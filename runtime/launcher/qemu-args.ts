@@ -97,7 +97,8 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const hostfwd = vm.ports.map((p) => `,hostfwd=${p.protocol}::${p.port}-:${p.port}`).join("");
   // Under KVM the table's model would be emulated needlessly; an app's own choice is kept.
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
-  const machineOptions = vm.accel === "tcg" && vm.machine === vm.arch.machine ? vm.arch.tcgMachineOptions ?? [] : [];
+  const own = vm.machine === vm.arch.machine ? vm.arch.machineOptions : undefined;
+  const machineOptions = [...(vm.accel === "tcg" ? own?.tcg ?? [] : []), ...(vm.boot.kind === "kernel" ? own?.kernelBoot ?? [] : [])];
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
     // Guest RAM is always a shareable memfd, with or without virtiofs volumes,

@@ -116,14 +116,16 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
 });
 
-test("the arch table's TCG machine options apply to its own machine under TCG only", () => {
+test("the arch table's machine options apply to its own machine, under TCG and for a kernel QEMU loads", () => {
   const base: VmConfig = {
     arch: ARCHES.ppc64, machine: "pseries", cpu: "power9", accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
     disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [],
   };
   const machine = (vm: VmConfig) => { const { args } = buildQemuArgs(vm); return args[args.indexOf("-machine") + 1]; };
-  assert.equal(machine(base), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,memory-backend=cxram");
-  assert.equal(machine({ ...base, accel: "kvm" }), "pseries,memory-backend=cxram");
+  assert.equal(machine(base), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,x-vof=on,memory-backend=cxram");
+  assert.equal(machine({ ...base, accel: "kvm" }), "pseries,x-vof=on,memory-backend=cxram");
+  assert.equal(machine({ ...base, boot: { kind: "firmware", image: "/f" } }), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,memory-backend=cxram",
+    "a firmware of the user's own replaces SLOF; VOF would not load it");
   assert.equal(machine({ ...base, machine: "powernv" }), "powernv,memory-backend=cxram", "an app's own machine gets no options meant for another");
 });
 
