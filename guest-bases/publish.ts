@@ -3,6 +3,9 @@
  * the ext4 image made without mounting, and publishing the /cx/base tree as a
  * local image that records its inputs (so an unchanged base is not rebuilt).
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { run } from "../common/run.js";
 
 export const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
@@ -38,9 +41,16 @@ export async function publishBase(out: string, image: string, arch: string, flav
   await run("find", [out, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
   const dockerfile = [
     "FROM scratch",
-    "COPY . /cx/base/",
+    "COPY base/ /cx/base/",
     `LABEL ${INPUTS_LABEL}="${inputs}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
   ].join("\n");
-  await run("docker", ["build", "-q", "-t", image, "-f", "-", out], { input: dockerfile, trace });
+  // The context goes as a tar on stdin: buildx keeps a synced copy of a context
+  // directory per base name and skips files whose size and mtime match, so
+  // every base's out/ (all with the same fixed mtimes) would pick up another's
+  // files of equal size (seen: minimal:mips published with ppc64's base.json).
+  const dockerfileDir = await mkdtemp(join(tmpdir(), "cx-base-"));
+  await writeFile(join(dockerfileDir, "Dockerfile"), dockerfile);
+  await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | docker build -q -t "$3" -`, "sh", out, dockerfileDir, image], { trace });
+  await rm(dockerfileDir, { recursive: true });
   log(`built ${image}`);
 }
