@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { GuestArch } from "../common/arches.js";
 import { run } from "../common/run.js";
 import { sourcePackage } from "./debian-packages.js";
+import { makeFailure } from "./make-failure.js";
 import { CACHE, log, trace } from "./publish.js";
 import type { Toolchain } from "./userland-toolchain.js";
 
@@ -41,7 +42,8 @@ export async function buildBusybox(archName: string, arch: GuestArch, toolchain:
   await run("sh", ["-c", `yes "" | "$@" silentoldconfig >/dev/null`, "sh", ...make]);
   const jobs = availableParallelism();
   log(`building busybox ${version} for ${archName} (static, ${jobs} jobs)`);
-  await run(make[0], [...make.slice(1), "-s", `-j${jobs}`, "busybox"], { trace });
+  await run(make[0], [...make.slice(1), "-s", `-j${jobs}`, "busybox"], { trace })
+    .catch((err: unknown) => { throw makeFailure(err, `building busybox for ${archName}`); });
   await mkdir(out, { recursive: true });
   await copyFile(join(build, "busybox"), `${path}.tmp`);
   await run(toolchain.strip, [`${path}.tmp`]);

@@ -11,6 +11,7 @@ import { basename, join } from "node:path";
 import type { GuestArch, MinimalSource } from "../common/arches.js";
 import { run } from "../common/run.js";
 import { concretePackage, download, ensureHostPackages } from "./debian-packages.js";
+import { makeFailure } from "./make-failure.js";
 import { CACHE, log, trace } from "./publish.js";
 
 /**
@@ -91,7 +92,7 @@ export async function buildKernel(archName: string, arch: GuestArch, source: Sou
 
   const jobs = availableParallelism();
   log(`building Linux ${version} for ${archName} (${source.linuxArch}, ${jobs} jobs; a few minutes, cached afterwards)`);
-  await make([`-j${jobs}`, target], { trace });
+  await make([`-j${jobs}`, target], { trace }).catch((err: unknown) => { throw makeFailure(err, `building Linux for ${archName}`); });
   const release = (await make(["kernelrelease"])).trim();
   await mkdir(out, { recursive: true });
   await copyFile(join(build, source.kernelImage), path);

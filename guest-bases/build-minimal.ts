@@ -50,12 +50,13 @@ interface Parts {
   readonly versions: readonly string[];
 }
 
-/** A Debian port's own kernel package, its modules the agent needs, and busybox-static. */
+/** A Debian port's own kernel package, its modules the agent needs, and busybox-static, unpacked in `work`. */
 async function debianPortParts(arch: GuestArch, kernelPackage: string, work: string): Promise<Parts> {
   await ensureForeignArch(arch.debianArch);
   const kernelPkg = await concretePackage(kernelPackage, arch.debianArch, "linux-image-");
   const kernel = await download(kernelPkg, arch.debianArch);
   const busybox = await download("busybox-static", arch.debianArch);
+  await rm(work, { recursive: true, force: true });
   const pkgRoot = join(work, "packages");
   // Packages from a merged-/usr release (trixie) put /lib and /bin under /usr.
   for (const d of ["usr/lib", "usr/bin"]) await mkdir(join(pkgRoot, d), { recursive: true });
@@ -126,8 +127,6 @@ async function main(): Promise<void> {
   const toolchain = await userlandToolchain(archName, arch);
   // Beside the work directory: build-debian reads this base's files from it while it is up to date.
   const partsDir = `${work}.parts`;
-  await rm(partsDir, { recursive: true, force: true });
-  await mkdir(partsDir, { recursive: true });
   const parts = arch.minimal.from === "debian-port"
     ? await debianPortParts(arch, arch.minimal.kernelPackage, partsDir)
     : await sourceParts(archName, arch, arch.minimal, toolchain);

@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { selectedArches } from "../../guest-bases/arch-selection.js";
 import { busyboxApplets } from "../../guest-bases/busybox-applets.js";
 import { moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
+import { makeFailure } from "../../guest-bases/make-failure.js";
+import { CommandError } from "../../common/run.js";
 import { changedExtents } from "../../runtime/populate/block-diff.js";
 import { debugfsScripts } from "../../runtime/populate/debugfs-script.js";
 
@@ -61,4 +63,11 @@ test("CX_ARCHES adds source-built arches to Debian's ports and mips, which are a
   assert.deepEqual(selectedArches({ CX_ARCHES: "riscv32, ppc64" }), [...ports, "ppc64", "riscv32"]);
   assert.deepEqual(selectedArches({ CX_ARCHES: "all" }), ["aarch64", "arm", "riscv64", "x86_64", "mips", "mips64", "ppc64", "riscv32"]);
   assert.throws(() => selectedArches({ CX_ARCHES: "ppc64 sparc" }), /CX_ARCHES: unknown arch sparc; known: aarch64, .*, or all/);
+});
+
+test("a failed kernel or busybox build reports the compiler's reason, not make's last lines", () => {
+  const stderr = "  LD      vdso.so\nriscv64-unknown-elf-ld: -shared not supported\nmake[3]: *** [vdso] Error 1\nmake: *** [Makefile:250: __sub-make] Error 2\n";
+  assert.equal(makeFailure(new CommandError("make", 2, stderr), "building Linux for riscv32").message,
+    "building Linux for riscv32 failed:\nriscv64-unknown-elf-ld: -shared not supported");
+  assert.match(makeFailure(new CommandError("make", 2, "something odd\n"), "building busybox").message, /something odd/);
 });
