@@ -2,8 +2,9 @@
  * Bring-your-own OS without the agent, run with plain docker: a GPT disk
  * holding only the UEFI Shell (no Linux anywhere), made from Debian's
  * efi-shell package by the example's make-disk.sh and built with
- * `boot: uefi`; U-Boot from Debian's u-boot-qemu as `boot: firmware`; and a
- * kernel with an initramfs of the user's own as `boot: kernel`.
+ * `boot: uefi`; U-Boot from Debian's u-boot-qemu as `boot: firmware`, on each
+ * arch's machine that Debian builds it for; and a kernel with an initramfs of
+ * the user's own as `boot: kernel`.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +28,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "cx-e2e-uefi-"));
 });
 after(async () => {
-  await docker(["rm", "-f", "cx-e2e-uefi-stop", "cx-e2e-uboot"]);
+  await docker(["rm", "-f", "cx-e2e-uefi-stop", ...Object.keys(U_BOOT).map((arch) => `cx-e2e-uboot-${arch}`)]);
   await rm(work, { recursive: true, force: true });
 });
 
@@ -103,30 +104,50 @@ test("stdin is typed at the guest's console; docker stop asks for an ACPI power-
   assert.match(withArgs.stderr, /boots its OS \(uefi\) without the Containerx agent, so it runs no command; got: ls/);
 });
 
-test("boot: firmware runs U-Boot (Debian's u-boot-qemu) as the machine's firmware, its console on stdout", async () => {
-  const ctx = join(work, "u-boot");
-  await run("mkdir", ["-p", ctx]);
-  await run("sh", ["-c", `cd ${ctx} && apt-get download -qq u-boot-qemu 2>/dev/null && dpkg-deb -x u-boot-qemu_*.deb pkg`]);
-  await run("cp", [join(ctx, "pkg/usr/lib/u-boot/qemu_arm64/u-boot.bin"), join(ctx, "u-boot.bin")]);
-  await writeFile(join(ctx, "blank.img"), Buffer.alloc(8 << 20));
-  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: { disk: blank.img, format: raw, arch: aarch64, boot: firmware, firmware: u-boot.bin }\n");
-  // --no-cache: the import step must run (and say what it imported) whatever earlier runs cached.
-  const built = await buildx(ctx, ["--no-cache", "-t", `${IMAGE}-uboot`]);
-  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
-  assert.match(built.stderr, /imported: aarch64 disk that boots with firmware, without the Containerx agent/);
+/** U-Boot of Debian's u-boot-qemu for each arch's QEMU machine (virt, virt, virt, q35). */
+const U_BOOT: Record<string, string> = {
+  aarch64: "qemu_arm64/u-boot.bin",
+  arm: "qemu_arm/u-boot.bin",
+  riscv64: "qemu-riscv64/u-boot.bin",
+  x86_64: "qemu-x86_64/u-boot.rom",
+};
+let uBootPackage: Promise<string> | undefined;
+/** u-boot-qemu unpacked once, for all arches. */
+function unpackUBoot(): Promise<string> {
+  uBootPackage ??= (async () => {
+    const dir = join(work, "u-boot-qemu");
+    await run("mkdir", ["-p", dir]);
+    await run("sh", ["-c", `cd ${dir} && apt-get download -qq u-boot-qemu 2>/dev/null && dpkg-deb -x u-boot-qemu_*.deb pkg`]);
+    return join(dir, "pkg/usr/lib/u-boot");
+  })();
+  return uBootPackage;
+}
 
-  const name = "cx-e2e-uboot";
-  await docker(["rm", "-f", name]);
-  assert.equal((await docker(["run", "-d", "--name", name, "-e", "CX_POWERDOWN_SECONDS=1", `${IMAGE}-uboot`])).exitCode, 0);
-  let logs = "";
-  for (let i = 0; i < 300 && !/U-Boot 20\d\d/.test(logs); i++) {
-    await sleep(200);
-    logs = (await docker(["logs", name])).stdout;
-  }
-  assert.match(logs, /U-Boot 20\d\d/, "U-Boot's banner on the container's stdout");
-  assert.equal((await docker(["stop", name])).exitCode, 0);
-  assert.equal(JSON.parse((await docker(["inspect", name])).stdout)[0].State.ExitCode, 143);
-});
+for (const [arch, firmware] of Object.entries(U_BOOT)) {
+  test(`boot: firmware runs U-Boot (Debian's u-boot-qemu) as the ${arch} machine's firmware, its console on stdout`, async () => {
+    const ctx = join(work, `u-boot-${arch}`);
+    await run("mkdir", ["-p", ctx]);
+    await run("cp", [join(await unpackUBoot(), firmware), join(ctx, "u-boot.bin")]);
+    await writeFile(join(ctx, "blank.img"), Buffer.alloc(8 << 20));
+    await writeFile(join(ctx, "Cxfile"), `# syntax=containerx/frontend\nbase: { disk: blank.img, format: raw, arch: ${arch}, boot: firmware, firmware: u-boot.bin }\n`);
+    // --no-cache: the import step must run (and say what it imported) whatever earlier runs cached.
+    const built = await buildx(ctx, ["--no-cache", "-t", `${IMAGE}-uboot-${arch}`]);
+    assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+    assert.match(built.stderr, new RegExp(`imported: ${arch} disk that boots with firmware, without the Containerx agent`));
+
+    const name = `cx-e2e-uboot-${arch}`;
+    await docker(["rm", "-f", name]);
+    assert.equal((await docker(["run", "-d", "--name", name, "-e", "CX_POWERDOWN_SECONDS=1", `${IMAGE}-uboot-${arch}`])).exitCode, 0);
+    let logs = "";
+    for (let i = 0; i < 300 && !/U-Boot 20\d\d/.test(logs); i++) {
+      await sleep(200);
+      logs = (await docker(["logs", name])).stdout;
+    }
+    assert.match(logs, /U-Boot 20\d\d/, "U-Boot's banner on the container's stdout");
+    assert.equal((await docker(["stop", name])).exitCode, 0);
+    assert.equal(JSON.parse((await docker(["inspect", name])).stdout)[0].State.ExitCode, 143);
+  });
+}
 
 const OWN_INIT = `#include <stdio.h>
 #include <sys/reboot.h>
