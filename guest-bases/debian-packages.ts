@@ -17,10 +17,12 @@ export async function debianMirror(): Promise<string> {
   return /^URIs:\s*(\S+)/m.exec(sources)?.[1] ?? "http://deb.debian.org/debian";
 }
 
+/** The host's own Debian architecture. */
+export const nativeDebianArch = async () => (await run("dpkg", ["--print-architecture"])).trim();
+
 /** Makes a Debian port's packages downloadable with apt (dpkg --add-architecture). */
 export async function ensureForeignArch(debianArch: string): Promise<void> {
-  const native = (await run("dpkg", ["--print-architecture"])).trim();
-  if (debianArch === native) return;
+  if (debianArch === (await nativeDebianArch())) return;
   const foreign = (await run("dpkg", ["--print-foreign-architectures"])).split("\n");
   if (foreign.includes(debianArch)) return;
   await run("dpkg", ["--add-architecture", debianArch], { trace });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { GuestArch } from "../common/arches.js";
 import { run } from "../common/run.js";
 import { linuxSource } from "./build-kernel.js";
-import { ensureHostPackages, sourcePackage } from "./debian-packages.js";
+import { ensureHostPackages, nativeDebianArch, sourcePackage } from "./debian-packages.js";
 import { CACHE, log, trace } from "./publish.js";
 
 export interface Toolchain {
@@ -61,7 +61,9 @@ crtend.o%s ${prefix}/lib/crtn.o
 export async function userlandToolchain(archName: string, arch: GuestArch): Promise<Toolchain> {
   const source = arch.minimal.from === "source" ? arch.minimal : undefined;
   const musl = source?.musl;
-  await ensureHostPackages([`gcc-${arch.crossTriplet}`, ...(musl ? [] : [`libc6-dev-${arch.debianArch}-cross`])]);
+  // The host's own arch needs no cross compiler: its gcc is <triplet>-gcc too.
+  const native = arch.debianArch === (await nativeDebianArch());
+  await ensureHostPackages(native ? ["gcc", "libc6-dev"] : [`gcc-${arch.crossTriplet}`, ...(musl ? [] : [`libc6-dev-${arch.debianArch}-cross`])]);
   const gcc = `${arch.crossTriplet}-gcc`;
   const gccVersion = (await run(gcc, ["-dumpfullversion"])).trim();
   const strip = `${arch.crossTriplet}-strip`;
