@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what Containerx needs on a Debian 12 host: Docker 26 and
-# buildx from trixie (pinned low so nothing else moves to trixie), QEMU and the
-# image-building tools. Idempotent: a second run with everything present does
-# no apt work and leaves a running dockerd alone.
+# buildx from trixie (pinned low so nothing else moves to trixie), QEMU, the
+# image-building tools, and a local registry for push tests. Idempotent: a
+# second run with everything present does no apt work and leaves a running
+# dockerd and registry alone.
 set -euo pipefail
 
 log() { printf 'containerx-setup: %s\n' "$*" >&2; }
@@ -29,6 +30,7 @@ HOST_PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   cpio zstd jq curl ca-certificates kmod
   fdisk dosfstools mtools
+  docker-registry
 )
 TRIXIE_PACKAGES=(docker.io docker-buildx)
 
@@ -69,5 +71,20 @@ start_dockerd() {
   exit 1
 }
 start_dockerd
+
+# Docker trusts plain http to registries on 127.0.0.0/8, so pushes need no TLS.
+start_registry() {
+  if curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then return 0; fi
+  log "starting a local registry on 127.0.0.1:5000 (log: /var/log/containerx-registry.log)"
+  nohup docker-registry serve "$(cd "$(dirname "$0")" && pwd)/registry.yml" >/var/log/containerx-registry.log 2>&1 &
+  local i
+  for i in $(seq 1 30); do
+    curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  log "the registry did not come up; see /var/log/containerx-registry.log"
+  exit 1
+}
+start_registry
 docker buildx version >/dev/null || { log "docker buildx is not available"; exit 1; }
 log "host ready: $(docker version -f 'docker {{.Server.Version}}'), $(docker buildx version | cut -d' ' -f1,2)"
