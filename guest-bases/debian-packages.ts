@@ -3,7 +3,7 @@
  * any architecture, cross compilers, and source packages, all from the
  * host's own mirror and cached under CACHE.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../common/run.js";
 import { CACHE, log, trace } from "./publish.js";
@@ -75,14 +75,21 @@ export async function sourcePackage(pkg: string, release?: string): Promise<{ di
   const apt = ["-q", "-o", `Dir::Etc::SourceList=${join(aptDir, "sources.list")}`, "-o", "Dir::Etc::SourceParts=/dev/null",
     "-o", `Dir::State::Lists=${listDir}`, "-o", "APT::Sandbox::User=root"];
   const version = async () => /^Version: (\S+)/m.exec(await run("apt-cache", [...apt, "showsrc", "--only-source", pkg]).catch(() => ""))?.[1];
-  const known = (await version()) ?? (await run("apt-get", [...apt, "update"], { trace }), await version());
-  if (!known) throw new Error(`Debian's mirror has no source package ${pkg} for ${release}`);
-  const upstream = known.replace(/^\d+:/, "").replace(/-[^-]+$/, "");
-  const dir = join(CACHE, "src", `${pkg}-${known.replace(/:/g, "_")}`);
-  const tree = join(dir, `${pkg}-${upstream}`);
+  const place = (v: string) => {
+    const dir = join(CACHE, "src", `${pkg}-${v.replace(/:/g, "_")}`);
+    return { dir, tree: join(dir, `${pkg}-${v.replace(/^\d+:/, "").replace(/-[^-]+$/, "")}`), complete: join(dir, ".complete") };
+  };
+  const unpacked = (v: string) => access(place(v).complete).then(() => true, () => false);
+  let known = await version();
+  // The index is refreshed only to fetch: the mirror may have moved on from the version it names.
+  if (!known || !(await unpacked(known))) {
+    await run("apt-get", [...apt, "update"], { trace });
+    known = await version();
+    if (!known) throw new Error(`Debian's mirror has no source package ${pkg} for ${release}`);
+  }
+  const { dir, tree, complete } = place(known);
   // The marker is written last, so an interrupted unpack is redone.
-  const complete = join(dir, ".complete");
-  if (!(await readdir(dir).catch((): string[] => [])).includes(".complete")) {
+  if (!(await unpacked(known))) {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await run("apt-get", [...apt, "source", `${pkg}=${known}`], { cwd: dir, trace });
