@@ -5,11 +5,12 @@
  * kernels are cached by their inputs, so a rebuild of the base reuses them.
  */
 import { createHash } from "node:crypto";
-import { access, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import type { GuestArch, MinimalSource } from "../common/arches.js";
 import { run } from "../common/run.js";
+import { fillOnce } from "./build-cache.js";
 import { concretePackage, download, ensureHostPackages } from "./debian-packages.js";
 import { makeFailure } from "./make-failure.js";
 import { CACHE, log, trace } from "./publish.js";
@@ -47,15 +48,11 @@ export async function linuxSource(): Promise<{ dir: string; version: string }> {
   const pkg = await concretePackage("linux-source", "all", "linux-source-");
   const { deb, version } = await download(pkg, "all");
   const root = join(CACHE, "src", `${pkg}_${version}`);
-  const dir = join(root, pkg);
-  if (!(await readdir(root).catch((): string[] => [])).includes(".complete")) {
+  await fillOnce(root, async () => {
     log(`unpacking ${pkg} ${version}`);
-    await rm(root, { recursive: true, force: true });
-    await mkdir(root, { recursive: true });
     await run("sh", ["-c", `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/src/${pkg}.tar.xz | tar -xJ -C "$2"`, "sh", deb, root]);
-    await writeFile(join(root, ".complete"), "");
-  }
-  return { dir, version };
+  });
+  return { dir: join(root, pkg), version };
 }
 
 export async function buildKernel(archName: string, arch: GuestArch, source: SourceBuilt): Promise<BuiltKernel> {
@@ -71,35 +68,29 @@ export async function buildKernel(archName: string, arch: GuestArch, source: Sou
   const target = basename(source.kernelImage);
   const path = join(out, target);
   const releaseFile = join(out, "release");
-  if (await access(releaseFile).then(() => true, () => false)) {
-    return { path, release: (await readFile(releaseFile, "utf8")).trim(), inputs };
-  }
+  await fillOnce(out, async () => {
+    const build = `${out}.build`;
+    await rm(build, { recursive: true, force: true });
+    await mkdir(build, { recursive: true });
+    const make = (args: string[], opts = {}) => run("make", ["-s", "-C", tree, `O=${build}`, `ARCH=${source.linuxArch}`,
+      `CROSS_COMPILE=${cross}-`, ...args], opts);
+    await make(["tinyconfig"]);
+    const fragment = join(build, "containerx.config");
+    await writeFile(fragment, symbols.map((s) => `CONFIG_${s}=y\n`).join(""));
+    await run(join(tree, "scripts/kconfig/merge_config.sh"), ["-m", "-O", build, join(build, ".config"), fragment], { cwd: tree });
+    await make(["olddefconfig"]);
+    // Kconfig drops a symbol whose dependencies are unmet without a word; say which.
+    const config = await readFile(join(build, ".config"), "utf8");
+    const dropped = symbols.filter((s) => !config.includes(`\nCONFIG_${s}=y\n`));
+    if (dropped.length) throw new Error(`the ${archName} kernel configuration lost ${dropped.map((s) => `CONFIG_${s}`).join(", ")} (unmet dependencies)`);
 
-  const build = join(CACHE, "kernels", `${archName}-${inputs}.build`);
-  await rm(build, { recursive: true, force: true });
-  await mkdir(build, { recursive: true });
-  const make = (args: string[], opts = {}) => run("make", ["-s", "-C", tree, `O=${build}`, `ARCH=${source.linuxArch}`,
-    `CROSS_COMPILE=${cross}-`, ...args], opts);
-  await make(["tinyconfig"]);
-  const fragment = join(build, "containerx.config");
-  await writeFile(fragment, symbols.map((s) => `CONFIG_${s}=y\n`).join(""));
-  await run(join(tree, "scripts/kconfig/merge_config.sh"), ["-m", "-O", build, join(build, ".config"), fragment], { cwd: tree });
-  await make(["olddefconfig"]);
-  // Kconfig drops a symbol whose dependencies are unmet without a word; say which.
-  const config = await readFile(join(build, ".config"), "utf8");
-  const dropped = symbols.filter((s) => !config.includes(`\nCONFIG_${s}=y\n`));
-  if (dropped.length) throw new Error(`the ${archName} kernel configuration lost ${dropped.map((s) => `CONFIG_${s}`).join(", ")} (unmet dependencies)`);
-
-  const jobs = availableParallelism();
-  log(`building Linux ${version} for ${archName} (${source.linuxArch}, ${jobs} jobs; a few minutes, cached afterwards)`);
-  await make([`-j${jobs}`, target], { trace }).catch((err: unknown) => { throw makeFailure(err, `building Linux for ${archName}`); });
-  const release = (await make(["kernelrelease"])).trim();
-  await mkdir(out, { recursive: true });
-  await copyFile(join(build, source.kernelImage), path);
-  await copyFile(join(build, ".config"), join(out, "config"));
-  // Written last: its presence means the kernel is complete.
-  await writeFile(`${releaseFile}.tmp`, `${release}\n`);
-  await rename(`${releaseFile}.tmp`, releaseFile);
-  await rm(build, { recursive: true, force: true });
-  return { path, release, inputs };
+    const jobs = availableParallelism();
+    log(`building Linux ${version} for ${archName} (${source.linuxArch}, ${jobs} jobs; a few minutes, cached afterwards)`);
+    await make([`-j${jobs}`, target], { trace }).catch((err: unknown) => { throw makeFailure(err, `building Linux for ${archName}`); });
+    await writeFile(releaseFile, await make(["kernelrelease"]));
+    await copyFile(join(build, source.kernelImage), path);
+    await copyFile(join(build, ".config"), join(out, "config"));
+    await rm(build, { recursive: true, force: true });
+  });
+  return { path, release: (await readFile(releaseFile, "utf8")).trim(), inputs };
 }

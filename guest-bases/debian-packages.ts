@@ -3,9 +3,10 @@
  * any architecture, cross compilers, and source packages, all from the
  * host's own mirror and cached under CACHE.
  */
-import { access, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../common/run.js";
+import { fillOnce, isFilled } from "./build-cache.js";
 import { CACHE, log, trace } from "./publish.js";
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
@@ -75,25 +76,15 @@ export async function sourcePackage(pkg: string, release?: string): Promise<{ di
   const apt = ["-q", "-o", `Dir::Etc::SourceList=${join(aptDir, "sources.list")}`, "-o", "Dir::Etc::SourceParts=/dev/null",
     "-o", `Dir::State::Lists=${listDir}`, "-o", "APT::Sandbox::User=root"];
   const version = async () => /^Version: (\S+)/m.exec(await run("apt-cache", [...apt, "showsrc", "--only-source", pkg]).catch(() => ""))?.[1];
-  const place = (v: string) => {
-    const dir = join(CACHE, "src", `${pkg}-${v.replace(/:/g, "_")}`);
-    return { dir, tree: join(dir, `${pkg}-${v.replace(/^\d+:/, "").replace(/-[^-]+$/, "")}`), complete: join(dir, ".complete") };
-  };
-  const unpacked = (v: string) => access(place(v).complete).then(() => true, () => false);
+  const dirOf = (v: string) => join(CACHE, "src", `${pkg}-${v.replace(/:/g, "_")}`);
   let known = await version();
   // The index is refreshed only to fetch: the mirror may have moved on from the version it names.
-  if (!known || !(await unpacked(known))) {
+  if (!known || !(await isFilled(dirOf(known)))) {
     await run("apt-get", [...apt, "update"], { trace });
     known = await version();
     if (!known) throw new Error(`Debian's mirror has no source package ${pkg} for ${release}`);
   }
-  const { dir, tree, complete } = place(known);
-  // The marker is written last, so an interrupted unpack is redone.
-  if (!(await unpacked(known))) {
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    await run("apt-get", [...apt, "source", `${pkg}=${known}`], { cwd: dir, trace });
-    await writeFile(complete, "");
-  }
-  return { dir: tree, version: known };
+  const dir = dirOf(known);
+  await fillOnce(dir, () => run("apt-get", [...apt, "source", `${pkg}=${known}`], { cwd: dir, trace }).then(() => undefined));
+  return { dir: join(dir, `${pkg}-${known.replace(/^\d+:/, "").replace(/-[^-]+$/, "")}`), version: known };
 }

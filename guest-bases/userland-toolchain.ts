@@ -6,11 +6,12 @@
  * musl builds are cached by their inputs.
  */
 import { createHash } from "node:crypto";
-import { access, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { GuestArch } from "../common/arches.js";
 import { run } from "../common/run.js";
+import { fillOnce } from "./build-cache.js";
 import { linuxSource } from "./build-kernel.js";
 import { ensureHostPackages, nativeDebianArch, sourcePackage } from "./debian-packages.js";
 import { CACHE, log, trace } from "./publish.js";
@@ -76,21 +77,18 @@ export async function userlandToolchain(archName: string, arch: GuestArch): Prom
   const prefix = join(CACHE, "musl", `${archName}-${inputs}`);
   const specs = join(prefix, "musl.specs");
   const toolchain: Toolchain = { libc: "musl", cc: [gcc, ...musl.cflags, "-specs", specs, "-static"], strip, version: `musl ${version} ${inputs}` };
-  if (await access(specs).then(() => true, () => false)) return toolchain;
-
-  const build = `${prefix}.build`;
-  await rm(build, { recursive: true, force: true });
-  await rm(prefix, { recursive: true, force: true });
-  await mkdir(build, { recursive: true });
-  log(`building musl ${version} for ${archName}`);
-  await run(join(tree, "configure"), [`--target=${musl.target}`, `--prefix=${prefix}`, "--disable-shared", "--disable-wrapper"],
-    { cwd: build, env: { CC: `${gcc} ${musl.cflags.join(" ")}`, CROSS_COMPILE: `${arch.crossTriplet}-` }, trace });
-  await run("make", ["-s", `-j${availableParallelism()}`, "install"], { cwd: build, trace });
-  // A glibc cross toolchain comes with Debian's Linux headers (linux-libc-dev); musl needs them from the kernel's source.
-  await run("make", ["-s", "-C", linux.dir, `O=${join(build, "linux-headers")}`, `ARCH=${source.linuxArch}`, `INSTALL_HDR_PATH=${prefix}`, "headers_install"], { trace });
-  // Written last: its presence means a complete install.
-  await writeFile(`${specs}.tmp`, muslSpecs(prefix));
-  await rename(`${specs}.tmp`, specs);
-  await rm(build, { recursive: true, force: true });
+  await fillOnce(prefix, async () => {
+    const build = `${prefix}.build`;
+    await rm(build, { recursive: true, force: true });
+    await mkdir(build, { recursive: true });
+    log(`building musl ${version} for ${archName}`);
+    await run(join(tree, "configure"), [`--target=${musl.target}`, `--prefix=${prefix}`, "--disable-shared", "--disable-wrapper"],
+      { cwd: build, env: { CC: `${gcc} ${musl.cflags.join(" ")}`, CROSS_COMPILE: `${arch.crossTriplet}-` }, trace });
+    await run("make", ["-s", `-j${availableParallelism()}`, "install"], { cwd: build, trace });
+    // A glibc cross toolchain comes with Debian's Linux headers (linux-libc-dev); musl needs them from the kernel's source.
+    await run("make", ["-s", "-C", linux.dir, `O=${join(build, "linux-headers")}`, `ARCH=${source.linuxArch}`, `INSTALL_HDR_PATH=${prefix}`, "headers_install"], { trace });
+    await writeFile(specs, muslSpecs(prefix));
+    await rm(build, { recursive: true, force: true });
+  });
   return toolchain;
 }
