@@ -25,7 +25,8 @@ export interface BuiltBusybox {
 
 export async function buildBusybox(archName: string, arch: GuestArch, toolchain: Toolchain): Promise<BuiltBusybox> {
   const { dir: tree, version } = await sourcePackage("busybox");
-  const inputs = createHash("sha256").update(JSON.stringify([version, toolchain])).digest("hex").slice(0, 16);
+  const off = toolchain.libc === "musl" ? [GLIBC_ONLY] : [];
+  const inputs = createHash("sha256").update(JSON.stringify([version, toolchain, ...off])).digest("hex").slice(0, 16);
   const out = join(CACHE, "busybox", `${archName}-${inputs}`);
   const path = join(out, "busybox");
   await fillOnce(out, async () => {
