@@ -31,6 +31,7 @@ HOST_PACKAGES=(
   cpio zstd jq curl ca-certificates kmod
   fdisk dosfstools mtools
   docker-registry
+  qemu-user-static
 )
 TRIXIE_PACKAGES=(docker.io docker-buildx)
 
@@ -58,8 +59,45 @@ mapfile -t need < <(missing "${HOST_PACKAGES[@]}")
 mapfile -t need_trixie < <(missing "${TRIXIE_PACKAGES[@]}")
 apt_install "${need[@]}" "${need_trixie[@]/%//trixie}"
 
+# Foreign host platforms' build steps (the arm64 runtime's apt-get) run under
+# qemu-user. The F flag opens the interpreter now, so it works inside build
+# containers, which do not have it on their own filesystem.
+enable_binfmt() {
+  local fs=/proc/sys/fs/binfmt_misc arch
+  [ -e "$fs/register" ] || mount -t binfmt_misc binfmt_misc "$fs"
+  for arch in "$@"; do
+    # qemu-user-static has no entry for the machine's own arch.
+    [ -f "/usr/lib/binfmt.d/qemu-$arch.conf" ] || continue
+    [ -e "$fs/qemu-$arch" ] || cat "/usr/lib/binfmt.d/qemu-$arch.conf" >"$fs/register"
+  done
+}
+# The CPUs of the host platforms (common/host-platforms.ts), as qemu names them.
+enable_binfmt x86_64 aarch64
+
+# The containerd image store holds multi-platform images (an index and a
+# manifest per host platform), which buildx --platform a,b needs.
+DAEMON_JSON=/etc/docker/daemon.json
+configure_dockerd() {
+  local current='{}'
+  [ -f "$DAEMON_JSON" ] && current=$(cat "$DAEMON_JSON")
+  if [ "$(jq -r '.features."containerd-snapshotter" // false' <<<"$current")" != true ]; then
+    mkdir -p "$(dirname "$DAEMON_JSON")"
+    jq '.features."containerd-snapshotter" = true' <<<"$current" >"$DAEMON_JSON"
+    log "enabled the containerd image store in $DAEMON_JSON"
+  fi
+}
+configure_dockerd
+
+uses_containerd_store() { docker info -f '{{.DriverStatus}}' 2>/dev/null | grep -q 'io.containerd.snapshotter'; }
+
 start_dockerd() {
-  if docker info >/dev/null 2>&1; then return 0; fi
+  if docker info >/dev/null 2>&1; then
+    uses_containerd_store && return 0
+    log "restarting dockerd for the containerd image store (images built with the old store are not visible in the new one)"
+    pkill -x dockerd
+    local i
+    for i in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+  fi
   log "starting dockerd (log: /var/log/containerx-dockerd.log)"
   nohup dockerd >/var/log/containerx-dockerd.log 2>&1 &
   local i

@@ -14,34 +14,37 @@ NODE_IMAGE=containerx/node:bookworm
 # Debian guest bases (debian/<arch>): each is a few minutes of TCG at first build.
 DEBIAN_ARCHES="aarch64 arm riscv64 x86_64"
 
-bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm
-bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+npm run --silent build
+
+# The images with a host part (Debian, Node, the runtime, the frontend) are
+# built for every host platform, foreign ones under qemu-user.
+PLATFORMS=$(node dist/guest-bases/arch-table.js host-platforms | tr ' ' ,)
+bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm "$PLATFORMS"
+bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie "$PLATFORMS"
 
 # The local Node base trusts what this host trusts (its extra CAs, e.g. a
 # TLS-intercepting proxy's), so npm inside image builds reaches the registry.
 ca_dir=/usr/local/share/ca-certificates
 ca_sum=$(cat "$ca_dir"/*.crt 2>/dev/null | sha256sum | cut -c1-12)
-if [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"}}' "$NODE_IMAGE" 2>/dev/null)" != "$ca_sum" ]; then
-  log "building $NODE_IMAGE (Debian's nodejs and npm)"
+if [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"}}' "$NODE_IMAGE" 2>/dev/null)" != "$ca_sum $PLATFORMS" ]; then
+  log "building $NODE_IMAGE for $PLATFORMS (Debian's nodejs and npm)"
   ctx=$(mktemp -d)
   cp "$ca_dir"/*.crt "$ctx"/ 2>/dev/null || true
-  docker build -q -t "$NODE_IMAGE" -f - "$ctx" >/dev/null <<DOCKERFILE
+  docker buildx build -q --platform "$PLATFORMS" -t "$NODE_IMAGE" -f - "$ctx" >/dev/null <<DOCKERFILE
 FROM $DEBIAN_IMAGE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY . /usr/local/share/ca-certificates/
 RUN update-ca-certificates >/dev/null
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
-LABEL org.containerx.host-ca=$ca_sum
+LABEL org.containerx.host-ca="$ca_sum $PLATFORMS"
 DOCKERFILE
   rm -rf "$ctx"
 fi
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
-npm run --silent build
 
 # Minimal bases: Debian's ports and mips, plus the other arches built from
 # source that CX_ARCHES asks for ("all", or names; guest-bases/arch-selection.ts).
@@ -50,11 +53,11 @@ for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch"; done
 for arch in $DEBIAN_ARCHES; do node dist/guest-bases/build-debian.js "$arch"; done
 
 qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
-log "building containerx/runtime (QEMU: $qemu_packages)"
-docker build -q -f runtime/Dockerfile -t containerx/runtime:latest \
+log "building containerx/runtime for $PLATFORMS (QEMU: $qemu_packages)"
+docker buildx build -q --platform "$PLATFORMS" -f runtime/Dockerfile -t containerx/runtime:latest \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$RUNTIME_DEBIAN_IMAGE" \
   --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(node dist/guest-bases/arch-table.js uefi-firmware)" . >/dev/null
 
-log "building containerx/frontend"
-docker build -q -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
+log "building containerx/frontend for $PLATFORMS"
+docker buildx build -q --platform "$PLATFORMS" -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
 log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:{${arches// /,}}, containerx/debian:{${DEBIAN_ARCHES// /,}}"

@@ -14,7 +14,8 @@ import { marshal } from "./llb/graph.js";
 import { local } from "./llb/ops.js";
 import { normalizeImageRef } from "./plan/image-ref.js";
 import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
-import { parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
+import { formatPlatform, ociPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
+import { takesAnnotations, unmetNeeds } from "./gateway/caps.js";
 
 /** A request Containerx understands but cannot serve yet. */
 export class UnsupportedError extends Error {}
@@ -46,16 +47,24 @@ function sourceDateEpoch(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+/** buildx asks for a platform map (refs + refs.platforms) for several platforms, or for one with --platform and multi-platform on. */
+function wantsPlatformMap(opts: ReadonlyMap<string, string>, buildArgs: ReadonlyMap<string, string>, platforms: readonly string[]): boolean {
+  return platforms.length > 1 || opts.get("multi-platform") === "true" || buildArgs.get("BUILDKIT_MULTI_PLATFORM") === "1";
+}
+
 export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<Result> {
   const opts = frontendOpts(env);
   const sessionId = env.BUILDKIT_SESSION_ID ?? "";
   const filename = opts.get("filename") ?? "Cxfile";
-  const platforms = (opts.get("platform") ?? "").split(",").filter(Boolean);
-  if (platforms.length > 1) throw new UnsupportedError(`building for several platforms (${platforms.join(", ")}) is not supported yet`);
-  const hostPlatform = platforms[0] ? parsePlatform(platforms[0]) : workerPlatform(env) ?? platformOfNode(process.arch);
+  const buildPlatform = workerPlatform(env) ?? platformOfNode(process.arch);
+  const requested = (opts.get("platform") ?? "").split(",").filter(Boolean);
+  const hostPlatforms = requested.length ? requested.map(parsePlatform) : [buildPlatform];
   const buildArgs = prefixedOpts(opts, "build-arg:");
   const contextName = opts.get("contextkey") ?? "context";
+  const platformMap = wantsPlatformMap(opts, buildArgs, requested);
 
+  const pong = await gateway.ping();
+  const caps = { frontend: pong.frontendCaps, llb: pong.llbCaps };
   const cxfile = await readLocalFile(gateway, opts.get("dockerfilekey") ?? "dockerfile", sessionId, filename, `[internal] load ${filename}`);
   if (!cxfile) throw new CxfileError(filename, undefined, "cannot read the Cxfile", "check the -f path");
   const text = cxfile.toString("utf8");
@@ -65,32 +74,55 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   try {
     const spec = parseCxfile(text, filename, { buildArgs });
     const planOpts: PlanOptions = {
-      hostPlatform,
+      hostPlatforms,
+      buildPlatform,
       imagePrefix: buildArgs.get("CX_IMAGE_PREFIX") ?? "containerx/",
       runtimeTag: buildArgs.get("CX_RUNTIME_TAG") ?? "latest",
       ...(opts.get("target") ? { target: opts.get("target") } : {}),
       noCache: opts.has("no-cache"),
     };
-    const arch = await imageBaseArch(gateway, spec, hostPlatform);
+    const arch = await imageBaseArch(gateway, spec, buildPlatform);
     plan = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
   } catch (err) {
     throw err instanceof CxfileError ? err.withSource(text) : err;
   }
+  const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache });
+  if (unmet.length) {
+    throw new UnsupportedError(`this BuildKit lacks what the build needs: ${unmet.join("; ")}. ` +
+      "Use a newer Docker engine (Docker 20.10 or later; 23 or later with the containerd image store for several platforms) or buildx's docker-container driver");
+  }
 
-  const runtime = await gateway.resolveImageConfig(plan.runtimeImage, hostPlatform, `[runtime] resolve ${plan.runtimeImage}`);
   const epoch = sourceDateEpoch(buildArgs.get("SOURCE_DATE_EPOCH"));
-  const graph = planToLLB(plan, {
+  const convertOpts = {
     sessionId,
     contextName,
     excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
     epoch: epoch ?? 0,
-  });
-  const ref = await gateway.solve(marshal(graph, { ignoreCache: plan.noCache }).definition);
+  };
   const configOpts = {
     labels: Object.fromEntries(prefixedOpts(opts, "label:")),
     ...(epoch === undefined ? {} : { created: new Date(epoch * 1000).toISOString() }),
   };
-  const config = imageConfig(plan, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
-  const annotations = Object.entries(imageAnnotations(plan, configOpts)).map(([key, value]) => [`annotation.${key}`, Buffer.from(value)]);
-  return { ref, metadata: { "containerimage.config": Buffer.from(JSON.stringify(config)), ...Object.fromEntries(annotations) } };
+  // One solve per host platform, side by side: their graphs share the guest
+  // layers' ops, which BuildKit runs once.
+  const images = await Promise.all(plan.hostPlatforms.map(async (host) => {
+    const runtime = await gateway.resolveImageConfig(plan.runtimeImage, host, `[runtime] resolve ${plan.runtimeImage} for ${formatPlatform(host)}`);
+    const ref = await gateway.solve(marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache }).definition);
+    const config = imageConfig(plan, host, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
+    return { id: formatPlatform(host), host, ref, config: Buffer.from(JSON.stringify(config)) };
+  }));
+  const annotations = takesAnnotations(caps)
+    ? Object.entries(imageAnnotations(plan, configOpts)).map(([key, value]) => [`annotation.${key}`, Buffer.from(value)])
+    : [];
+  const metadata = Object.fromEntries(annotations) as Record<string, Buffer>;
+  if (!platformMap) return { ref: images[0]!.ref, metadata: { ...metadata, "containerimage.config": images[0]!.config } };
+  const platforms = images.map((i) => ({ ID: i.id, Platform: ociPlatform(i.host) }));
+  return {
+    refs: Object.fromEntries(images.map((i) => [i.id, i.ref])),
+    metadata: {
+      ...metadata,
+      ...Object.fromEntries(images.map((i) => [`containerimage.config/${i.id}`, i.config])),
+      "refs.platforms": Buffer.from(JSON.stringify({ Platforms: platforms })),
+    },
+  };
 }

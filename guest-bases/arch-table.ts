@@ -2,9 +2,11 @@
  * The arch table for shell scripts: `node dist/guest-bases/arch-table.js names`
  * prints the guest arches, `selected` those CX_ARCHES selects (arch-selection.ts), `qemu-packages` the Debian packages of their QEMUs,
  * `uefi-firmware` arch:package:code:vars of their UEFI flash images (where Debian has them),
+ * `host-platforms` the platforms the images are built for (common/host-platforms.ts),
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
 import { ARCHES, ARCH_NAMES, type GuestArch } from "../common/arches.js";
+import { HOST_PLATFORMS } from "../common/host-platforms.js";
 import { selectedArches } from "./arch-selection.js";
 
 const queries: Record<string, () => string[]> = {
@@ -15,6 +17,7 @@ const queries: Record<string, () => string[]> = {
     const { uefi }: GuestArch = ARCHES[a];
     return uefi ? [[a, uefi.package, uefi.code, uefi.vars].join(":")] : [];
   }),
+  "host-platforms": () => [...HOST_PLATFORMS],
 };
 
 const query = queries[process.argv[2] ?? ""];

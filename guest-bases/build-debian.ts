@@ -54,12 +54,19 @@ async function main(): Promise<void> {
     log(`${image} is up to date`);
     return;
   }
+  const work = workDir("debian", archName);
+  const out = join(work, "out");
+  // The disk of the last build outlives its image (a new image store, an rmi):
+  // publishing it again costs seconds, building it again minutes of TCG.
+  const built = join(work, "built-inputs");
+  if ((await readFile(built, "utf8").catch(() => "")) === inputs) {
+    await publishBase(out, image, archName, "debian", inputs);
+    return;
+  }
   log(`building ${image} (Debian ${suite} ${arch.debianArch}, second stage inside the guest under TCG: a few minutes)`);
 
-  const work = workDir("debian", archName);
   await rm(work, { recursive: true, force: true });
   const rootfs = join(work, "rootfs");
-  const out = join(work, "out");
   await mkdir(out, { recursive: true });
   await run("debootstrap", ["--foreign", `--arch=${arch.debianArch}`, "--variant=minbase", suite, rootfs, mirror], { trace });
   await writeFile(join(rootfs, "etc/hostname"), "containerx\n");
@@ -101,6 +108,7 @@ async function main(): Promise<void> {
   await copyFile(join(minimal, "initrd.img"), join(out, "initrd.img"));
   const manifest: BaseManifest = { ...base, flavour: "debian" };
   await writeFile(join(out, "base.json"), JSON.stringify(manifest, null, 2) + "\n");
+  await writeFile(built, inputs);
   await publishBase(out, image, archName, "debian", inputs);
 }
 

@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HOST_PLATFORMS } from "../common/host-platforms.js";
 import { run } from "../common/run.js";
 
 export const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
@@ -50,7 +51,11 @@ export async function publishBase(out: string, image: string, arch: string, flav
   // files of equal size (seen: minimal:mips published with ppc64's base.json).
   const dockerfileDir = await mkdtemp(join(tmpdir(), "cx-base-"));
   await writeFile(join(dockerfileDir, "Dockerfile"), dockerfile);
-  await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | docker build -q -t "$3" -`, "sh", out, dockerfileDir, image], { trace });
+  // A guest base has no host part, but BuildKit takes an image for the
+  // platform of the step that uses it: one manifest per host platform, all
+  // with the same layer.
+  await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | docker buildx build -q --platform "$4" -t "$3" -`,
+    "sh", out, dockerfileDir, image, HOST_PLATFORMS.join(",")], { trace });
   await rm(dockerfileDir, { recursive: true });
   log(`built ${image}`);
 }

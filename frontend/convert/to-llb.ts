@@ -5,6 +5,7 @@ import type { BaseDisk, BuildPlan } from "../plan/plan.js";
 import { exec, http, image, local, type ExecMount } from "../llb/ops.js";
 import { addLayer, type LayerSource } from "./image-layer.js";
 import type { Output } from "../llb/graph.js";
+import { formatPlatform, type Platform } from "../plan/platform.js";
 
 /** Where the build context is mounted in the populate step. */
 const CONTEXT_MOUNT = "/cx/context";
@@ -61,13 +62,17 @@ function baseContextPaths(disk: BaseDisk): string[] {
   ];
 }
 
+/** The runtime image for a platform, named the same way wherever it is used so equal ops stay one op. */
+const runtimeImage = (plan: BuildPlan, platform: Platform) =>
+  image(plan.runtimeImage, platform, `[runtime] ${plan.runtimeImage} for ${formatPlatform(platform)}`);
+
 /**
  * A published or referenced base as is; a disk base imported by
  * cx-import-base, with the minimal base's kernel and agent or with its own
  * boot files.
  */
 function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSource {
-  const platform = plan.hostPlatform;
+  const platform = plan.buildPlatform;
   const disk = plan.baseDisk;
   const published = plan.baseImage === undefined ? undefined : image(plan.baseImage, platform,
     disk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`);
@@ -98,21 +103,24 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
 }
 
 /**
- * The app image as LLB, layers over the runtime image:
- *   runtime (QEMU, launcher)  ← docker-image source
+ * The app image for one host platform as LLB, layers over the runtime image:
+ *   runtime (QEMU, launcher)  ← docker-image source, for `host`
  *   + OS base (/cx/base)      ← copied from the guest-base image
  *   + one layer per run step  ← qcow2 over the one before, written by the guest booted at build time
  *   + app overlay (/cx/app)   ← qcow2 over the last, made by cx-populate
  * Each run step depends only on the base and the steps before it, so a
- * change to the app's files re-runs none of them.
+ * change to the app's files re-runs none of them. Every step runs on the
+ * build platform with its runtime: the guest layers do not depend on
+ * `host`, so the graphs of all host platforms share them (BuildKit makes
+ * them once) and the images carry the same layer bytes.
  */
-export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
-  const platform = plan.hostPlatform;
-  const runtime = image(plan.runtimeImage, platform, `[runtime] ${plan.runtimeImage}`);
-  const base = osBase(plan, runtime, opts);
+export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform): Output {
+  const platform = plan.buildPlatform;
+  const tools = runtimeImage(plan, platform);
+  const base = osBase(plan, tools, opts);
   const stack = (onto: Output, source: LayerSource, dest: string, name: string) =>
-    addLayer({ onto, source, dest, tools: runtime, epoch: opts.epoch, platform, name });
-  const withBase = stack(runtime, base, LAYOUT.baseDir, `[image] add OS base layer ${plan.baseName}`);
+    addLayer({ onto, source, dest, tools, epoch: opts.epoch, platform, name: `${name} (${formatPlatform(host)})` });
+  const withBase = stack(runtimeImage(plan, host), base, LAYOUT.baseDir, `[image] add OS base layer ${plan.baseName}`);
   // An OS without the agent has no run steps or app files: the image is its base.
   if (!plan.agent) return withBase;
   const vmEnv = [STEP_PATH, ...guestEnv(plan.guest)];
@@ -125,7 +133,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     const out = `${runLayerDir(i)}/disk.qcow2`;
     const request: RunStepRequest = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
     const [layer] = exec({
-      root: runtime,
+      root: tools,
       args: [LAYOUT.runStep],
       env: [...vmEnv, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
       mounts: [
@@ -160,7 +168,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions): Output {
     })),
   };
   const [overlay] = exec({
-    root: runtime,
+    root: tools,
     args: [LAYOUT.populate],
     env: [STEP_PATH, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
     mounts: [

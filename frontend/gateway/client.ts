@@ -8,10 +8,10 @@ const SERVICE = "/moby.buildkit.v1.frontend.LLBBridge";
 /** google.rpc.Status codes the frontend reports with. */
 export const RpcCode = { UNKNOWN: 2, UNIMPLEMENTED: 12 } as const;
 
-export interface Result {
-  readonly ref: string;
-  readonly metadata: Record<string, Buffer>;
-}
+/** One image (`ref`), or one per platform (`refs`, keyed as metadata's refs.platforms names them). */
+export type Result =
+  | { readonly ref: string; readonly metadata: Record<string, Buffer> }
+  | { readonly refs: Readonly<Record<string, string>>; readonly metadata: Record<string, Buffer> };
 
 /** A google.protobuf.Any attached to a returned error. */
 export interface ErrorDetail {
@@ -92,7 +92,9 @@ export class GrpcGateway implements Gateway {
 
   async returnResult(result: Result): Promise<void> {
     const metadata = Object.fromEntries(Object.entries(result.metadata).sort(([a], [b]) => a.localeCompare(b)));
-    await this.call("Return", "ReturnRequest", "ReturnResponse", { result: { ref: { id: result.ref }, metadata } });
+    const refs = "ref" in result ? { ref: { id: result.ref } }
+      : { refs: { refs: Object.fromEntries(Object.entries(result.refs).map(([platform, id]) => [platform, { id }])) } };
+    await this.call("Return", "ReturnRequest", "ReturnResponse", { result: { ...refs, metadata } });
   }
 
   async returnError(code: number, message: string, details: readonly ErrorDetail[] = []): Promise<void> {

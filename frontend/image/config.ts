@@ -1,6 +1,7 @@
 import { guestEnv, portsEnv } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
 import type { BuildPlan } from "../plan/plan.js";
+import type { Platform } from "../plan/platform.js";
 
 /** The parts of an OCI image config Containerx reads from the runtime image. */
 export interface BaseImageConfig {
@@ -82,10 +83,9 @@ function baseOrigin(plan: BuildPlan): string {
  * launcher; the app's own entrypoint travels in CX_ENTRYPOINT so that
  * `docker run IMAGE args…` replaces the app's cmd the way users expect. The
  * guest's user and the VM shape travel as CX_* variables for the same reason:
- * `docker run -e` overrides them.
+ * `docker run -e` overrides them. `p` is the host platform this config is for.
  */
-export function imageConfig(plan: BuildPlan, runtime: BaseImageConfig, opts: ConfigOptions = {}): Record<string, unknown> {
-  const p = plan.hostPlatform;
+export function imageConfig(plan: BuildPlan, p: Platform, runtime: BaseImageConfig, opts: ConfigOptions = {}): Record<string, unknown> {
   const app = plan.app;
   const ports = Object.fromEntries(app.expose.map((e) => [`${e.port}/${e.protocol}`, {}]));
   const volumes = Object.fromEntries(app.volumes.map((v) => [v, {}]));

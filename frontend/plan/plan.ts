@@ -45,7 +45,13 @@ export interface BuildPlan {
   /** Whether the Containerx agent runs the app in the guest: false for an OS booted its own way. */
   readonly agent: boolean;
   readonly runtimeImage: string;
-  readonly hostPlatform: Platform;
+  /** Where the image runs: one image per platform, each the runtime for it under the same guest layers. */
+  readonly hostPlatforms: readonly Platform[];
+  /**
+   * Where the guest layers are made: BuildKit's own platform, so they are
+   * made once, natively, and are the same bytes in every platform's image.
+   */
+  readonly buildPlatform: Platform;
   readonly target?: string;
   readonly guest: GuestSpec;
   /** Steps in the guest at build time, each its own qcow2 layer over the base. */
@@ -60,7 +66,8 @@ export interface BuildPlan {
 }
 
 export interface PlanOptions {
-  readonly hostPlatform: Platform;
+  readonly hostPlatforms: readonly Platform[];
+  readonly buildPlatform: Platform;
   /** Where the project's images come from; the local store by default. */
   readonly imagePrefix: string;
   readonly runtimeTag: string;
@@ -160,7 +167,8 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
   return {
     ...resolveBase(spec, opts),
     runtimeImage: normalizeImageRef(`${opts.imagePrefix}runtime:${opts.runtimeTag}`),
-    hostPlatform: opts.hostPlatform,
+    hostPlatforms: opts.hostPlatforms,
+    buildPlatform: opts.buildPlatform,
     ...(target === undefined ? {} : { target }),
     guest: spec.guest,
     runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv] })),

@@ -15,6 +15,11 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
+/** The platform as an OCI descriptor and BuildKit's refs.platforms spell it. */
+export function ociPlatform(p: Platform): { architecture: string; os: string; variant?: string } {
+  return { architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}) };
+}
+
 const NODE_TO_OCI: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
 
 export function platformOfNode(nodeArch: string): Platform {

@@ -107,7 +107,7 @@ function mutate(text: string, r: () => number): string {
   return lines.join("\n");
 }
 
-const planOpts = { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" };
+const planOpts = { hostPlatforms: [{ os: "linux", architecture: "amd64" }], buildPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" };
 
 test(`${CASES} malformed Cxfiles each give a positioned CxfileError or a valid plan, never an exception`, () => {
   const r = rng(20261122);

@@ -11,8 +11,14 @@ import { gw, pb } from "../../frontend/protos.js";
 
 type Msg = Record<string, unknown>;
 
-/** A fake LLBBridge: records calls, serves the Cxfile (and other files), returns fixed refs. */
-function fakeBridge(files: Record<string, string>) {
+/** The caps Docker 26's BuildKit reports that Containerx looks at. */
+const FRONTEND_CAPS = ["solve.base", "resolveimage", "readfile", "return", "returnmap", "proto.refarray"];
+const LLB_CAPS = ["source.image", "source.local", "source.local.includepatterns", "source.local.excludepatterns", "source.local.sharedkeyhint",
+  "source.http", "source.http.checksum", "exec.meta.base", "exec.meta.network", "exec.mount.bind", "exec.mount.selector", "platform",
+  "meta.description", "meta.ignorecache", "exporter.image.annotations"];
+
+/** A fake LLBBridge: records calls, serves the Cxfile (and other files), returns fixed refs; `without` caps are reported disabled. */
+function fakeBridge(files: Record<string, string>, without: readonly string[] = []) {
   const calls: { method: string; req: Msg }[] = [];
   const method = (name: string, reqType: string, resType: string, handle: (req: Msg) => Msg) => {
     const req = gw(reqType);
@@ -39,7 +45,10 @@ function fakeBridge(files: Record<string, string>) {
   };
   let solves = 0;
   const methods = {
-    Ping: method("Ping", "PingRequest", "PongResponse", () => ({ FrontendAPICaps: [{ ID: "solve.base", Enabled: true }] })),
+    Ping: method("Ping", "PingRequest", "PongResponse", () => {
+      const caps = (ids: string[]) => ids.map((ID) => ({ ID, Enabled: !without.includes(ID) }));
+      return { FrontendAPICaps: caps(FRONTEND_CAPS), LLBCaps: caps(LLB_CAPS) };
+    }),
     Solve: method("Solve", "SolveRequest", "SolveResponse", () => ({ result: { ref: { id: `ref-${++solves}` } } })),
     ReadFile: method("ReadFile", "ReadFileRequest", "ReadFileResponse", (req) => {
       const data = files[req.FilePath as string];
@@ -58,8 +67,9 @@ function fakeBridge(files: Record<string, string>) {
   return { server, calls };
 }
 
-async function withGateway(cxfile: string | Record<string, string>, fn: (gateway: GrpcGateway, calls: { method: string; req: Msg }[]) => Promise<void>) {
-  const { server, calls } = fakeBridge(typeof cxfile === "string" ? { Cxfile: cxfile } : cxfile);
+async function withGateway(cxfile: string | Record<string, string>, fn: (gateway: GrpcGateway, calls: { method: string; req: Msg }[]) => Promise<void>,
+  without: readonly string[] = []) {
+  const { server, calls } = fakeBridge(typeof cxfile === "string" ? { Cxfile: cxfile } : cxfile, without);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   // The gateway reaches the server the way it reaches BuildKit: through the
@@ -78,8 +88,12 @@ async function withGateway(cxfile: string | Record<string, string>, fn: (gateway
   }
 }
 
+type DecodedOp = { platform?: { Architecture: string }; source?: { identifier: string }; exec?: { meta: { args: string[] } } };
+const decodeOps = (req: Msg) => (req.Definition as { def: Buffer[] }).def.map((d) => pb.Op.toObject(pb.Op.decode(d)) as DecodedOp);
+
 const env = {
   BUILDKIT_SESSION_ID: "sess",
+  BUILDKIT_WORKERS: JSON.stringify([{ ID: "w", Platforms: [{ OS: "linux", Architecture: "amd64" }, { OS: "linux", Architecture: "arm64" }] }]),
   BUILDKIT_FRONTEND_OPT_0: "filename=Cxfile",
   BUILDKIT_FRONTEND_OPT_1: "platform=linux/arm64",
 };
@@ -87,7 +101,8 @@ const env = {
 test("Ping answers through the relay with the server's capabilities", async () => {
   await withGateway("", async (gateway) => {
     const pong = await gateway.ping();
-    assert.deepEqual(pong.frontendCaps.map((c) => c.ID), ["solve.base"]);
+    assert.deepEqual(pong.frontendCaps.map((c) => c.ID), FRONTEND_CAPS);
+    assert.ok(pong.llbCaps.every((c) => c.Enabled));
   });
 });
 
@@ -95,12 +110,14 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
   const cxfile = "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\nentrypoint: [/opt/hello/hello, world]\n";
   await withGateway(cxfile, async (gateway, calls) => {
     const result = await build(gateway, env);
+    assert.ok("ref" in result, "one platform asked for: one image, not a platform map");
     assert.equal(result.ref, "ref-3");
-    assert.deepEqual(calls.map((c) => c.method), ["Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "Solve"]);
-    assert.deepEqual([calls[1].req.FilePath, calls[3].req.FilePath], ["Cxfile", ".dockerignore"]);
-    const def = (calls[5].req.Definition as { def: Buffer[] }).def;
-    const ops = def.map((d) => pb.Op.toObject(pb.Op.decode(d)) as { platform?: { Architecture: string } });
-    assert.ok(ops.filter((o) => o.platform).every((o) => o.platform!.Architecture === "arm64"), "ops run on the requested host platform");
+    assert.deepEqual(calls.map((c) => c.method), ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "Solve"]);
+    assert.deepEqual([calls[2].req.FilePath, calls[4].req.FilePath], ["Cxfile", ".dockerignore"]);
+    const ops = decodeOps(calls[6].req);
+    const runtimes = ops.filter((o) => o.source?.identifier === "docker-image://docker.io/containerx/runtime:latest");
+    assert.deepEqual(runtimes.map((o) => o.platform!.Architecture).sort(), ["amd64", "arm64"], "the image is the arm64 runtime; steps use the worker's");
+    assert.ok(ops.filter((o) => o.exec).every((o) => o.platform!.Architecture === "amd64"), "every step runs natively on the worker");
 
     const config = JSON.parse(result.metadata["containerimage.config"].toString());
     assert.equal(config.architecture, "arm64");
@@ -121,7 +138,7 @@ test("a Cxfile error surfaces with file and line, before any app step is solved"
     const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
     assert.ok(err instanceof CxfileError);
     assert.match(err.message, /Cxfile:4:5: unknown key 'dset'/);
-    assert.deepEqual(calls.map((c) => c.method), ["Solve", "ReadFile", "Solve", "ReadFile"]);
+    assert.deepEqual(calls.map((c) => c.method), ["Ping", "Solve", "ReadFile", "Solve", "ReadFile"]);
     await gateway.returnError(3, err.message, [errorSourceDetail(err)!]);
     const ret = calls.at(-1)!.req as { error: { code: number; message: string; details: { type_url: string; value: Buffer }[] } };
     assert.deepEqual([ret.error.code, ret.error.message], [3, err.message]);
@@ -135,10 +152,42 @@ test("a Cxfile error surfaces with file and line, before any app step is solved"
   });
 });
 
-test("several target platforms are refused clearly for now", async () => {
-  await withGateway("base: minimal/aarch64\n", async (gateway) => {
-    await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_1: "platform=linux/amd64,linux/arm64" }), /several platforms/);
+test("several host platforms give a platform map whose images share every guest step", async () => {
+  const cxfile = "base: minimal/aarch64\nrun: [\"echo hi\"]\ncopy:\n  - app: /opt/app\n";
+  await withGateway(cxfile, async (gateway, calls) => {
+    const result = await build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_1: "platform=linux/amd64,linux/arm64" });
+    assert.ok("refs" in result);
+    const solves = calls.filter((c) => c.method === "Solve").slice(-2);
+    assert.deepEqual(Object.keys(result.refs).sort(), ["linux/amd64", "linux/arm64"]);
+    const platforms = JSON.parse(result.metadata["refs.platforms"].toString()) as { Platforms: { ID: string; Platform: { architecture: string } }[] };
+    assert.deepEqual(platforms.Platforms.map((p) => [p.ID, p.Platform.architecture]).sort(), [["linux/amd64", "amd64"], ["linux/arm64", "arm64"]]);
+    for (const id of ["linux/amd64", "linux/arm64"]) {
+      const config = JSON.parse(result.metadata[`containerimage.config/${id}`].toString());
+      assert.equal(`linux/${config.architecture}`, id);
+    }
+    assert.equal(result.metadata["containerimage.config"], undefined);
+    // The run step and the app overlay are the same ops (same digests) in both graphs: BuildKit makes them once.
+    const guestSteps = (req: Msg) => decodeOps(req).filter((o) => o.exec && !o.exec.meta.args[0].startsWith("/bin/sh")).map((o) => JSON.stringify(o));
+    const [amd64, arm64] = solves.map((c) => guestSteps(c.req));
+    assert.equal(amd64.length, 2);
+    assert.deepEqual(amd64, arm64);
+    await gateway.returnResult(result);
+    const returned = calls.at(-1)!.req as { result: { refs: { refs: Record<string, { id: string }> } } };
+    assert.deepEqual(Object.keys(returned.result.refs.refs).sort(), ["linux/amd64", "linux/arm64"]);
   });
+});
+
+test("a BuildKit without what the build needs is told so before anything is built", async () => {
+  await withGateway("base: minimal/aarch64\n", async (gateway, calls) => {
+    await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_1: "platform=linux/amd64,linux/arm64" }),
+      /this BuildKit lacks what the build needs: returnmap \(a multi-platform result/);
+    assert.equal(calls.filter((c) => c.method === "Solve").length, 2, "only the Cxfile and .dockerignore were read");
+  }, ["returnmap"]);
+  await withGateway("base: minimal/aarch64\n", async (gateway) => {
+    const result = await build(gateway, env);
+    assert.ok(Object.keys(result.metadata).every((k) => !k.startsWith("annotation.")), "no annotations for an exporter that takes none");
+    assert.ok(result.metadata["containerimage.config"]);
+  }, ["exporter.image.annotations"]);
 });
 
 test("build args, target, labels, --no-cache and .dockerignore reach the graph and the config", async () => {
@@ -160,7 +209,7 @@ test("build args, target, labels, --no-cache and .dockerignore reach the graph a
       BUILDKIT_FRONTEND_OPT_4: "label:org.example.owner=me",
       BUILDKIT_FRONTEND_OPT_5: "no-cache=",
     });
-    const config = JSON.parse(result.metadata["containerimage.config"].toString());
+    const config = JSON.parse(result.metadata["containerimage.config"]!.toString());
     assert.deepEqual(config.config.Cmd, ["two"]);
     assert.ok(config.config.Env.includes("MSG=hello"));
     assert.equal(config.config.Labels["org.example.owner"], "me");

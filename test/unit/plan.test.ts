@@ -4,7 +4,7 @@ import { parseCxfile } from "../../frontend/cxfile/parse.js";
 import { planBuild } from "../../frontend/plan/plan.js";
 import { normalizeImageRef } from "../../frontend/plan/image-ref.js";
 
-const opts = { hostPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" };
+const opts = { hostPlatforms: [{ os: "linux", architecture: "amd64" }], buildPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" };
 
 test("a base name resolves to its guest arch and image", () => {
   const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - b: /b\n  - a: /a\n  - b: /c\n", "Cxfile"), opts);
