@@ -23,6 +23,12 @@ npm run --silent build
 # The images with a host part (Debian, Node, the runtime, the frontend) are
 # built for every host platform, foreign ones under qemu-user.
 PLATFORMS=$(node dist/guest-bases/arch-table.js host-platforms | tr ' ' ,)
+if ! docker info -f '{{.DriverStatus}}' | grep -q io.containerd.snapshotter; then
+  PLATFORMS=$(docker version -f '{{.Server.Os}}/{{.Server.Arch}}')
+  log "this Docker engine keeps one platform per image (no containerd image store): building for $PLATFORMS only"
+fi
+# The guest-base builders publish for the same platforms (guest-bases/publish.ts).
+export CX_HOST_PLATFORMS=$PLATFORMS
 bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm "$PLATFORMS"
 bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie "$PLATFORMS"
 

@@ -53,9 +53,10 @@ export async function publishBase(out: string, image: string, arch: string, flav
   await writeFile(join(dockerfileDir, "Dockerfile"), dockerfile);
   // A guest base has no host part, but BuildKit takes an image for the
   // platform of the step that uses it: one manifest per host platform, all
-  // with the same layer.
+  // with the same layer. bootstrap/images.sh narrows the platforms to the
+  // engine's own where its image store keeps only one.
   await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | docker buildx build -q --platform "$4" -t "$3" -`,
-    "sh", out, dockerfileDir, image, HOST_PLATFORMS.join(",")], { trace });
+    "sh", out, dockerfileDir, image, process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.join(",")], { trace });
   await rm(dockerfileDir, { recursive: true });
   log(`built ${image}`);
 }

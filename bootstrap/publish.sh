@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds Containerx's images (bootstrap/images.sh) and pushes the ones users
+# build from to a registry, so a team can mirror them: the frontend and the
+# runtime (an image per host platform) and every guest base built here.
+# Cxfiles then name them there:
+#   # syntax=REGISTRY/PATH/frontend         (first line of the Cxfile)
+#   docker buildx build --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/ …
+# Usage: publish.sh REGISTRY/PATH   (for example 127.0.0.1:5000/containerx)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf 'containerx-publish: %s\n' "$*" >&2; }
+prefix=${1:?usage: publish.sh REGISTRY/PATH, for example 127.0.0.1:5000/containerx}
+prefix=${prefix%/}
+
+bash bootstrap/images.sh
+mapfile -t images < <(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^containerx/(frontend|runtime|minimal|debian):' | sort)
+for image in "${images[@]}"; do
+  target=$prefix/${image#containerx/}
+  docker tag "$image" "$target"
+  docker push -q "$target" >/dev/null
+  # The alias was only the push's name for it: the local store keeps one name per image.
+  docker rmi "$target" >/dev/null
+  log "pushed $target"
+done
+log "published ${#images[@]} images; Cxfiles use them with '# syntax=$prefix/frontend' and --build-arg CX_IMAGE_PREFIX=$prefix/"
