@@ -34,5 +34,5 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL $LABEL=$PLATFORMS
 CMD ["bash"]
 DOCKERFILE
-docker buildx build -q --platform "$PLATFORMS" -t "$IMAGE" "$work/context" >/dev/null
+bash "$(dirname "$0")/build-platforms.sh" "$IMAGE" "$PLATFORMS" "$work/context"
 echo "containerx-setup: built $IMAGE for $PLATFORMS" >&2

@@ -40,7 +40,7 @@ if [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"
   log "building $NODE_IMAGE for $PLATFORMS (Debian's nodejs and npm)"
   ctx=$(mktemp -d)
   cp "$ca_dir"/*.crt "$ctx"/ 2>/dev/null || true
-  docker buildx build -q --platform "$PLATFORMS" -t "$NODE_IMAGE" -f - "$ctx" >/dev/null <<DOCKERFILE
+  bash bootstrap/build-platforms.sh "$NODE_IMAGE" "$PLATFORMS" -f - "$ctx" <<DOCKERFILE
 FROM $DEBIAN_IMAGE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
@@ -60,10 +60,10 @@ for arch in $DEBIAN_ARCHES; do node dist/guest-bases/build-debian.js "$arch"; do
 
 qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
 log "building containerx/runtime for $PLATFORMS (QEMU: $qemu_packages)"
-docker buildx build -q --platform "$PLATFORMS" -f runtime/Dockerfile -t containerx/runtime:latest \
+bash bootstrap/build-platforms.sh containerx/runtime:latest "$PLATFORMS" -f runtime/Dockerfile \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$RUNTIME_DEBIAN_IMAGE" \
-  --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(node dist/guest-bases/arch-table.js uefi-firmware)" . >/dev/null
+  --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(node dist/guest-bases/arch-table.js uefi-firmware)" .
 
 log "building containerx/frontend for $PLATFORMS"
-docker buildx build -q --platform "$PLATFORMS" -f Dockerfile.frontend -t containerx/frontend:latest --build-arg NODE_IMAGE="$NODE_IMAGE" . >/dev/null
+bash bootstrap/build-platforms.sh containerx/frontend:latest "$PLATFORMS" -f Dockerfile.frontend --build-arg NODE_IMAGE="$NODE_IMAGE" .
 log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:{${arches// /,}}, containerx/debian:{${DEBIAN_ARCHES// /,}}"

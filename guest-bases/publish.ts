@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { HOST_PLATFORMS } from "../common/host-platforms.js";
 import { run } from "../common/run.js";
 
@@ -14,6 +15,7 @@ export const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
 export const SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH ?? "1700000000";
 const FS_UUID = "c0a7a1e2-0000-4000-8000-000000000001";
 const INPUTS_LABEL = "org.containerx.base.inputs";
+const BUILD_PLATFORMS = fileURLToPath(new URL("../../bootstrap/build-platforms.sh", import.meta.url));
 
 export const log = (msg: string) => process.stderr.write(`guest-base: ${msg}\n`);
 export const trace = "guest-base: ";
@@ -55,8 +57,8 @@ export async function publishBase(out: string, image: string, arch: string, flav
   // platform of the step that uses it: one manifest per host platform, all
   // with the same layer. bootstrap/images.sh narrows the platforms to the
   // engine's own where its image store keeps only one.
-  await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | docker buildx build -q --platform "$4" -t "$3" -`,
-    "sh", out, dockerfileDir, image, process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.join(",")], { trace });
+  await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | bash "$5" "$3" "$4" -`,
+    "sh", out, dockerfileDir, image, process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.join(","), BUILD_PLATFORMS], { trace });
   await rm(dockerfileDir, { recursive: true });
   log(`built ${image}`);
 }

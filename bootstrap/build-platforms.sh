@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# docker buildx build for several platforms into one local image (an index
+# with a manifest per platform), one platform at a time.
+# Why not `buildx build --platform a,b`: dockerd 26.1's built-in Dockerfile
+# frontend converts the platforms concurrently and can crash the whole daemon
+# ("fatal error: concurrent map iteration and map write" in llb.mergeMetadata,
+# seen here; moby/buildkit#5570). So each platform is built on its own, and
+# the index is put together from `docker save` and loaded back.
+# Usage: build-platforms.sh IMAGE PLATFORMS [docker buildx build arguments…]
+#   IMAGE with its tag; PLATFORMS comma-separated; a "-" argument (context or
+#   -f) reads stdin, which is kept for every platform's build.
+set -euo pipefail
+image=$1 platforms=$2
+shift 2
+repo=${image%:*} tag=${image##*:}
+work=$(mktemp -d /var/tmp/containerx-platforms.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+stdin=/dev/null
+for arg in "$@"; do
+  if [ "$arg" = - ]; then stdin=$work/stdin; cat >"$stdin"; break; fi
+done
+
+parts=()
+for platform in ${platforms//,/ }; do
+  part=$repo:$tag-cx-${platform//\//-}
+  docker buildx build -q --provenance=false --platform "$platform" -t "$part" "$@" <"$stdin" >/dev/null
+  parts+=("$part")
+done
+if [ ${#parts[@]} = 1 ]; then
+  docker tag "${parts[0]}" "$image"
+  docker rmi "${parts[0]}" >/dev/null
+  exit 0
+fi
+
+# The full name containerd records (docker.io/library/… for short names).
+first=${repo%%/*}
+case $first in
+  *.*|*:*|localhost) full=$image ;;
+  "$repo") full=docker.io/library/$image ;;
+  *) full=docker.io/$image ;;
+esac
+
+layout=$work/layout
+mkdir "$layout"
+docker save "${parts[@]}" | tar -x -C "$layout"
+blob() { echo "$layout/blobs/${1/://}"; }
+entries=()
+while read -r digest media size; do
+  config=$(jq -r .config.digest "$(blob "$digest")")
+  platform=$(jq -c '{architecture, os} + (if .variant then {variant} else {} end)' "$(blob "$config")")
+  entries+=("$(jq -nc --arg d "$digest" --arg m "$media" --argjson s "$size" --argjson p "$platform" '{mediaType: $m, digest: $d, size: $s, platform: $p}')")
+done < <(jq -r '.manifests[] | "\(.digest) \(.mediaType) \(.size)"' "$layout/index.json")
+index=$(printf '%s\n' "${entries[@]}" | jq -sc '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: .}')
+sum=$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)
+printf '%s' "$index" >"$layout/blobs/sha256/$sum"
+jq -n --arg d "sha256:$sum" --argjson s "${#index}" --arg name "$full" --arg tag "$tag" \
+  '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
+                 annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": $tag}}]}' >"$layout/index.json"
+# Without the Docker archive manifest, the load names the image from index.json.
+rm -f "$layout/manifest.json"
+tar -C "$layout" -c . | docker load -q >/dev/null
+docker rmi "${parts[@]}" >/dev/null
