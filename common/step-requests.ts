@@ -29,6 +29,8 @@ export interface PopulateRequest {
   readonly backing: string;
   readonly out: string;
   readonly copies: readonly PopulateCopy[];
+  /** SOURCE_DATE_EPOCH: every time stamp the step writes into the guest filesystem; absent, the time of the build. */
+  readonly sourceDateEpoch?: number;
 }
 
 /** cx-run-step: one `run:` entry. */

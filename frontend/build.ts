@@ -98,6 +98,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     contextName,
     excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
     epoch: epoch ?? 0,
+    ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
   };
   const configOpts = {
     labels: Object.fromEntries(prefixedOpts(opts, "label:")),

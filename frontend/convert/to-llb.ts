@@ -22,8 +22,10 @@ export interface ConvertOptions {
   readonly contextName: string;
   /** .dockerignore patterns of the context. */
   readonly excludePatterns: readonly string[];
-  /** SOURCE_DATE_EPOCH: the time stamp of every file in the layers the build adds. */
+  /** The time stamp of every file in the layers the build adds: SOURCE_DATE_EPOCH, else 0. */
   readonly epoch: number;
+  /** SOURCE_DATE_EPOCH, when given: also the time of the files written into the guest disk. */
+  readonly sourceDateEpoch?: number;
 }
 
 const shorten = (text: string) => (text.length > MAX_NAME ? `${text.slice(0, MAX_NAME - 1)}…` : text);
@@ -166,6 +168,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       ...(c.mode === undefined ? {} : { mode: c.mode }),
       ...(c.owner === undefined ? {} : { owner: c.owner }),
     })),
+    ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
   };
   const [overlay] = exec({
     root: tools,

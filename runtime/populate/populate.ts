@@ -72,11 +72,9 @@ export async function guestEntries(copies: readonly PopulateCopy[], contextRoot:
  * Runs a debugfs script and returns its complaints. debugfs exits 0 even when
  * a command fails, so its stderr (less the banner) is the verdict.
  */
-async function debugfs(image: string, script: string, scriptPath: string): Promise<string[]> {
+async function debugfs(image: string, script: string, scriptPath: string, env: Record<string, string>): Promise<string[]> {
   await writeFile(scriptPath, script);
-  const res = await runCapture("debugfs", ["-w", "-f", scriptPath, image], {
-    env: { E2FSPROGS_FAKE_TIME: process.env.SOURCE_DATE_EPOCH ?? "0" },
-  });
+  const res = await runCapture("debugfs", ["-w", "-f", scriptPath, image], { env });
   const complaints = res.stderr.split("\n").filter((l) => l && !/^debugfs \d/.test(l));
   return res.exitCode === 0 ? complaints : [...complaints, `debugfs exited with code ${res.exitCode}`];
 }
@@ -105,7 +103,19 @@ async function writeExtents(overlay: string, raw: string, extents: readonly Exte
   }
 }
 
+/**
+ * e2fsprogs' clock for every tool that writes the disk: the library's for
+ * inode and superblock write times, e2fsck's own for its check time. Both
+ * take 0 for "not set", so an epoch of 0 becomes one second later.
+ */
+function e2fsprogsClock(epoch: number | undefined): Record<string, string> {
+  if (epoch === undefined) return {};
+  const time = String(Math.max(epoch, 1));
+  return { E2FSPROGS_FAKE_TIME: time, E2FSCK_TIME: time };
+}
+
 export async function populate(req: PopulateRequest): Promise<void> {
+  const env = e2fsprogsClock(req.sourceDateEpoch);
   const work = await mkdtemp(join(tmpdir(), "cx-populate-"));
   try {
     const baseRaw = join(work, "base.raw");
@@ -114,7 +124,7 @@ export async function populate(req: PopulateRequest): Promise<void> {
     await run("cp", ["--sparse=always", baseRaw, raw]);
     // A disk a guest left unclean would have its journal replayed over our
     // edits at boot: replay it first, so the overlay carries both.
-    const fsck = await runCapture("e2fsck", ["-fp", raw]);
+    const fsck = await runCapture("e2fsck", ["-fp", raw], { env });
     if (fsck.exitCode >= 4) throw new Error(`the guest disk has errors e2fsck cannot fix:\n${fsck.stdout}${fsck.stderr}`);
 
     const entries = await guestEntries(req.copies, req.context);
@@ -122,10 +132,10 @@ export async function populate(req: PopulateRequest): Promise<void> {
     const scripts = debugfsScripts(entries);
     // The prepare pass complains about directories that exist and files that
     // do not; both are expected. The apply pass must be silent.
-    await debugfs(raw, scripts.prepare, join(work, "prepare.debugfs"));
-    const complaints = await debugfs(raw, scripts.apply, join(work, "apply.debugfs"));
+    await debugfs(raw, scripts.prepare, join(work, "prepare.debugfs"), env);
+    const complaints = await debugfs(raw, scripts.apply, join(work, "apply.debugfs"), env);
     if (complaints.length) throw new Error(`writing files into the guest disk failed:\n${complaints.join("\n")}`);
-    await run("e2fsck", ["-fn", raw]);
+    await run("e2fsck", ["-fn", raw], { env });
 
     const changed = changedExtents(baseRaw, raw, await dataExtents(raw));
     const bytes = changed.reduce((n, e) => n + e.length, 0);

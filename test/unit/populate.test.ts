@@ -1,11 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { debugfsScripts } from "../../runtime/populate/debugfs-script.js";
 import { expandGlob } from "../../runtime/populate/glob.js";
-import { guestEntries } from "../../runtime/populate/populate.js";
+import { guestEntries, populate } from "../../runtime/populate/populate.js";
+import { run } from "../../common/run.js";
 
 async function context(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), "cx-ctx-"));
@@ -44,4 +46,26 @@ test("copy entries expand to guest entries: globs, directory contents, mode and 
   assert.match(script, /sif "\/opt\/top" uid 0/);
   await assert.rejects(guestEntries([{ source: join(root, "bin/*.so"), dest: "/x/" }], root), /bin\/\*\.so: no file in the build context matches/);
   await assert.rejects(guestEntries([{ source: join(root, "missing"), dest: "/x" }], root), /not found in the build context/);
+});
+
+test("with SOURCE_DATE_EPOCH the overlay is the same bytes whenever it is made, every time stamp the epoch", async () => {
+  const root = await context();
+  const work = await mkdtemp(join(tmpdir(), "cx-populate-test-"));
+  await mkdir(join(work, "base"));
+  await run("/sbin/mke2fs", ["-q", "-F", "-t", "ext4", "-U", "c0a7a1e2-0000-4000-8000-000000000002", "-E", "hash_seed=c0a7a1e2-0000-4000-8000-000000000002",
+    join(work, "base.raw"), "16M"], { env: { E2FSPROGS_FAKE_TIME: "1600000000" } });
+  await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", join(work, "base.raw"), join(work, "base/disk.qcow2")]);
+  const make = async (name: string) => {
+    await mkdir(join(work, name));
+    await populate({ context: root, base: join(work, "base/disk.qcow2"), backing: "../base/disk.qcow2", out: join(work, name, "disk.qcow2"),
+      copies: [{ source: join(root, "conf"), dest: "/etc/app" }], sourceDateEpoch: 1700000000 });
+    return readFile(join(work, name, "disk.qcow2"));
+  };
+  const first = await make("one");
+  // A second later: e2fsprogs' own clock would show in the inodes and the superblock.
+  await sleep(1100);
+  assert.ok(first.equals(await make("two")), "two overlays of the same request are the same bytes");
+  await run("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", join(work, "one/disk.qcow2"), join(work, "one.raw")]);
+  const stat = await run("debugfs", ["-R", "stat /etc/app/sub/x", join(work, "one.raw")]);
+  assert.match(stat, /mtime: 0x6553f100/, "the file's mtime is the epoch (1700000000)");
 });
