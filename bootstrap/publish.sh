@@ -17,7 +17,10 @@ mapfile -t images < <(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep
 for image in "${images[@]}"; do
   target=$prefix/${image#containerx/}
   docker tag "$image" "$target"
-  docker push -q "$target" >/dev/null
+  # dockerd 26 pushes a multi-platform image's manifests to the tag side by
+  # side, and Debian's docker-registry 2.8 can read a tag mid-write (HTTP 500):
+  # the content is there by then, so a second push completes it.
+  docker push -q "$target" >/dev/null || docker push -q "$target" >/dev/null
   # The alias was only the push's name for it: the local store keeps one name per image.
   docker rmi "$target" >/dev/null
   log "pushed $target"

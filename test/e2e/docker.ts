@@ -20,3 +20,17 @@ export async function startReady(name: string, args: string[]): Promise<void> {
   }
   assert.fail(`${name} never printed ready: ${(await docker(["logs", name])).stderr}`);
 }
+
+/**
+ * docker push, again when the registry answered 500: dockerd 26 pushes a
+ * multi-platform image's manifests to the tag side by side, and Debian's
+ * docker-registry 2.8 can read a tag link mid-write ("invalid checksum digest
+ * format", seen here about one push in ten). Any other failure fails at once.
+ */
+export async function pushImage(image: string, cli: (args: string[]) => ReturnType<typeof docker> = docker): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const pushed = await cli(["push", image]);
+    if (pushed.exitCode === 0) return;
+    if (attempt === 3 || !/500 Internal Server Error/.test(pushed.stderr)) assert.fail(`docker push ${image}: ${pushed.stderr}`);
+  }
+}
