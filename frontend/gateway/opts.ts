@@ -16,12 +16,20 @@ export function prefixedOpts(opts: ReadonlyMap<string, string>, prefix: string):
   return new Map([...opts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
-/** The first platform of the first worker, as BUILDKIT_WORKERS reports it. */
+/**
+ * The first platform of the first worker, as BUILDKIT_WORKERS reports it:
+ * OCI's lower-case keys up to BuildKit v0.8 (Docker 20.10), pb.Platform's
+ * capitalised ones later.
+ */
 export function workerPlatform(env: NodeJS.ProcessEnv): { os: string; architecture: string; variant?: string } | undefined {
+  type Reported = { OS?: string; Architecture?: string; Variant?: string; os?: string; architecture?: string; variant?: string };
   try {
-    const workers = JSON.parse(env.BUILDKIT_WORKERS ?? "[]") as { Platforms?: { OS: string; Architecture: string; Variant?: string }[] }[];
+    const workers = JSON.parse(env.BUILDKIT_WORKERS ?? "[]") as { Platforms?: Reported[] }[];
     const p = workers[0]?.Platforms?.[0];
-    return p ? { os: p.OS, architecture: p.Architecture, ...(p.Variant ? { variant: p.Variant } : {}) } : undefined;
+    const os = p?.OS ?? p?.os;
+    const architecture = p?.Architecture ?? p?.architecture;
+    const variant = p?.Variant ?? p?.variant;
+    return os && architecture ? { os, architecture, ...(variant ? { variant } : {}) } : undefined;
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@ import { build } from "../../frontend/build.js";
 import { errorSourceDetail } from "../../frontend/cxfile/error-source.js";
 import { CxfileError } from "../../frontend/cxfile/errors.js";
 import { GrpcGateway } from "../../frontend/gateway/client.js";
+import { workerPlatform } from "../../frontend/gateway/opts.js";
 import { relayStdio } from "../../frontend/gateway/stdio-relay.js";
 import { gw, pb } from "../../frontend/protos.js";
 
@@ -222,4 +223,12 @@ test("build args, target, labels, --no-cache and .dockerignore reach the graph a
     assert.ok(Object.values(solve.metadata).every((m) => m.ignore_cache === true), "--no-cache marks every op");
     assert.ok(Object.values(solve.metadata).some((m) => m.description["llb.customname"] === "[run 1/1] echo two"));
   });
+});
+
+test("the worker's platform is read in both spellings BuildKit has used", () => {
+  const workers = (platform: object) => ({ BUILDKIT_WORKERS: JSON.stringify([{ ID: "w", Platforms: [platform] }]) });
+  assert.deepEqual(workerPlatform(workers({ OS: "linux", Architecture: "arm64", Variant: "v8" })), { os: "linux", architecture: "arm64", variant: "v8" });
+  assert.deepEqual(workerPlatform(workers({ os: "linux", architecture: "amd64" })), { os: "linux", architecture: "amd64" }, "BuildKit v0.8 (Docker 20.10)");
+  assert.equal(workerPlatform(workers({})), undefined);
+  assert.equal(workerPlatform({ BUILDKIT_WORKERS: "not json" }), undefined);
 });
