@@ -40,6 +40,20 @@ async function imageBaseArch(gateway: Gateway, spec: CxfileSpec, platform: Platf
   return config.config?.Labels?.[BASE_ARCH_LABEL] ?? "";
 }
 
+/**
+ * A named base (minimal/aarch64) or the base lending a disk its kernel must
+ * exist before anything is built; BuildKit's own error for a missing one is
+ * a pull error from a registry the user never named.
+ */
+async function checkPublishedBase(gateway: Gateway, spec: CxfileSpec, plan: BuildPlan, platform: Platform): Promise<void> {
+  if (plan.baseImage === undefined || spec.base.kind === "image") return;
+  await gateway.resolveImageConfig(plan.baseImage, platform, `[base] resolve ${plan.baseImage}`).catch((err: Error) => {
+    throw new CxfileError(spec.file, spec.base.pos, `the guest base image ${plan.baseImage} is not available: ${err.message}`,
+      `build it on this machine with bootstrap/images.sh (CX_ARCHES=${plan.arch} for an arch built on request), ` +
+      "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/");
+  });
+}
+
 /** SOURCE_DATE_EPOCH as buildx passes it, as a build argument. */
 function sourceDateEpoch(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
@@ -83,6 +97,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     };
     const arch = await imageBaseArch(gateway, spec, buildPlatform);
     plan = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
+    await checkPublishedBase(gateway, spec, plan, buildPlatform);
   } catch (err) {
     throw err instanceof CxfileError ? err.withSource(text) : err;
   }

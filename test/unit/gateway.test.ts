@@ -18,8 +18,15 @@ const LLB_CAPS = ["source.image", "source.local", "source.local.includepatterns"
   "source.http", "source.http.checksum", "exec.meta.base", "exec.meta.network", "exec.mount.bind", "exec.mount.selector", "platform",
   "meta.description", "meta.ignorecache", "exporter.image.annotations"];
 
-/** A fake LLBBridge: records calls, serves the Cxfile (and other files), returns fixed refs; `without` caps are reported disabled. */
-function fakeBridge(files: Record<string, string>, without: readonly string[] = []) {
+interface BridgeOptions {
+  /** Caps reported disabled. */
+  readonly without?: readonly string[];
+  /** Image references that do not resolve. */
+  readonly missing?: readonly string[];
+}
+
+/** A fake LLBBridge: records calls, serves the Cxfile (and other files) and image configs, returns fixed refs. */
+function fakeBridge(files: Record<string, string>, { without = [], missing = [] }: BridgeOptions = {}) {
   const calls: { method: string; req: Msg }[] = [];
   const method = (name: string, reqType: string, resType: string, handle: (req: Msg) => Msg) => {
     const req = gw(reqType);
@@ -56,8 +63,10 @@ function fakeBridge(files: Record<string, string>, without: readonly string[] = 
       if (data === undefined) throw new Error(`open ${String(req.FilePath)}: no such file or directory`);
       return { Data: Buffer.from(data) };
     }),
-    ResolveImageConfig: method("ResolveImageConfig", "ResolveImageConfigRequest", "ResolveImageConfigResponse",
-      () => ({ Digest: "sha256:00", Config: Buffer.from(JSON.stringify({ history: [{ created_by: "runtime layer" }] })) })),
+    ResolveImageConfig: method("ResolveImageConfig", "ResolveImageConfigRequest", "ResolveImageConfigResponse", (req) => {
+      if (missing.includes(req.Ref as string)) throw new Error(`${String(req.Ref)}: not found`);
+      return { Digest: "sha256:00", Config: Buffer.from(JSON.stringify({ history: [{ created_by: "runtime layer" }] })) };
+    }),
     Return: method("Return", "ReturnRequest", "ReturnResponse", () => ({})),
   };
   const server = new grpc.Server();
@@ -69,8 +78,8 @@ function fakeBridge(files: Record<string, string>, without: readonly string[] = 
 }
 
 async function withGateway(cxfile: string | Record<string, string>, fn: (gateway: GrpcGateway, calls: { method: string; req: Msg }[]) => Promise<void>,
-  without: readonly string[] = []) {
-  const { server, calls } = fakeBridge(typeof cxfile === "string" ? { Cxfile: cxfile } : cxfile, without);
+  bridge: BridgeOptions = {}) {
+  const { server, calls } = fakeBridge(typeof cxfile === "string" ? { Cxfile: cxfile } : cxfile, bridge);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   // The gateway reaches the server the way it reaches BuildKit: through the
@@ -113,9 +122,10 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
     const result = await build(gateway, env);
     assert.ok("ref" in result, "one platform asked for: one image, not a platform map");
     assert.equal(result.ref, "ref-3");
-    assert.deepEqual(calls.map((c) => c.method), ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "Solve"]);
+    assert.deepEqual(calls.map((c) => c.method), ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "ResolveImageConfig", "Solve"]);
     assert.deepEqual([calls[2].req.FilePath, calls[4].req.FilePath], ["Cxfile", ".dockerignore"]);
-    const ops = decodeOps(calls[6].req);
+    assert.deepEqual([calls[5].req.Ref, calls[6].req.Ref], ["docker.io/containerx/minimal:aarch64", "docker.io/containerx/runtime:latest"]);
+    const ops = decodeOps(calls[7].req);
     const runtimes = ops.filter((o) => o.source?.identifier === "docker-image://docker.io/containerx/runtime:latest");
     assert.deepEqual(runtimes.map((o) => o.platform!.Architecture).sort(), ["amd64", "arm64"], "the image is the arm64 runtime; steps use the worker's");
     assert.ok(ops.filter((o) => o.exec).every((o) => o.platform!.Architecture === "amd64"), "every step runs natively on the worker");
@@ -183,12 +193,22 @@ test("a BuildKit without what the build needs is told so before anything is buil
     await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_1: "platform=linux/amd64,linux/arm64" }),
       /this BuildKit lacks what the build needs: returnmap \(a multi-platform result/);
     assert.equal(calls.filter((c) => c.method === "Solve").length, 2, "only the Cxfile and .dockerignore were read");
-  }, ["returnmap"]);
+  }, { without: ["returnmap"] });
   await withGateway("base: minimal/aarch64\n", async (gateway) => {
     const result = await build(gateway, env);
     assert.ok(Object.keys(result.metadata).every((k) => !k.startsWith("annotation.")), "no annotations for an exporter that takes none");
     assert.ok(result.metadata["containerimage.config"]);
-  }, ["exporter.image.annotations"]);
+  }, { without: ["exporter.image.annotations"] });
+});
+
+test("a guest base image that is not there is named, with where it comes from, before anything is built", async () => {
+  await withGateway("base: minimal/riscv64\n", async (gateway, calls) => {
+    const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
+    assert.ok(err instanceof CxfileError);
+    assert.match(err.message, /Cxfile:1:7: the guest base image docker.io\/containerx\/minimal:riscv64 is not available: .*not found/);
+    assert.match(err.message, /bootstrap\/images.sh \(CX_ARCHES=riscv64 .*bootstrap\/publish.sh/);
+    assert.equal(calls.filter((c) => c.method === "Solve").length, 2, "only the Cxfile and .dockerignore were read");
+  }, { missing: ["docker.io/containerx/minimal:riscv64"] });
 });
 
 test("build args, target, labels, --no-cache and .dockerignore reach the graph and the config", async () => {
