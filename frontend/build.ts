@@ -10,11 +10,12 @@ import { planToLLB } from "./convert/to-llb.js";
 import type { Gateway, Result } from "./gateway/client.js";
 import { dockerignorePatterns, frontendOpts, prefixedOpts, workerPlatform } from "./gateway/opts.js";
 import { imageAnnotations, imageConfig } from "./image/config.js";
+import { buildResult } from "./image/result.js";
 import { marshal } from "./llb/graph.js";
 import { local } from "./llb/ops.js";
 import { normalizeImageRef } from "./plan/image-ref.js";
 import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
-import { formatPlatform, ociPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
+import { formatPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
 import { takesAnnotations, unmetNeeds } from "./gateway/caps.js";
 
 /** A request Containerx understands but cannot serve yet. */
@@ -125,20 +126,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     const runtime = await gateway.resolveImageConfig(plan.runtimeImage, host, `[runtime] resolve ${plan.runtimeImage} for ${formatPlatform(host)}`);
     const ref = await gateway.solve(marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache }).definition);
     const config = imageConfig(plan, host, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
-    return { id: formatPlatform(host), host, ref, config: Buffer.from(JSON.stringify(config)) };
+    return { host, ref, config: Buffer.from(JSON.stringify(config)) };
   }));
-  const annotations = takesAnnotations(caps)
-    ? Object.entries(imageAnnotations(plan, configOpts)).map(([key, value]) => [`annotation.${key}`, Buffer.from(value)])
-    : [];
-  const metadata = Object.fromEntries(annotations) as Record<string, Buffer>;
-  if (!platformMap) return { ref: images[0]!.ref, metadata: { ...metadata, "containerimage.config": images[0]!.config } };
-  const platforms = images.map((i) => ({ ID: i.id, Platform: ociPlatform(i.host) }));
-  return {
-    refs: Object.fromEntries(images.map((i) => [i.id, i.ref])),
-    metadata: {
-      ...metadata,
-      ...Object.fromEntries(images.map((i) => [`containerimage.config/${i.id}`, i.config])),
-      "refs.platforms": Buffer.from(JSON.stringify({ Platforms: platforms })),
-    },
-  };
+  return buildResult(images, takesAnnotations(caps) ? imageAnnotations(plan, configOpts) : {}, platformMap);
 }
