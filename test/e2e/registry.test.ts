@@ -96,6 +96,10 @@ test("a two-platform aarch64 app is pushed with shared guest layers, and pulls a
     "the guest layers are the same blobs on both platforms");
   assert.notDeepEqual(amd64.manifest.layers.slice(0, -guest).map((l) => l.digest), arm64.manifest.layers.slice(0, -guest).map((l) => l.digest),
     "each platform has its own runtime");
+  for (const p of PLATFORMS) {
+    const layers = pushed.images.get(p)!.manifest.layers.map((l) => l.digest.slice(7, 19));
+    process.stdout.write(`# ${p} layers: runtime ${layers.slice(0, -guest).join(" ")} | guest ${layers.slice(-guest).join(" ")}\n`);
+  }
   const inspected = await docker(["buildx", "imagetools", "inspect", image]);
   assert.equal(inspected.exitCode, 0, inspected.stderr);
   for (const p of PLATFORMS) assert.match(inspected.stdout, new RegExp(`Platform:\\s+${p}\\n`));
