@@ -59,5 +59,13 @@ jq -n --arg d "sha256:$sum" --argjson s "${#index}" --arg name "$full" --arg tag
                  annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": $tag}}]}' >"$layout/index.json"
 # Without the Docker archive manifest, the load names the image from index.json.
 rm -f "$layout/manifest.json"
-tar -C "$layout" -c . | docker load -q >/dev/null
+# Seen once in a CI run: the load's unpack found a parent snapshot gone ("parent
+# snapshot … does not exist"), likely containerd's garbage collection of an
+# image replaced a moment before; loading again went through.
+for attempt in 1 2 3; do
+  if err=$(tar -C "$layout" -c . | docker load -q 2>&1 >/dev/null); then break; fi
+  [ "$attempt" = 3 ] && { echo "$err" >&2; exit 1; }
+  echo "containerx-setup: loading $image again after: $err" >&2
+  sleep 2
+done
 docker rmi "${parts[@]}" >/dev/null
