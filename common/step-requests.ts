@@ -62,6 +62,8 @@ export interface ImportBaseRequest {
   readonly boot: ImportBoot;
   /** Where the new base (disk.qcow2, boot files, base.json) is written. */
   readonly out: string;
+  /** SOURCE_DATE_EPOCH: the time e2fsck writes into the disk it checks; absent, the time of the build. */
+  readonly sourceDateEpoch?: number;
 }
 
 /** This build step's request; the caller names the type it was written as. */

@@ -37,7 +37,7 @@ function commandText(argv: readonly string[]): string {
 }
 
 /** The import step's request, its boot files named by where they are mounted. */
-function importRequest(plan: BuildPlan, disk: BaseDisk, diskPath: string): ImportBaseRequest {
+function importRequest(plan: BuildPlan, disk: BaseDisk, diskPath: string, sourceDateEpoch: number | undefined): ImportBaseRequest {
   const inContext = (path: string) => `${BASE_CONTEXT_MOUNT}/${path}`;
   const b = disk.boot;
   const boot: ImportBoot = b.kind === "agent" ? { kind: "agent", kernelBase: KERNEL_BASE_MOUNT }
@@ -51,6 +51,7 @@ function importRequest(plan: BuildPlan, disk: BaseDisk, diskPath: string): Impor
     arch: plan.arch,
     boot,
     out: LAYOUT.baseDir,
+    ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
   };
 }
 
@@ -91,7 +92,8 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
     mounts.push({ dest: DOWNLOAD_MOUNT, from: http(src.url, disk.sha256!, DOWNLOAD_NAME, `[base] download ${src.url}`), readonly: true });
   }
   if (published) mounts.push({ dest: KERNEL_BASE_MOUNT, from: published, selector: LAYOUT.baseDir, readonly: true });
-  const request = importRequest(plan, disk, src.kind === "url" ? `${DOWNLOAD_MOUNT}/${DOWNLOAD_NAME}` : `${BASE_CONTEXT_MOUNT}/${src.path}`);
+  const request = importRequest(plan, disk, src.kind === "url" ? `${DOWNLOAD_MOUNT}/${DOWNLOAD_NAME}` : `${BASE_CONTEXT_MOUNT}/${src.path}`,
+    opts.sourceDateEpoch);
   const [imported] = exec({
     root: runtime,
     args: [LAYOUT.importBase],

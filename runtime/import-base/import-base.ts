@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { ARCHES, isArchName } from "../../common/arches.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
+import { e2fsprogsClock } from "../../common/e2fsprogs-clock.js";
 import { run, runCapture } from "../../common/run.js";
 import type { ImportBaseRequest } from "../../common/step-requests.js";
 
@@ -62,7 +63,7 @@ async function importAgentDisk(req: ImportBaseRequest, format: "qcow2" | "raw"):
       throw new ImportError("the disk is not an ext4 filesystem image; base.disk needs ext4 on the whole disk (no partition table), as made by mkfs.ext4 -d rootfs/ disk.img 1G, unless base.boot says how its own OS boots (kernel, uefi, firmware)");
     }
     // Replays a journal left by an unclean shutdown; 1 and 2 mean "fixed".
-    const fsck = await runCapture("/sbin/e2fsck", ["-fp", raw]);
+    const fsck = await runCapture("/sbin/e2fsck", ["-fp", raw], { env: e2fsprogsClock(req.sourceDateEpoch) });
     if (fsck.exitCode > 2) throw new ImportError(`e2fsck found errors it cannot fix on the disk:\n${fsck.stdout}${fsck.stderr}`);
     say("writing the base disk as qcow2");
     await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, join(req.out, "disk.qcow2")]);

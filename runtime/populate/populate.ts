@@ -12,6 +12,7 @@ import { mkdtemp, readdir, lstat, readlink, rm, writeFile } from "node:fs/promis
 import { openSync, readSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
+import { e2fsprogsClock } from "../../common/e2fsprogs-clock.js";
 import { run, runCapture } from "../../common/run.js";
 import { changedExtents, type Extent } from "./block-diff.js";
 import type { Owner, PopulateCopy, PopulateRequest } from "../../common/step-requests.js";
@@ -101,17 +102,6 @@ async function writeExtents(overlay: string, raw: string, extents: readonly Exte
   for (let i = 0; i < commands.length; i += 200) {
     await run("qemu-io", ["-f", "qcow2", overlay, ...commands.slice(i, i + 200)]);
   }
-}
-
-/**
- * e2fsprogs' clock for every tool that writes the disk: the library's for
- * inode and superblock write times, e2fsck's own for its check time. Both
- * take 0 for "not set", so an epoch of 0 becomes one second later.
- */
-function e2fsprogsClock(epoch: number | undefined): Record<string, string> {
-  if (epoch === undefined) return {};
-  const time = String(Math.max(epoch, 1));
-  return { E2FSPROGS_FAKE_TIME: time, E2FSCK_TIME: time };
 }
 
 export async function populate(req: PopulateRequest): Promise<void> {

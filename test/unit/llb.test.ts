@@ -96,6 +96,18 @@ test("a disk base from the context is loaded on its own, apart from the app's fi
   assert.deepEqual(request.boot, { kind: "agent", kernelBase: "/cx/kernel-base" });
 });
 
+test("SOURCE_DATE_EPOCH reaches the steps that write a guest disk with e2fsprogs, and only when it is given", () => {
+  const requests = (sourceDateEpoch?: number) => {
+    const plan = planBuild(parseCxfile("base: { disk: img/rootfs.qcow2, arch: aarch64 }\ncopy:\n  - hello: /hello\n", "Cxfile"), planOpts);
+    const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: sourceDateEpoch ?? 0,
+      ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }) }, amd64)).definition.def.map(decode);
+    return ["cx-import-base", "cx-populate"].map((bin) => JSON.parse(ops.find((o) => o.exec?.meta.args[0] === `/cx/runtime/bin/${bin}`)!
+      .exec!.meta.env!.find((e: string) => e.startsWith("CX_STEP_REQUEST="))!.slice(16)) as { sourceDateEpoch?: number });
+  };
+  assert.deepEqual(requests(1700000000).map((r) => r.sourceDateEpoch), [1700000000, 1700000000]);
+  assert.deepEqual(requests().map((r) => r.sourceDateEpoch), [undefined, undefined]);
+});
+
 const importRequest = (ops: ReturnType<typeof diskBase>) => JSON.parse(ops.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-import-base")!
   .exec!.meta.env!.find((e: string) => e.startsWith("CX_STEP_REQUEST="))!.slice(16));
 
