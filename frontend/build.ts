@@ -113,7 +113,6 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     sessionId,
     contextName,
     excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
-    epoch: epoch ?? 0,
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
   };
   const configOpts = {

@@ -22,9 +22,10 @@ export interface ConvertOptions {
   readonly contextName: string;
   /** .dockerignore patterns of the context. */
   readonly excludePatterns: readonly string[];
-  /** The time stamp of every file in the layers the build adds: SOURCE_DATE_EPOCH, else 0. */
-  readonly epoch: number;
-  /** SOURCE_DATE_EPOCH, when given: also the time of the files written into the guest disk. */
+  /**
+   * SOURCE_DATE_EPOCH, when given: the time of the files written into the
+   * guest disk, and of every file in the layers the build adds (0 without it).
+   */
   readonly sourceDateEpoch?: number;
 }
 
@@ -123,7 +124,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   const tools = runtimeImage(plan, platform);
   const base = osBase(plan, tools, opts);
   const stack = (onto: Output, source: LayerSource, dest: string, name: string) =>
-    addLayer({ onto, source, dest, tools, epoch: opts.epoch, platform, name: `${name} (${formatPlatform(host)})` });
+    addLayer({ onto, source, dest, tools, epoch: opts.sourceDateEpoch ?? 0, platform, name: `${name} (${formatPlatform(host)})` });
   const withBase = stack(runtimeImage(plan, host), base, LAYOUT.baseDir, `[image] add OS base layer ${plan.baseName}`);
   // An OS without the agent has no run steps or app files: the image is its base.
   if (!plan.agent) return withBase;

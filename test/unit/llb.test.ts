@@ -12,7 +12,7 @@ const amd64 = { os: "linux", architecture: "amd64" };
 const planOpts = { hostPlatforms: [amd64], buildPlatform: amd64, imagePrefix: "containerx/", runtimeTag: "latest" };
 const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\n", "Cxfile"),
   planOpts);
-const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 }, amd64));
+const convert = () => marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64));
 type Decoded = { inputs?: { digest: string; index: number }[]; source?: { identifier: string; attrs?: Record<string, string> }; exec?: { meta: { args: string[]; env?: string[] }; mounts: { dest: string; input: number; output: number; selector?: string; readonly?: boolean }[]; network?: number }; file?: unknown };
 const decode = (bytes: Uint8Array) => pb.Op.toObject(pb.Op.decode(bytes), { longs: Number, defaults: false }) as Decoded;
 
@@ -65,14 +65,14 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
 });
 
 test("SOURCE_DATE_EPOCH is the time stamp of every layer the build adds", () => {
-  const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 1700000000 }, amd64)).definition.def.map(decode);
+  const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], sourceDateEpoch: 1700000000 }, amd64)).definition.def.map(decode);
   const stamps = ops.filter((o) => o.exec?.meta.args.includes("cx-add-layer")).map((o) => o.exec!.meta.args.at(-1));
   assert.deepEqual(stamps, ["1700000000", "1700000000"]);
 });
 
 const diskBase = (base: string) => marshal(planToLLB(
   planBuild(parseCxfile(`base: ${base}\ncopy:\n  - hello: /hello\n`, "Cxfile"), planOpts),
-  { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 }, amd64)).definition.def.map(decode);
+  { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64)).definition.def.map(decode);
 
 test("a disk base from a URL is downloaded with its checksum and imported offline before anything stacks on it", () => {
   const sum = "cd".repeat(32);
@@ -99,7 +99,7 @@ test("a disk base from the context is loaded on its own, apart from the app's fi
 test("SOURCE_DATE_EPOCH reaches the steps that write a guest disk with e2fsprogs, and only when it is given", () => {
   const requests = (sourceDateEpoch?: number) => {
     const plan = planBuild(parseCxfile("base: { disk: img/rootfs.qcow2, arch: aarch64 }\ncopy:\n  - hello: /hello\n", "Cxfile"), planOpts);
-    const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: sourceDateEpoch ?? 0,
+    const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [],
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }) }, amd64)).definition.def.map(decode);
     return ["cx-import-base", "cx-populate"].map((bin) => JSON.parse(ops.find((o) => o.exec?.meta.args[0] === `/cx/runtime/bin/${bin}`)!
       .exec!.meta.env!.find((e: string) => e.startsWith("CX_STEP_REQUEST="))!.slice(16)) as { sourceDateEpoch?: number });
@@ -114,7 +114,7 @@ const importRequest = (ops: ReturnType<typeof diskBase>) => JSON.parse(ops.find(
 test("an OS that boots itself is imported with its own boot files, and the image is the runtime plus that base", () => {
   const plan = (base: string) => planToLLB(
     planBuild(parseCxfile(`base: ${base}\nexpose: [22]\n`, "Cxfile"), planOpts),
-    { sessionId: "s1", contextName: "context", excludePatterns: [], epoch: 0 }, amd64);
+    { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64);
   const uefi = marshal(plan("{ disk: os.img, arch: aarch64, boot: uefi }")).definition.def.map(decode);
   assert.ok(!uefi.some((o) => o.source?.identifier?.includes("containerx/minimal")), "no minimal base is fetched");
   assert.ok(!uefi.some((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-populate"), "no app overlay");
