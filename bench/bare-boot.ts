@@ -9,7 +9,7 @@
  * Prints the milliseconds from QEMU's spawn to the app's first output byte.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,9 +30,9 @@ const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
 await createOverlayDisk(disk, inCopy(LAYOUT.appDisk));
 
-const { binary, args } = buildQemuArgs(
-  vmConfigFor(base, settingsFromEnv({}), { disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}), baseDir: inCopy(LAYOUT.baseDir) }),
-);
+const vm = vmConfigFor(base, settingsFromEnv({}), { disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}), baseDir: inCopy(LAYOUT.baseDir) });
+await mkdir(vm.idleShareDir);
+const { binary, args } = buildQemuArgs(vm);
 if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${args.join(" ")}\n`);
 
 const server = createServer();

@@ -16,6 +16,15 @@ export const LAYOUT = {
   /** The app overlay: a qcow2 whose backing file is the base disk. */
   appDir: "/cx/app",
   appDisk: "/cx/app/disk.qcow2",
+  /**
+   * The guest as booted at build time, to resume instead of booting: QEMU's
+   * migration stream, the disk it was taken with (a qcow2 over the app's),
+   * and snapshot.json, the machine it fits.
+   */
+  snapshotDir: "/cx/snapshot",
+  snapshotState: "/cx/snapshot/state",
+  snapshotDisk: "/cx/snapshot/disk.qcow2",
+  snapshotManifest: "/cx/snapshot/snapshot.json",
   /** One directory per `run` step, each disk a qcow2 over the one before. */
   layersDir: "/cx/layers",
   /** The runtime's entrypoints (compiled launcher and build steps under /cx/runtime). */
@@ -23,6 +32,9 @@ export const LAYOUT = {
   populate: "/cx/runtime/bin/cx-populate",
   runStep: "/cx/runtime/bin/cx-run-step",
   importBase: "/cx/runtime/bin/cx-import-base",
+  snapshot: "/cx/runtime/bin/cx-snapshot",
+  /** The runtime's QEMU package version, which a snapshot must have been taken with. */
+  qemuVersion: "/cx/runtime/qemu-version",
   /** Runs a command in the running guest: the VM's `docker exec`. */
   exec: "/cx/runtime/bin/cx-exec",
   /** UEFI flash images per arch, <dir>/<arch>/code.qcow2 and vars.qcow2: qcow2 because Debian's raw ones are mostly padding. */

@@ -44,6 +44,12 @@ export interface RunStepRequest {
   readonly env: readonly string[];
 }
 
+/** cx-snapshot: the guest booted once and saved, ready for the app. */
+export interface SnapshotRequest {
+  /** The backing path of the snapshot's disk (relative to its directory): the image's top disk. */
+  readonly backing: string;
+}
+
 /** How an imported disk boots: with the kernel and agent of the base at `kernelBase`, or its own way from these files. */
 export type ImportBoot =
   | { readonly kind: "agent"; readonly kernelBase: string }

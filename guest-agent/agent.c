@@ -15,6 +15,9 @@
  *   host -> agent: 'S' spec: NUL-terminated tokens, first byte says the kind:
  *                  'A' argv item, 'V' env KEY=VALUE, 'C' cwd, 'H' hostname,
  *                  'T' wall clock as decimal nanoseconds since the epoch,
+                 'G' random seed (hex) mixed into the kernel's pool, which
+                     is then reseeded: guests resumed from one snapshot
+                     would otherwise share their random state,
  *                  'U' user[:group] to run as (names or numbers),
  *                  'Y' "rows cols": give the process a terminal,
  *                  'M' "fstype:tag:path": mount a shared folder (app only)
@@ -38,6 +41,7 @@
 #include <net/if.h>
 #include <net/route.h>
 #include <sys/ioctl.h>
+#include <linux/random.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/reboot.h>
@@ -50,6 +54,8 @@
 #include <unistd.h>
 
 #define PORT_NAME "cx.agent"
+/* The R frame's payload: version 3 takes the 'G' seed token. */
+#define AGENT_VERSION "cx-agent 3"
 #define SYSROOT "/sysroot"
 #define ROOT_DEVICE "/dev/vda"
 #define MODULE_LIST "/etc/cx/modules"
@@ -309,6 +315,28 @@ static struct session *find_session(uint32_t ch) {
   return NULL;
 }
 
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* Credits the launcher's seed and forces a reseed now, not at the CRNG's next
+   scheduled one, so the app's first random bytes already depend on it. */
+static void reseed_entropy(const char *hex) {
+  struct { struct rand_pool_info info; unsigned char buf[64]; } seed = {0};
+  size_t n = 0;
+  for (; n < sizeof seed.buf && hex_digit(hex[2 * n]) >= 0 && hex_digit(hex[2 * n + 1]) >= 0; n++)
+    seed.buf[n] = (unsigned char)(hex_digit(hex[2 * n]) << 4 | hex_digit(hex[2 * n + 1]));
+  int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fatal("cannot open /dev/urandom: %s", strerror(errno));
+  seed.info.entropy_count = (int)(n * 8);
+  seed.info.buf_size = (int)n;
+  if (ioctl(fd, RNDADDENTROPY, &seed) != 0 || ioctl(fd, RNDRESEEDCRNG) != 0)
+    fatal("cannot reseed the kernel's random generator: %s", strerror(errno));
+  close(fd);
+}
+
 static void parse_spec(struct spec *s, char *buf, uint32_t len) {
   memset(s, 0, sizeof *s);
   s->cwd = "/";
@@ -325,6 +353,7 @@ static void parse_spec(struct spec *s, char *buf, uint32_t len) {
         s->tty = 1;
         sscanf(val, "%hu %hu", &s->rows, &s->cols);
         break;
+      case 'G': reseed_entropy(val); break;
       case 'T': {
         long long ns = atoll(val);
         struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
@@ -729,7 +758,7 @@ int main(void) {
   int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sigfd < 0) fatal("signalfd: %s", strerror(errno));
 
-  send_frame('R', "cx-agent 2", 10);
+  send_frame('R', AGENT_VERSION, sizeof AGENT_VERSION - 1);
   int status = serve(sigfd);
   quiesce(&app_spec);
   send_exit(0, status);

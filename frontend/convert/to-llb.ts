@@ -1,6 +1,6 @@
 import { guestEnv } from "../../common/guest-env.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
-import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest } from "../../common/step-requests.js";
+import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest, SnapshotRequest } from "../../common/step-requests.js";
 import type { BaseDisk, BuildPlan } from "../plan/plan.js";
 import { exec, http, image, local, type ExecMount } from "../llb/ops.js";
 import { addLayer, type LayerSource } from "./image-layer.js";
@@ -113,6 +113,7 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
  *   + OS base (/cx/base)      ← copied from the guest-base image
  *   + one layer per run step  ← qcow2 over the one before, written by the guest booted at build time
  *   + app overlay (/cx/app)   ← qcow2 over the last, made by cx-populate
+ *   + snapshot (/cx/snapshot) ← the guest booted once and saved, unless guest.snapshot: false
  * Each run step depends only on the base and the steps before it, so a
  * change to the app's files re-runs none of them. Every step runs on the
  * build platform with its runtime: the guest layers do not depend on
@@ -194,5 +195,24 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   layers.forEach((layer, i) => {
     result = stack(result, { from: layer, dir: "/" }, runLayerDir(i), `[image] add run layer ${i + 1}`);
   });
-  return stack(result, { from: overlay, dir: "/" }, LAYOUT.appDir, "[image] add app overlay layer");
+  result = stack(result, { from: overlay, dir: "/" }, LAYOUT.appDir, "[image] add app overlay layer");
+  if (!plan.guest.snapshot) return result;
+
+  const snapshotRequest: SnapshotRequest = { backing: backingPath(LAYOUT.snapshotDisk, LAYOUT.appDisk) };
+  const [snapshot] = exec({
+    root: tools,
+    args: [LAYOUT.snapshot],
+    env: [...vmEnv, `${STEP_REQUEST_ENV}=${JSON.stringify(snapshotRequest)}`],
+    mounts: [
+      baseMount,
+      ...layerMounts(),
+      { dest: LAYOUT.appDir, from: overlay, readonly: true },
+      { dest: LAYOUT.snapshotDir, output: true },
+      { dest: "/tmp" },
+    ],
+    platform,
+    network: "none",
+    name: "[snapshot] boot the guest once and save it ready for the app",
+  });
+  return stack(result, { from: snapshot, dir: "/" }, LAYOUT.snapshotDir, "[image] add snapshot layer");
 }

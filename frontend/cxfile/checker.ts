@@ -68,6 +68,11 @@ export class Checker {
     return text;
   }
 
+  boolean(node: YNode, what: string): boolean {
+    if (typeof node.value !== "boolean") this.fail(node.pos, `${what} must be true or false`);
+    return node.value;
+  }
+
   integer(node: YNode, what: string, min: number, max: number): number {
     const v = typeof node.value === "string" ? this.string(node, what) : node.value;
     const n = typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v;

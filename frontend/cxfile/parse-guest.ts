@@ -1,7 +1,7 @@
 import type { Checker } from "./checker.js";
 import { GUEST_LIMITS, QEMU_MODEL_NAME } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
-import { GUEST_KEYS, type GuestSpec } from "./spec.js";
+import { GUEST_KEYS, NO_GUEST_SPEC, type GuestSpec } from "./spec.js";
 import type { YNode } from "./yaml-positions.js";
 
 
@@ -14,7 +14,7 @@ function qemuArgs(c: Checker, node: YNode): string[] {
 }
 
 export function parseGuest(c: Checker, node: YNode): GuestSpec {
-  if (node.value === null) return { kernelArgs: [], qemuArgs: [] };
+  if (node.value === null) return NO_GUEST_SPEC;
   const f = new Map(c.entries(node, GUEST_KEYS, "guest").map((e) => [e.name, e.value]));
   const word = (key: string) => {
     const n = f.get(key);
@@ -29,6 +29,7 @@ export function parseGuest(c: Checker, node: YNode): GuestSpec {
   const memory = f.get("memory");
   const kernelArgs = f.get("kernel_args");
   const extra = f.get("qemu_args");
+  const snapshot = f.get("snapshot");
   return {
     ...(machine ? { machine } : {}),
     ...(cpu ? { cpu } : {}),
@@ -36,5 +37,6 @@ export function parseGuest(c: Checker, node: YNode): GuestSpec {
     ...(memory ? { memoryMiB: c.sizeMiB(memory, "guest.memory", GUEST_LIMITS.memoryMiB.min, GUEST_LIMITS.memoryMiB.max) } : {}),
     kernelArgs: kernelArgs ? c.strings(kernelArgs, "guest.kernel_args", (n, w) => c.string(n, w)).flatMap((s) => s.split(/\s+/)).filter(Boolean) : [],
     qemuArgs: extra && extra.value !== null ? qemuArgs(c, extra) : [],
+    snapshot: snapshot ? c.boolean(snapshot, "guest.snapshot") : true,
   };
 }

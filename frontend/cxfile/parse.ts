@@ -4,7 +4,7 @@ import { CxfileError } from "./errors.js";
 import { parseBase } from "./parse-base.js";
 import { parseGuest } from "./parse-guest.js";
 import { parseStage } from "./parse-stage.js";
-import { AGENT_KEYS, APP_KEYS, TOP_LEVEL_KEYS, type ArgSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
+import { AGENT_KEYS, APP_KEYS, NO_GUEST_SPEC, TOP_LEVEL_KEYS, type ArgSpec, type CxfileSpec, type TargetSpec } from "./spec.js";
 import { loadWithPositions, type YNode } from "./yaml-positions.js";
 
 /** A Cxfile longer than this is refused before YAML parsing: it cannot be a recipe. */
@@ -79,7 +79,7 @@ export function parseCxfile(text: string, file: string, opts: ParseOptions = {})
     file,
     args,
     base,
-    guest: guestNode ? parseGuest(c, guestNode) : { kernelArgs: [], qemuArgs: [] },
+    guest: guestNode ? parseGuest(c, guestNode) : NO_GUEST_SPEC,
     stage: parseStage(c, top, ""),
     targets,
   };

@@ -58,7 +58,12 @@ export interface DiskBaseSpec {
 }
 
 /** Overrides of the guest-arch table's machine for this app; absent = the table's or the runtime's default. */
-export type GuestSpec = GuestShape;
+export interface GuestSpec extends GuestShape {
+  /** Boot the finished guest at build time and ship it saved, for `docker run` to resume (true unless `snapshot: false`). */
+  readonly snapshot: boolean;
+}
+
+export const NO_GUEST_SPEC: GuestSpec = { kernelArgs: [], qemuArgs: [], snapshot: true };
 
 export interface CopySpec {
   /** Context path; may hold glob characters (*, ?, [..]). */
@@ -122,6 +127,6 @@ export const TOP_LEVEL_KEYS = ["args", "base", "guest", ...APP_KEYS, "targets"] 
 export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format", "boot", "kernel", "initrd", "firmware"] as const;
 /** What only the Containerx agent in the guest can do: not available with a base that boots without it. */
 export const AGENT_KEYS = ["copy", "run", "env", "workdir", "user", "entrypoint", "cmd", "volumes", "healthcheck", "stop_signal"] as const;
-export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args"] as const;
+export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args", "snapshot"] as const;
 export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;
 export const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;

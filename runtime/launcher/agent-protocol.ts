@@ -84,6 +84,14 @@ export interface AppSpec extends ProcessSpec {
   /** Wall clock to set in the guest, in nanoseconds since the epoch. */
   readonly clockNs?: bigint;
   readonly mounts?: readonly SharedFolder[];
+  /** Random bytes (hex) the guest kernel reseeds from: resumed guests would otherwise share their random state. */
+  readonly seed?: string;
+}
+
+/** Whether an agent, by its ready frame's text ("cx-agent N"), knows the seed token (version 3 on). */
+export function agentTakesSeed(readyText: string): boolean {
+  const m = /^cx-agent (\d+)$/.exec(readyText);
+  return m !== null && Number(m[1]) >= 3;
 }
 
 export function encodeSpec(spec: AppSpec, channel = 0): Buffer {
@@ -96,6 +104,7 @@ export function encodeSpec(spec: AppSpec, channel = 0): Buffer {
   if (spec.tty) tokens.push(`Y${spec.tty.rows} ${spec.tty.cols}`);
   for (const m of spec.mounts ?? []) tokens.push(`M${m.fstype}:${m.tag}:${m.guestPath}`);
   if (spec.clockNs !== undefined) tokens.push(`T${spec.clockNs}`);
+  if (spec.seed !== undefined) tokens.push(`G${spec.seed}`);
   for (const t of tokens) {
     if (t.includes("\0")) throw new Error(`NUL byte in app spec value ${JSON.stringify(t.slice(1))}`);
   }

@@ -8,7 +8,8 @@
  * console on the container's stdio.
  */
 import { openSync, closeSync } from "node:fs";
-import { access, mkdir, readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { access, mkdir, readFile, rm } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
 import { ARCHES } from "../../common/arches.js";
@@ -22,7 +23,9 @@ import { createOverlayDisk } from "./overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { settingsFromEnv, type LauncherSettings } from "./settings.js";
 import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmPlacement } from "./vm-config.js";
-import { failureReason, runGuest, type SessionOutcome } from "./vm-session.js";
+import type { HostShare, VmConfig } from "./qemu-args.js";
+import { readSnapshot, resumeBlocker, runtimeQemuVersion, volumesBlocker, type SnapshotManifest } from "./snapshot.js";
+import { failureReason, runGuest, type SessionOptions, type SessionOutcome } from "./vm-session.js";
 import { chooseVolumeFs, VIRTIOFSD } from "./virtiofsd.js";
 import { containerVolumes, volumeMountPoints } from "./volumes.js";
 
@@ -53,15 +56,19 @@ function appArgv(env: NodeJS.ProcessEnv, args: string[]): string[] {
   return argv;
 }
 
-/** The container's own disk: a qcow2 over the image's, kept across restarts of the container. */
-async function containerDisk(dir: string): Promise<string> {
-  const disk = join(dir, "disk.qcow2");
-  const exists = await access(disk).then(() => true, () => false);
-  if (!exists) {
-    const backing = await access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
-    await createOverlayDisk(disk, backing);
-  }
-  return disk;
+/** The disk the image's own layers end in: the app overlay, or the base's disk. */
+const imageDisk = () => access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
+
+/** How this start begins: resuming the build-time snapshot, or booting, with why not resuming when there was one. */
+type StartPlan = { readonly resume: true; readonly snapshot: SnapshotManifest } | { readonly resume: false; readonly whyCold?: string };
+
+async function planStart(snapshot: SnapshotManifest | undefined, firstStart: boolean, settings: LauncherSettings, vm: VmConfig): Promise<StartPlan> {
+  if (!snapshot) return { resume: false };
+  if (settings.snapshot === "off") return { resume: false, whyCold: "CX_SNAPSHOT=off" };
+  // The snapshot's page cache and mounts belong to the disk as it was built.
+  if (!firstStart) return { resume: false, whyCold: "this container ran before, and its disk has moved on from the snapshot's" };
+  const blocker = resumeBlocker(snapshot, vm, await runtimeQemuVersion());
+  return blocker ? { resume: false, whyCold: blocker } : { resume: true, snapshot };
 }
 
 function exitCode(outcome: SessionOutcome): number {
@@ -110,20 +117,38 @@ async function main(): Promise<number> {
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(process.env, container.uid);
   await mkdir(dir, { recursive: true });
-  const disk = await containerDisk(dir);
+  // The container's own disk, over the image's, kept across restarts of the container.
+  const disk = join(dir, "disk.qcow2");
+  const firstStart = !(await access(disk).then(() => true, () => false));
   const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(say);
-  if (!hasAgent(manifest)) return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size });
-  const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false), ARCHES[manifest.arch]);
+  if (!hasAgent(manifest)) {
+    if (firstStart) await createOverlayDisk(disk, await imageDisk());
+    return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size });
+  }
+  const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
+  say(`${manifest.arch} guest, ${choice.reason}`);
+  const config = (accel: "kvm" | "tcg", shares: readonly HostShare[], incoming?: string) =>
+    vmConfigFor(manifest, settings, { disk, stateDir: dir, accel, size, shares, ...(incoming ? { incoming } : {}) });
+  let start = await planStart(await readSnapshot(), firstStart, settings, config(choice.accel, [], LAYOUT.snapshotState));
+
+  const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false), ARCHES[manifest.arch], start.resume);
   const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"),
     volumeFs.fstype === "9p" ? { fstype: "9p" } : { fstype: "virtiofs", socketDir: dir });
   if (volumes.shares.length) say(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${volumes.shares.map((s) => s.guestPath).join(", ")}`);
   if (volumes.skipped.length) say(`not shared with the guest (only directories can be): ${volumes.skipped.join(", ")}`);
+  const resumeVm = config(choice.accel, volumes.shares, LAYOUT.snapshotState);
+  const volumesWhy = start.resume ? volumesBlocker(resumeVm) : undefined;
+  if (volumesWhy) start = { resume: false, whyCold: volumesWhy };
+  if (start.resume) say("resuming the guest from the image's build-time snapshot");
+  else if (start.whyCold) say(`booting the guest, not resuming its snapshot: ${start.whyCold}`);
+  if (firstStart) await createOverlayDisk(disk, start.resume ? LAYOUT.snapshotDisk : await imageDisk());
 
   const spec: AppSpec = {
     ...guestProcess(appArgv(process.env, process.argv.slice(2)), container),
     hostname: hostname(),
     clockNs: BigInt(Date.now()) * 1_000_000n,
+    seed: randomBytes(32).toString("hex"),
     mounts: volumes.shares.map(({ fstype, tag, guestPath }) => ({ fstype, tag, guestPath })),
   };
   if (spec.tty) rawContainerTerminal();
@@ -131,17 +156,20 @@ async function main(): Promise<number> {
 
   const relay = new ExecRelay(join(dir, EXEC_SOCKET));
   await relay.start();
-  const boot = (accel: "kvm" | "tcg", readyTimeoutSeconds?: number) =>
-    runGuest(vmConfigFor(manifest, settings, { disk, stateDir: dir, accel, size, shares: volumes.shares }), spec, io,
-      { onAppStarted: (link) => relay.attach(link), ...(readyTimeoutSeconds ? { readyTimeoutSeconds } : {}) });
-
-  const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
-  say(`${manifest.arch} guest, ${choice.reason}`);
+  const run = (vm: VmConfig, opts: SessionOptions = {}) => runGuest(vm, spec, io, { onAppStarted: (link) => relay.attach(link), ...opts });
   try {
-    let outcome = await boot(choice.accel, choice.probing ? settings.kvmProbeSeconds : undefined);
+    if (start.resume) {
+      const outcome = await run(resumeVm, { resumedAgent: start.snapshot.agentVersion });
+      if (outcome.kind !== "resume-failed") return exitCode(outcome);
+      say(`${failureReason(outcome)}; booting the guest instead`);
+      // The failed resume ran no guest code, so a fresh disk over the image's loses nothing.
+      await rm(disk, { force: true });
+      await createOverlayDisk(disk, await imageDisk());
+    }
+    let outcome = await run(config(choice.accel, volumes.shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
     if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
       say(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
-      outcome = await boot("tcg");
+      outcome = await run(config("tcg", volumes.shares));
     }
     return exitCode(outcome);
   } finally {

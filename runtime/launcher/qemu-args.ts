@@ -33,6 +33,16 @@ export interface VmConfig {
   readonly console: { readonly file: string } | "stderr" | "stdio";
   /** Container folders shared with the guest, each under its own tag. */
   readonly shares: readonly HostShare[];
+  /**
+   * 9p devices every agent guest has from boot, whether or not a volume is
+   * there: a guest resumed from a build-time snapshot gets its container's
+   * volumes in these, since devices cannot be added to a snapshot. The first
+   * 9p shares fill them; an idle one serves `idleShareDir`, an empty folder.
+   */
+  readonly shareSlots: number;
+  readonly idleShareDir: string;
+  /** A migration stream to resume the machine from instead of booting it. */
+  readonly incoming?: string;
   /** Guest ports QEMU listens for on the container's side. */
   readonly ports: readonly Port[];
   readonly extraArgs: readonly string[];
@@ -54,6 +64,9 @@ export type HostShare = SharedFolder & { readonly hostPath: string } & (
 /** QEMU's option values escape a comma by doubling it. */
 const optionValue = (text: string) => text.replace(/,/g, ",,");
 
+/** The i-th 9p slot's tag: what the guest mounts, so what a volume in that slot is called. */
+export const slotTag = (i: number) => `cxvol${i}`;
+
 function shareArgs(share: HostShare, i: number): string[] {
   const id = shareId(i);
   if (share.fstype === "virtiofs") {
@@ -63,6 +76,24 @@ function shareArgs(share: HostShare, i: number): string[] {
   // passthrough: the guest's owners and modes land on the host as they are, as with a container's writes.
   return ["-fsdev", `local,id=${id},path=${optionValue(share.hostPath)},security_model=passthrough`,
     "-device", `virtio-9p-pci,fsdev=${id},mount_tag=${share.tag}`];
+}
+
+/** Which 9p shares sit in the slots, and which shares need devices of their own (and so a cold boot). */
+export function placeShares(vm: Pick<VmConfig, "shares" | "shareSlots">): { slotted: HostShare[]; extra: HostShare[] } {
+  const slotted: HostShare[] = [];
+  const extra: HostShare[] = [];
+  for (const share of vm.shares) {
+    if (share.fstype === "9p" && share.tag === slotTag(slotted.length) && slotted.length < vm.shareSlots) slotted.push(share);
+    else extra.push(share);
+  }
+  return { slotted, extra };
+}
+
+function sharesArgs(vm: VmConfig): string[] {
+  const { slotted, extra } = placeShares(vm);
+  const slots = Array.from({ length: vm.shareSlots }, (_, i): HostShare =>
+    slotted[i] ?? { fstype: "9p", tag: slotTag(i), hostPath: vm.idleShareDir, guestPath: "" });
+  return [...slots, ...extra].flatMap(shareArgs);
 }
 
 function bootArgs(boot: VmBoot): string[] {
@@ -101,9 +132,13 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const machineOptions = [...(vm.accel === "tcg" ? own?.tcg ?? [] : []), ...(vm.boot.kind === "kernel" ? own?.kernelBoot ?? [] : [])];
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    // Guest RAM is always a shareable memfd, with or without virtiofs volumes,
-    // so the machine is the same whatever a container mounts.
-    "-object", `memory-backend-memfd,id=${ID.ram},size=${vm.memoryMiB}M,share=on`,
+    // virtiofsd maps guest RAM, so with virtiofs volumes it is a shareable
+    // memfd. Otherwise it is private: QEMU resuming a snapshot zero-fills
+    // untouched RAM cheaply there, at a third of a memfd's cost. The id is
+    // the same either way, so a snapshot taken with one resumes into the other.
+    "-object", vm.shares.some((s) => s.fstype === "virtiofs")
+      ? `memory-backend-memfd,id=${ID.ram},size=${vm.memoryMiB}M,share=on`
+      : `memory-backend-ram,id=${ID.ram},size=${vm.memoryMiB}M`,
     "-machine", [vm.machine, ...machineOptions, `memory-backend=${ID.ram}`].join(","),
     "-accel", accel,
     "-cpu", cpu,
@@ -122,8 +157,9 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     // no privileges. No option ROM: the kernel is booted directly, not over PXE.
     "-netdev", `user,id=${ID.net}${hostfwd}`,
     "-device", `virtio-net-pci,netdev=${ID.net},romfile=`,
-    ...vm.shares.flatMap(shareArgs),
+    ...sharesArgs(vm),
     ...vm.extraArgs,
+    ...(vm.incoming ? ["-incoming", `file:${vm.incoming}`] : []),
   ];
   return { binary: vm.arch.qemuBinary, args };
 }

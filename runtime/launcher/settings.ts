@@ -20,6 +20,8 @@ export interface LauncherSettings {
   readonly kvmProbeSeconds: number;
   /** How volumes reach the guest (CX_VOLUME_FS); chooseVolumeFs (virtiofsd.ts) decides for auto. */
   readonly volumeFs: VolumeFsSetting;
+  /** CX_SNAPSHOT=off boots cold even where the image's build-time snapshot would resume. */
+  readonly snapshot: "auto" | "off";
   /** For a guest without the agent: seconds it has to power off after an ACPI request before QEMU is quit. */
   readonly powerdownSeconds: number;
 }
@@ -91,6 +93,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   if (volumeFs !== "auto" && volumeFs !== "virtiofs" && volumeFs !== "9p") {
     throw new SettingsError(`CX_VOLUME_FS=${volumeFs}: expected auto, virtiofs or 9p`);
   }
+  const snapshot = (env.CX_SNAPSHOT ?? "auto").trim();
+  if (snapshot !== "auto" && snapshot !== "off") throw new SettingsError(`CX_SNAPSHOT=${snapshot}: expected auto or off`);
   const debug = (env.CX_DEBUG ?? "").trim();
   const machine = parseWord(GUEST_ENV.machine, env[GUEST_ENV.machine]);
   const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
@@ -106,6 +110,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     debugConsole: debug !== "" && debug !== "0" && debug !== "false",
     kvmProbeSeconds: env.CX_KVM_PROBE_SECONDS ? parseInteger("CX_KVM_PROBE_SECONDS", env.CX_KVM_PROBE_SECONDS, 1, 600) : 10,
     volumeFs,
+    snapshot,
     // Below Docker's default stop timeout (10 s), so QEMU is quit before the container is killed.
     powerdownSeconds: env.CX_POWERDOWN_SECONDS ? parseInteger("CX_POWERDOWN_SECONDS", env.CX_POWERDOWN_SECONDS, 0, 3600) : 5,
   };

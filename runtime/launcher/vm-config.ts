@@ -26,7 +26,12 @@ export interface VmPlacement {
   readonly shares?: readonly HostShare[];
   /** Where the base's files are; the image's /cx/base unless a builder boots a base from elsewhere. */
   readonly baseDir?: string;
+  /** Resume from this migration stream (a build-time snapshot) instead of booting. */
+  readonly incoming?: string;
 }
+
+/** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
+export const SHARE_SLOTS = 4;
 
 /** Whether the Containerx agent runs in this base's guest (published bases have it). */
 export function hasAgent(base: BaseManifest): boolean {
@@ -79,7 +84,10 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     qmpSocket: join(stateDir, "qmp.sock"),
     console: !agent ? "stdio" : settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
     shares: place.shares ?? [],
+    shareSlots: agent ? SHARE_SLOTS : 0,
+    idleShareDir: join(stateDir, "no-volume"),
     ports: settings.ports,
     extraArgs: settings.qemuArgs,
+    ...(place.incoming ? { incoming: place.incoming } : {}),
   };
 }

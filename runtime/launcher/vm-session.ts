@@ -1,9 +1,9 @@
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { AgentLink } from "./agent-link.js";
 import { relayInput } from "./input-relay.js";
-import { encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
+import { agentTakesSeed, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
 import type { VmConfig } from "./qemu-args.js";
 import { howQemuEnded, lastLine, startQemu } from "./qemu-process.js";
 import { startShareDaemons } from "./virtiofsd.js";
@@ -13,10 +13,12 @@ export type SessionOutcome =
   | { readonly kind: "agent-failed"; readonly message: string }
   | { readonly kind: "not-ready"; readonly seconds: number }
   | { readonly kind: "stopped"; readonly signal: NodeJS.Signals }
-  | { readonly kind: "guest-died"; readonly reason: string };
+  | { readonly kind: "guest-died"; readonly reason: string }
+  /** QEMU ended while resuming a snapshot, before the guest said anything: a cold boot may still work. */
+  | { readonly kind: "resume-failed"; readonly reason: string };
 
 /** A session that ended without the app's own exit report. */
-export type SessionFailure = Extract<SessionOutcome, { kind: "agent-failed" | "not-ready" | "guest-died" }>;
+export type SessionFailure = Extract<SessionOutcome, { kind: "agent-failed" | "not-ready" | "guest-died" | "resume-failed" }>;
 
 /** One line on why the guest failed, the same for `docker run` and build steps. */
 export function failureReason(failure: SessionFailure): string {
@@ -27,6 +29,8 @@ export function failureReason(failure: SessionFailure): string {
       return `the guest did not start within ${failure.seconds}s`;
     case "guest-died":
       return failure.reason;
+    case "resume-failed":
+      return `resuming the snapshot failed: ${failure.reason}`;
   }
 }
 
@@ -44,6 +48,12 @@ export interface SessionOptions {
   readonly readyTimeoutSeconds?: number;
   /** Called once the app has started: cx-exec sessions go through this link. */
   readonly onAppStarted?: (link: AgentLink) => void;
+  /**
+   * The agent's version (its ready frame's text) when the VM resumes a
+   * snapshot (vm.incoming): that agent said ready before the snapshot, so it
+   * gets the spec as soon as it is connected.
+   */
+  readonly resumedAgent?: string;
 }
 
 /**
@@ -54,6 +64,7 @@ export interface SessionOptions {
 export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts: SessionOptions = {}): Promise<SessionOutcome> {
   const agentSocket = vm.agentSocket;
   if (!agentSocket) throw new Error("this guest has no Containerx agent to run the app");
+  if (vm.shareSlots) await mkdir(vm.idleShareDir, { recursive: true });
   const daemons = await startShareDaemons(vm.shares);
   await Promise.all([agentSocket, vm.qmpSocket].map((socket) => rm(socket, { force: true })));
   const server = createServer();
@@ -72,6 +83,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   let ready = false;
   let link: AgentLink | undefined;
   let appStarted = false;
+  let heard = false;
   const cleanups: (() => void)[] = [];
   const settle = (o: SessionOutcome) => {
     outcome ??= o;
@@ -84,12 +96,18 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       qemu.kill("SIGKILL");
     });
     link = agent;
+    const startApp = (agentVersion: string) => {
+      ready = true;
+      const { seed, ...rest } = spec;
+      agent.write(encodeSpec(seed && agentTakesSeed(agentVersion) ? spec : rest));
+      cleanups.push(relayInput((type, payload) => agent.send(type, 0, payload), io.stdin, spec.tty ? io.terminal : undefined));
+    };
+    if (vm.incoming) startApp(opts.resumedAgent ?? "");
     agent.listen(0, (frame) => {
+      heard = true;
       switch (frame.type) {
         case "R":
-          ready = true;
-          agent.write(encodeSpec(spec));
-          cleanups.push(relayInput((type, payload) => agent.send(type, 0, payload), io.stdin, spec.tty ? io.terminal : undefined));
+          startApp(frame.payload.toString("utf8"));
           break;
         case "P":
           appStarted = true;
@@ -141,6 +159,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
 
   if (outcome) return outcome;
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
+  if (vm.incoming && !heard) return { kind: "resume-failed", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || "no message"})` };
   const consoleText = typeof vm.console === "object" ? await readFile(vm.console.file, "utf8").catch(() => "") : "";
   const panic = /Kernel panic - not syncing: (.*)/.exec(consoleText);
   if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };

@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { HostShare } from "./qemu-args.js";
+import { slotTag, type HostShare } from "./qemu-args.js";
 
 /** Mounts every container has, which are not the user's data. */
 const DOCKER_OWN = new Set(["/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);
@@ -46,7 +46,7 @@ export async function containerVolumes(mountinfo: string, transport: VolumeTrans
       skipped.push(path);
       continue;
     }
-    const folder = { tag: `cxvol${shares.length}`, hostPath: path, guestPath: path };
+    const folder = { tag: slotTag(shares.length), hostPath: path, guestPath: path };
     shares.push(transport.fstype === "9p" ? { ...folder, fstype: "9p" }
       : { ...folder, fstype: "virtiofs", socket: join(transport.socketDir, `${folder.tag}.sock`) });
   }

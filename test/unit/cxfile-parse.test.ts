@@ -70,7 +70,7 @@ test("parses every key of a valid Cxfile into typed values", () => {
   const spec = parseCxfile(ok, "Cxfile", { buildArgs: new Map([["VERSION", "2.0"], ["UNDECLARED", "x"]]) });
   assert.deepEqual(spec.args, [{ name: "VERSION", value: "2.0" }, { name: "PREFIX", value: "" }]);
   assert.deepEqual(spec.base, { kind: "named", flavour: "minimal", arch: "aarch64", pos: { line: 5, column: 7 } });
-  assert.deepEqual(spec.guest, { machine: "virt", cpu: "cortex-a72", cpus: 2, memoryMiB: 1024, kernelArgs: ["loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"] });
+  assert.deepEqual(spec.guest, { machine: "virt", cpu: "cortex-a72", cpus: 2, memoryMiB: 1024, kernelArgs: ["loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"], snapshot: true });
   assert.deepEqual(spec.stage.run.map((r) => r.argv), [["/bin/sh", "-c", 'echo "$HOME" > /etc/built'], ["/bin/touch", "/etc/x"]]);
   assert.deepEqual(spec.stage.copy.map(({ pos: _p, ...c }) => c), [
     { src: "hello", dest: "/opt/hello/hello" },
@@ -154,6 +154,8 @@ test("args: undeclared references, bad references and escapes", () => {
 test("guest values are checked, extra QEMU arguments against an allow-list", () => {
   assert.match(errorOf("base: minimal/aarch64\nguest:\n  memory: lots\n").message, /3:11: guest.memory 'lots' is not a size/);
   assert.match(errorOf("base: minimal/aarch64\nguest:\n  cpus: 0\n").message, /between 1 and 64/);
+  assert.match(errorOf("base: minimal/aarch64\nguest:\n  snapshot: no-thanks\n").message, /3:13: guest.snapshot must be true or false/);
+  assert.equal(parseCxfile("base: minimal/aarch64\nguest:\n  snapshot: false\n", "Cxfile").guest.snapshot, false);
   assert.match(errorOf("base: minimal/aarch64\nguest:\n  qemu_args: [-monitor, stdio]\n").message, /3:15: guest.qemu_args\[0\]: '-monitor' is not an option/);
   assert.match(errorOf("base: minimal/aarch64\nguest:\n  qemu_args: [-device]\n").message, /needs a value/);
   assert.match(errorOf("base: minimal/aarch64\nguest:\n  qemu_args: [-device, \"virtio-blk-pci,id=root\"]\n").message, /id 'root' is used by the runtime/);

@@ -56,7 +56,8 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
   for (const step of execs) assert.equal(step.exec!.mounts[0].readonly, true, "every step's root is read-only, so BuildKit gives it a snapshot runc can add mount points to");
   assert.equal(populate.mounts[1].selector, "/cx/base");
   const layers = execs.filter((o) => o.exec!.meta.args.includes("cx-add-layer")).map((o) => o.exec!);
-  assert.deepEqual(layers.map((l) => l.meta.args.slice(-2)), [["/cx/base", "0"], ["/cx/app", "0"]], "base and overlay are each their own layer");
+  assert.deepEqual(layers.map((l) => l.meta.args.slice(-2)), [["/cx/base", "0"], ["/cx/app", "0"], ["/cx/snapshot", "0"]],
+    "base, overlay and snapshot are each their own layer");
   for (const l of layers) {
     assert.deepEqual(l.mounts.map((m) => [m.dest, m.output]), [["/", -1], ["/cx-out", 0], ["/cx-src", -1]]);
     assert.equal(l.network, 2);
@@ -67,7 +68,22 @@ test("the graph fetches the base, populates the overlay offline and stacks the l
 test("SOURCE_DATE_EPOCH is the time stamp of every layer the build adds", () => {
   const ops = marshal(planToLLB(plan, { sessionId: "s1", contextName: "context", excludePatterns: [], sourceDateEpoch: 1700000000 }, amd64)).definition.def.map(decode);
   const stamps = ops.filter((o) => o.exec?.meta.args.includes("cx-add-layer")).map((o) => o.exec!.meta.args.at(-1));
-  assert.deepEqual(stamps, ["1700000000", "1700000000"]);
+  assert.deepEqual(stamps, ["1700000000", "1700000000", "1700000000"]);
+});
+
+test("the snapshot boots the finished guest offline, under the guest settings the image carries, over the app's disk", () => {
+  const withGuest = (text: string) => marshal(planToLLB(planBuild(parseCxfile(text, "Cxfile"), planOpts),
+    { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64)).definition.def.map(decode);
+  const ops = withGuest("base: minimal/aarch64\nguest: { memory: 1G }\nrun: ['true']\ncopy:\n  - hello: /hello\n");
+  const step = ops.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-snapshot")!.exec!;
+  assert.equal(step.network, 2);
+  assert.deepEqual(step.mounts.map((m) => [m.dest, m.output, m.readonly ?? false]),
+    [["/", -1, true], ["/cx/base", -1, true], ["/cx/layers/0", -1, true], ["/cx/app", -1, true], ["/cx/snapshot", 0, false], ["/tmp", -1, false]]);
+  assert.ok(step.meta.env!.includes("CX_MEMORY=1024M"), "the image's own CX_* defaults shape the machine saved");
+  assert.deepEqual(JSON.parse(step.meta.env!.find((e) => e.startsWith("CX_STEP_REQUEST="))!.slice(16)), { backing: "../app/disk.qcow2" });
+  const off = withGuest("base: minimal/aarch64\nguest: { snapshot: false }\ncopy:\n  - hello: /hello\n");
+  assert.ok(!off.some((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-snapshot"), "snapshot: false builds none");
+  assert.ok(!off.some((o) => o.exec?.meta.args.at(-2) === "/cx/snapshot"));
 });
 
 const diskBase = (base: string) => marshal(planToLLB(

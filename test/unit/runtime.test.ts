@@ -62,7 +62,7 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
-    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10, volumeFs: "auto", powerdownSeconds: 5,
+    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10, volumeFs: "auto", snapshot: "auto", powerdownSeconds: 5,
     ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
   assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);
@@ -85,6 +85,7 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   const vm: VmConfig = {
     arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, boot: { kind: "kernel", kernel: "/k", initrd: "/i", args: ["console=ttyAMA0", "quiet"] },
     disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", qmpSocket: "/s/qmp.sock", console: { file: "/s/console.log" }, extraArgs: [], shares: [], ports: [],
+    shareSlots: 2, idleShareDir: "/s/no-volume",
   };
   const { binary, args } = buildQemuArgs(vm);
   assert.equal(binary, "qemu-system-aarch64");
@@ -106,12 +107,18 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.ok(shared.includes("user,id=net0,hostfwd=tcp::80-:80,hostfwd=udp::53-:53"), "exposed ports are forwarded from the container's same port");
   assert.ok(shared.includes("local,id=fs0,path=/data,,x,security_model=passthrough"), "commas in paths are escaped for QEMU");
   assert.ok(shared.includes("virtio-9p-pci,fsdev=fs0,mount_tag=cxvol0"));
+  assert.ok(shared.includes("local,id=fs1,path=/s/no-volume,security_model=passthrough"), "an idle slot serves the empty folder");
+  assert.ok(args.includes("local,id=fs0,path=/s/no-volume,security_model=passthrough") && args.includes("virtio-9p-pci,fsdev=fs1,mount_tag=cxvol1"),
+    "the slots are there without volumes: the machine is the same whatever a container mounts");
+  assert.equal(shared.filter((a) => a.startsWith("virtio-9p-pci")).length, 2);
   assert.equal(shared[shared.indexOf("-accel") + 1], "tcg,thread=multi,tb-size=64");
   assert.equal(after("-machine"), "virt,memory-backend=cxram");
-  assert.equal(after("-object"), "memory-backend-memfd,id=cxram,size=512M,share=on", "RAM is shareable with virtiofsd, volumes or not");
+  assert.equal(after("-object"), "memory-backend-ram,id=cxram,size=512M", "private RAM without virtiofs");
   const virtiofs = buildQemuArgs({ ...vm, shares: [{ fstype: "virtiofs", tag: "cxvol0", hostPath: "/data", guestPath: "/data", socket: "/s/cxvol0.sock" }] }).args;
-  assert.ok(virtiofs.includes("socket,id=fs0,path=/s/cxvol0.sock"));
-  assert.ok(virtiofs.includes("vhost-user-fs-pci,chardev=fs0,tag=cxvol0"));
+  assert.ok(virtiofs.includes("socket,id=fs2,path=/s/cxvol0.sock"), "after the slots");
+  assert.ok(virtiofs.includes("vhost-user-fs-pci,chardev=fs2,tag=cxvol0"));
+  assert.equal(virtiofs[virtiofs.indexOf("-object") + 1], "memory-backend-memfd,id=cxram,size=512M,share=on", "virtiofsd maps guest RAM");
+  assert.deepEqual(buildQemuArgs({ ...vm, incoming: "/cx/snapshot/state" }).args.slice(-2), ["-incoming", "file:/cx/snapshot/state"]);
   assert.equal(buildQemuArgs({ ...vm, cpu: "cortex-a72", accel: "kvm" }).args.includes("cortex-a72"), true);
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
 });
@@ -119,7 +126,7 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
 test("the arch table's machine options apply to its own machine, under TCG and for a kernel QEMU loads", () => {
   const base: VmConfig = {
     arch: ARCHES.ppc64, machine: "pseries", cpu: "power9", accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
-    disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [],
+    disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [], shareSlots: 0, idleShareDir: "/i",
   };
   const machine = (vm: VmConfig) => { const { args } = buildQemuArgs(vm); return args[args.indexOf("-machine") + 1]; };
   assert.equal(machine(base), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,x-vof=on,memory-backend=cxram");
@@ -156,12 +163,14 @@ test("a base's boot method decides how QEMU starts it, and only agent bases get 
 });
 
 test("volumes use virtiofs where virtiofsd is, 9p otherwise, unless CX_VOLUME_FS says which", () => {
-  assert.equal(chooseVolumeFs("auto", true, ARCHES.aarch64).fstype, "virtiofs");
-  assert.deepEqual(chooseVolumeFs("auto", false, ARCHES.aarch64), { fstype: "9p", reason: "no /usr/libexec/virtiofsd in this runtime" });
-  assert.equal(chooseVolumeFs("9p", true, ARCHES.aarch64).fstype, "9p");
-  assert.throws(() => chooseVolumeFs("virtiofs", false, ARCHES.aarch64), /CX_VOLUME_FS=virtiofs, but this runtime has no \/usr\/libexec\/virtiofsd/);
-  assert.deepEqual(chooseVolumeFs("auto", true, ARCHES.ppc64), { fstype: "9p", reason: "virtiofs needs a little-endian guest, and ppc64 is big-endian" });
-  assert.throws(() => chooseVolumeFs("virtiofs", true, ARCHES.mips), /virtiofsd cannot serve a big-endian mips guest; use CX_VOLUME_FS=9p or auto/);
+  assert.equal(chooseVolumeFs("auto", true, ARCHES.aarch64, false).fstype, "virtiofs");
+  assert.equal(chooseVolumeFs("auto", true, ARCHES.aarch64, true).fstype, "9p", "a resumed guest's volume slots are 9p");
+  assert.equal(chooseVolumeFs("virtiofs", true, ARCHES.aarch64, true).fstype, "virtiofs");
+  assert.deepEqual(chooseVolumeFs("auto", false, ARCHES.aarch64, false), { fstype: "9p", reason: "no /usr/libexec/virtiofsd in this runtime" });
+  assert.equal(chooseVolumeFs("9p", true, ARCHES.aarch64, false).fstype, "9p");
+  assert.throws(() => chooseVolumeFs("virtiofs", false, ARCHES.aarch64, false), /CX_VOLUME_FS=virtiofs, but this runtime has no \/usr\/libexec\/virtiofsd/);
+  assert.deepEqual(chooseVolumeFs("auto", true, ARCHES.ppc64, false), { fstype: "9p", reason: "virtiofs needs a little-endian guest, and ppc64 is big-endian" });
+  assert.throws(() => chooseVolumeFs("virtiofs", true, ARCHES.mips, false), /virtiofsd cannot serve a big-endian mips guest; use CX_VOLUME_FS=9p or auto/);
   assert.equal(settingsFromEnv({ CX_VOLUME_FS: "9p" }).volumeFs, "9p");
   assert.throws(() => settingsFromEnv({ CX_VOLUME_FS: "nfs" }), /CX_VOLUME_FS=nfs: expected auto, virtiofs or 9p/);
   assert.deepEqual(virtiofsdArgs({ fstype: "virtiofs", tag: "cxvol0", hostPath: "/data", guestPath: "/data", socket: "/s/v.sock" }).slice(0, 6),

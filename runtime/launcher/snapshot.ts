@@ -1,0 +1,107 @@
+/**
+ * The build-time snapshot of an image's guest: QEMU's migration stream of the
+ * machine booted to the point where the agent waits for the app, the disk it
+ * was taken with, and the machine it belongs to. The launcher resumes it only
+ * into that same machine; anything else boots cold.
+ */
+import { readFile } from "node:fs/promises";
+import { LAYOUT } from "../../common/layout.js";
+import { buildQemuArgs, placeShares, type VmConfig } from "./qemu-args.js";
+import { SHARE_SLOTS } from "./vm-config.js";
+
+/** What shapes the machine a snapshot holds, and so must be equal to resume it. */
+export interface MachineIdentity {
+  readonly accel: VmConfig["accel"];
+  readonly machine: string;
+  readonly cpu: string;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  readonly kernelArgs: readonly string[];
+  readonly extraArgs: readonly string[];
+  /**
+   * The whole QEMU command line with what is only the container's side (disk
+   * file, sockets, console, forwarded ports, volumes' folders) left out: the
+   * catch-all for what the named fields do not cover.
+   */
+  readonly qemuArgs: readonly string[];
+}
+
+/** snapshot.json, beside the state it describes. */
+export interface SnapshotManifest {
+  /** The runtime's QEMU package version: migration streams are only sure to load into the QEMU that wrote them. */
+  readonly qemuVersion: string;
+  /** The ready frame's text of the agent in the snapshot, which never says it again. */
+  readonly agentVersion: string;
+  readonly identity: MachineIdentity;
+  /** Seconds the build-time boot took to reach the agent: what a resume saves. */
+  readonly bootSeconds: number;
+}
+
+export function machineIdentity(vm: VmConfig): MachineIdentity {
+  const { incoming: _resumesFrom, ...machine } = vm;
+  const containerSide: VmConfig = {
+    ...machine,
+    disk: "disk",
+    ...(vm.agentSocket ? { agentSocket: "agent" } : {}),
+    qmpSocket: "qmp",
+    console: "stderr",
+    ports: [],
+    shares: [],
+    idleShareDir: "idle",
+  };
+  return {
+    accel: vm.accel,
+    machine: vm.machine,
+    cpu: vm.cpu,
+    memoryMiB: vm.memoryMiB,
+    cpus: vm.cpus,
+    kernelArgs: vm.boot.kind === "kernel" ? vm.boot.args : [],
+    extraArgs: vm.extraArgs,
+    qemuArgs: buildQemuArgs(containerSide).args,
+  };
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Why `vm`'s machine cannot resume `snapshot`, in words for a one-line note;
+ * undefined when it can. Each reason names the setting that usually causes
+ * it. Volumes are volumesBlocker's.
+ */
+export function resumeBlocker(snapshot: SnapshotManifest, vm: VmConfig, qemuVersion: string): string | undefined {
+  const want = snapshot.identity;
+  const have = machineIdentity(vm);
+  if (snapshot.qemuVersion !== qemuVersion) return `the snapshot was taken with QEMU ${snapshot.qemuVersion}, this runtime has ${qemuVersion}`;
+  if (have.accel !== want.accel) return `the snapshot was taken under ${want.accel.toUpperCase()}, and this guest runs under ${have.accel.toUpperCase()}`;
+  if (have.memoryMiB !== want.memoryMiB) return `the guest gets ${have.memoryMiB}M of memory (CX_MEMORY, or the container's memory limit), the snapshot has ${want.memoryMiB}M`;
+  if (have.cpus !== want.cpus) return `the guest gets ${have.cpus} CPUs (CX_CPUS, or the container's CPU limit), the snapshot has ${want.cpus}`;
+  if (have.machine !== want.machine || have.cpu !== want.cpu) return `the machine is ${have.machine}/${have.cpu} (CX_MACHINE, CX_CPU), the snapshot's is ${want.machine}/${want.cpu}`;
+  if (!sameList(have.kernelArgs, want.kernelArgs)) return `the kernel command line differs from the snapshot's (CX_KERNEL_ARGS)`;
+  if (!sameList(have.extraArgs, want.extraArgs)) return `the extra QEMU arguments differ from the snapshot's (CX_QEMU_ARGS)`;
+  const differs = have.qemuArgs.findIndex((arg, i) => arg !== want.qemuArgs[i]);
+  if (differs >= 0 || have.qemuArgs.length !== want.qemuArgs.length) {
+    return `the QEMU command line differs from the snapshot's (at ${have.qemuArgs[differs] ?? "its end"})`;
+  }
+  return undefined;
+}
+
+/** Why the container's volumes keep `vm` from resuming a snapshot: the snapshot's machine has only its 9p slots for them. */
+export function volumesBlocker(vm: VmConfig): string | undefined {
+  const { extra } = placeShares(vm);
+  if (extra.some((s) => s.fstype === "virtiofs")) return "virtiofs volumes need devices the snapshot does not have (CX_VOLUME_FS=9p resumes)";
+  if (extra.length) return `a resumed guest has room for ${SHARE_SLOTS} volumes, and this container has ${vm.shares.length}`;
+  return undefined;
+}
+
+export async function readSnapshot(path: string = LAYOUT.snapshotManifest): Promise<SnapshotManifest | undefined> {
+  const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
+  return text === undefined ? undefined : (JSON.parse(text) as SnapshotManifest);
+}
+
+/** The runtime's QEMU version, written into its image when it was built. */
+export async function runtimeQemuVersion(path: string = LAYOUT.qemuVersion): Promise<string> {
+  return (await readFile(path, "utf8")).trim();
+}

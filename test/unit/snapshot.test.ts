@@ -1,0 +1,47 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { agentTakesSeed, encodeSpec } from "../../runtime/launcher/agent-protocol.js";
+import type { HostShare } from "../../runtime/launcher/qemu-args.js";
+import { settingsFromEnv } from "../../runtime/launcher/settings.js";
+import { machineIdentity, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/launcher/snapshot.js";
+import { vmConfigFor, type GuestBase } from "../../runtime/launcher/vm-config.js";
+
+const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };
+const size = { memoryMiB: 512, cpus: 1, notes: [] };
+const QEMU = "1:10.0.13+ds-0+deb13u1";
+/** The machine as the build step saves it: its own state directory, console file and disk. */
+const built = vmConfigFor(base, settingsFromEnv({}), { disk: "/cx/snapshot/disk.qcow2", stateDir: "/tmp/cx-snapshot", accel: "tcg", size });
+const snapshot: SnapshotManifest = { qemuVersion: QEMU, agentVersion: "cx-agent 3", identity: machineIdentity(built), bootSeconds: 2 };
+const atRun = (env: NodeJS.ProcessEnv = {}, more: { accel?: "kvm" | "tcg"; memoryMiB?: number; shares?: HostShare[] } = {}) =>
+  vmConfigFor(base, settingsFromEnv(env), {
+    disk: "/cx/state/disk.qcow2", stateDir: "/cx/state", accel: more.accel ?? "tcg", size: { ...size, memoryMiB: more.memoryMiB ?? 512 },
+    incoming: "/cx/snapshot/state", ...(more.shares ? { shares: more.shares } : {}),
+  });
+const nineP = (i: number): HostShare => ({ fstype: "9p", tag: `cxvol${i}`, hostPath: `/v${i}`, guestPath: `/v${i}` });
+
+test("a container's own side (disk, sockets, console, ports, volume folders) does not keep it from resuming", () => {
+  assert.equal(resumeBlocker(snapshot, atRun(), QEMU), undefined);
+  assert.equal(resumeBlocker(snapshot, atRun({ CX_DEBUG: "1", CX_PORTS: "80/tcp" }, { shares: [nineP(0), nineP(1)] }), QEMU), undefined);
+  assert.equal(volumesBlocker(atRun({}, { shares: [nineP(0), nineP(1), nineP(2), nineP(3)] })), undefined);
+});
+
+test("what changes the machine boots cold, and the note names the setting", () => {
+  const why = (vm: ReturnType<typeof atRun>, qemu = QEMU) => resumeBlocker(snapshot, vm, qemu);
+  assert.match(why(atRun(), "1:9.2") ?? "", /taken with QEMU 1:10.0.13\+ds-0\+deb13u1, this runtime has 1:9.2/);
+  assert.match(why(atRun({}, { memoryMiB: 384 })) ?? "", /384M of memory \(CX_MEMORY, or the container's memory limit\), the snapshot has 512M/);
+  assert.match(why(atRun({}, { accel: "kvm" })) ?? "", /taken under TCG, and this guest runs under KVM/);
+  assert.match(why(atRun({ CX_CPU: "cortex-a72" })) ?? "", /CX_MACHINE, CX_CPU/);
+  assert.match(why(atRun({ CX_KERNEL_ARGS: "loglevel=7" })) ?? "", /CX_KERNEL_ARGS/);
+  assert.match(why(atRun({ CX_QEMU_ARGS: "-device virtio-rng-pci" })) ?? "", /CX_QEMU_ARGS/);
+  const virtiofs: HostShare = { fstype: "virtiofs", tag: "cxvol0", hostPath: "/v", guestPath: "/v", socket: "/s" };
+  assert.match(volumesBlocker(atRun({}, { shares: [virtiofs] })) ?? "", /virtiofs volumes need devices the snapshot does not have/);
+  assert.match(volumesBlocker(atRun({}, { shares: [0, 1, 2, 3, 4].map(nineP) })) ?? "", /room for 4 volumes, and this container has 5/);
+});
+
+test("the random seed reaches only agents that know it, as its own spec token", () => {
+  assert.equal(agentTakesSeed("cx-agent 3"), true);
+  assert.equal(agentTakesSeed("cx-agent 2"), false);
+  assert.equal(agentTakesSeed(""), false);
+  const tokens = encodeSpec({ argv: ["/app"], env: [], cwd: "/", seed: "ab".repeat(32) }).subarray(9).toString().split("\0");
+  assert.ok(tokens.includes(`G${"ab".repeat(32)}`));
+});
