@@ -23,7 +23,7 @@ after(async () => {
 });
 
 for (const arch of selectedArches()) {
-  test(`${arch}: an app on minimal/${arch} prints the guest's uname -m, exits with its code, writes a volume and stops on docker stop`, async () => {
+  test(`${arch}: an app on minimal/${arch} resumed and booted, prints the guest's uname -m, exits with its code, writes a volume and stops on docker stop`, async () => {
     const image = `containerx-e2e/arch-${arch}`;
     const built = await buildx(FIXTURE, ["--build-arg", `ARCH=${arch}`, "-t", image]);
     assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
@@ -33,7 +33,10 @@ for (const arch of selectedArches()) {
     assert.equal(ran.stdout, `machine: ${ARCHES[arch].unameMachine}\n`, ran.stderr);
     assert.equal(ran.exitCode, 7);
     assert.match(ran.stderr, new RegExp(`containerx: ${arch} guest, TCG`));
+    assert.match(ran.stderr, /^containerx: resuming the guest from the image's build-time snapshot$/m, "every arch resumes its snapshot");
     assert.equal(await readFile(join(data, "machine"), "utf8"), `${ARCHES[arch].unameMachine}\n`);
+    const cold = await docker(["run", "--rm", "-e", "CX_SNAPSHOT=off", "-v", `${data}:/data`, image]);
+    assert.deepEqual([cold.stdout, cold.exitCode], [ran.stdout, ran.exitCode], cold.stderr);
 
     const name = `cx-e2e-arch-${arch}-${process.pid}`;
     containers.push(name);
