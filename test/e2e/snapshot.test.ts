@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, writeFile, cp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { runCapture } from "../../common/run.js";
 import { docker } from "./docker.js";
@@ -20,6 +21,8 @@ const NO_SNAPSHOT_IMAGE = "containerx-e2e/snapshot-off";
 const RESUMED = /^containerx: resuming the guest from the image's build-time snapshot$/m;
 const COLD = /^containerx: booting the guest, not resuming its snapshot: (.*)$/m;
 const work: string[] = [];
+/** When the snapshot was taken, at the latest. */
+let builtAt = 0;
 
 before(async () => {
   const built = await runCapture("bash", [join(FIXTURE, "build-image.sh"), IMAGE]);
@@ -28,6 +31,7 @@ before(async () => {
   const saved = JSON.parse(manifest.stdout) as { agentVersion: string; identity: { accel: string; memoryMiB: number } };
   assert.equal(saved.agentVersion, "cx-agent 3");
   assert.deepEqual([saved.identity.accel, saved.identity.memoryMiB], ["tcg", 512]);
+  builtAt = Date.now();
 });
 
 after(async () => {
@@ -71,12 +75,16 @@ test("a resumed container behaves as a cold-booted one: output, exit code, envir
   assert.match(resumed.stderrs[2], /volumes shared by 9p \(the guest resumes its build-time snapshot, whose volume slots are 9p\): \/data/);
 });
 
-test("two containers resumed from one image get different random values and boot ids", async () => {
+test("two containers resumed from one image get different random values and boot ids, and the host's clock", async () => {
+  // A snapshot clock left as it was would be this far behind at least.
+  await sleep(Math.max(0, builtAt + 8000 - Date.now()));
   const runs = [await docker(["run", "--rm", IMAGE, "random"]), await docker(["run", "--rm", IMAGE, "random"])];
   for (const r of runs) {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stderr, RESUMED);
-    assert.match(r.stdout, /^random: [0-9a-f]{32}\nboot_id: [0-9a-f-]{36}\n$/);
+    assert.match(r.stdout, /^random: [0-9a-f]{32}\nboot_id: [0-9a-f-]{36}\nclock: \d+\n$/);
+    const guestClock = Number(/clock: (\d+)/.exec(r.stdout)![1]);
+    assert.ok(Math.abs(guestClock - Date.now() / 1000) < 3, `the guest's clock (${guestClock}) is the host's, not the build's`);
   }
   const [a, b] = runs.map((r) => r.stdout.split("\n"));
   assert.notEqual(a[0], b[0], "random bytes");
