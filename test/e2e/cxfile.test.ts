@@ -90,12 +90,12 @@ test("--target picks a target that shares the top level's steps", async () => {
   assert.match(wrong.stderr, /target 'debgu' is not defined \(did you mean 'debug'\?\)/);
 });
 
-test("caching: an unchanged rebuild is all cache hits; changing an app file re-does only the overlay", async () => {
+test("caching: an unchanged rebuild is all cache hits; changing an app file re-does only the overlay and the snapshot", async () => {
   const again = await buildx(context, ["--build-arg", "GREETING=hello", "-t", IMAGE]);
   assert.equal(again.exitCode, 0, again.stderr);
   const unchanged = steps(again.stderr);
-  assert.deepEqual(unchanged.ran.filter((s) => /^\[(run \d|copy|image)/.test(s)), [], `nothing re-ran: ${unchanged.ran.join(" | ")}`);
-  assert.ok(unchanged.cached.filter((s) => /^\[(run \d|copy|image)/.test(s)).length >= 6);
+  assert.deepEqual(unchanged.ran.filter((s) => /^\[(run \d|copy|image|snapshot)/.test(s)), [], `nothing re-ran: ${unchanged.ran.join(" | ")}`);
+  assert.ok(unchanged.cached.filter((s) => /^\[(run \d|copy|image|snapshot)/.test(s)).length >= 8);
 
   // Content no earlier run can have built, so the overlay cannot come from the cache.
   const nonce = `${process.pid}-${Date.now()}`;
@@ -107,6 +107,7 @@ test("caching: an unchanged rebuild is all cache hits; changing an app file re-d
     assert.ok(s.cached.some((c) => c.startsWith(step)), `${step} is CACHED (cached: ${s.cached.join(" | ")})`);
   }
   assert.ok(s.ran.some((r) => r.startsWith("[copy] app overlay")), "the overlay is rebuilt");
+  assert.ok(s.ran.some((r) => r.startsWith("[snapshot]")), "the snapshot is taken again, over the new overlay");
 
   const rebuilt = await buildx(context, ["--build-arg", `GREETING=bonjour-${nonce}`, "-t", `${IMAGE}-bonjour`]);
   assert.ok(steps(rebuilt.stderr).ran.some((r) => r.startsWith("[run 1/2]")), "a changed build arg re-runs the run steps");
