@@ -1,7 +1,7 @@
 import { guestEnv } from "../../common/guest-env.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest, SnapshotRequest } from "../../common/step-requests.js";
-import type { BaseDisk, BuildPlan } from "../plan/plan.js";
+import { takesSnapshot, type BaseDisk, type BuildPlan } from "../plan/plan.js";
 import { exec, http, image, local, type ExecMount } from "../llb/ops.js";
 import { addLayer, type LayerSource } from "./image-layer.js";
 import type { Output } from "../llb/graph.js";
@@ -196,7 +196,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
     result = stack(result, { from: layer, dir: "/" }, runLayerDir(i), `[image] add run layer ${i + 1}`);
   });
   result = stack(result, { from: overlay, dir: "/" }, LAYOUT.appDir, "[image] add app overlay layer");
-  if (!plan.guest.snapshot) return result;
+  if (!takesSnapshot(plan)) return result;
 
   const snapshotRequest: SnapshotRequest = { backing: backingPath(LAYOUT.snapshotDisk, LAYOUT.appDisk) };
   const [snapshot] = exec({

@@ -1,6 +1,6 @@
 import { guestEnv, portsEnv } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
-import type { BuildPlan } from "../plan/plan.js";
+import { takesSnapshot, type BuildPlan } from "../plan/plan.js";
 import type { Platform } from "../plan/platform.js";
 
 /** The parts of an OCI image config Containerx reads from the runtime image. */
@@ -126,6 +126,7 @@ export function imageConfig(plan: BuildPlan, p: Platform, runtime: BaseImageConf
       history(`containerx: OS base ${plan.baseName} (${baseOrigin(plan)})`, "containerx.base"),
       ...plan.runs.map((r, i) => history(`containerx: run ${i + 1}: ${r.argv.join(" ")}`, "containerx.run")),
       ...(plan.agent ? [history(`containerx: app overlay, ${plan.copies.length} copy entries`, "containerx.overlay")] : []),
+      ...(takesSnapshot(plan) ? [history("containerx: snapshot of the guest booted at build time, ready for the app", "containerx.snapshot")] : []),
     ],
   };
 }

@@ -65,6 +65,9 @@ export interface BuildPlan {
   readonly noCache: boolean;
 }
 
+/** Whether the image ends in a snapshot layer: only a guest with the agent can be saved ready for its app. */
+export const takesSnapshot = (plan: Pick<BuildPlan, "agent" | "guest">): boolean => plan.agent && plan.guest.snapshot;
+
 export interface PlanOptions {
   readonly hostPlatforms: readonly Platform[];
   readonly buildPlatform: Platform;

@@ -74,8 +74,8 @@ test("docker inspect shows the Cxfile's image config", async () => {
   assert.equal(config.Labels["org.containerx.target"], "app");
   assert.ok(config.Env.includes("GREETING_ENV=hello!"));
   const history = await runCapture("docker", ["history", "--no-trunc", "--format", "{{.CreatedBy}}", IMAGE]);
-  assert.deepEqual(history.stdout.split("\n").slice(0, 4).map((l) => l.split(":").slice(0, 2).join(":")), [
-    "containerx: app overlay, 3 copy entries", "containerx: run 2", "containerx: run 1", "containerx: OS base minimal/aarch64 (docker.io/containerx/minimal",
+  assert.deepEqual(history.stdout.split("\n").slice(0, 5).map((l) => l.split(":").slice(0, 2).join(":")), [
+    "containerx: snapshot of the guest booted at build time, ready for the app", "containerx: app overlay, 3 copy entries", "containerx: run 2", "containerx: run 1", "containerx: OS base minimal/aarch64 (docker.io/containerx/minimal",
   ]);
 });
 

@@ -135,7 +135,7 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
     assert.deepEqual(config.config.Entrypoint, ["/cx/runtime/bin/cx-launch"]);
     assert.ok(config.config.Env.includes('CX_ENTRYPOINT=["/opt/hello/hello","world"]'));
     assert.equal(config.config.Labels["org.containerx.guest.arch"], "aarch64");
-    assert.deepEqual(config.history.map((h: { created_by: string }) => h.created_by.split(" ")[0]), ["runtime", "containerx:", "containerx:"]);
+    assert.deepEqual(config.history.map((h: { created_by: string }) => h.created_by.split(" ")[0]), ["runtime", "containerx:", "containerx:", "containerx:"], "base, overlay, snapshot");
     assert.equal(result.metadata["annotation.org.containerx.guest.arch"].toString(), "aarch64", "manifest annotations for the image exporter");
     assert.equal(result.metadata["annotation.org.opencontainers.image.base.name"].toString(), "docker.io/containerx/runtime:latest");
 
