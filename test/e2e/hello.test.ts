@@ -36,12 +36,13 @@ test("hello: the Cxfile builds with docker buildx and runs in an aarch64 guest w
   assert.match(args.stdout, /3 args: \[world\] \[one\] \[two words\]/, "docker run arguments follow the entrypoint, replacing the (empty) cmd");
 });
 
-test("hello: base, overlay and runtime are separate layers, and the base layer is shared by a second app", async () => {
+test("hello: base, overlay, snapshot and runtime are separate layers, and the base layer is shared by a second app", async () => {
   const history = await runCapture("docker", ["history", "--no-trunc", "--format", "{{.CreatedBy}}", IMAGE]);
   const lines = history.stdout.trim().split("\n");
-  assert.match(lines[0], /^containerx: app overlay/);
-  assert.match(lines[1], /^containerx: OS base minimal\/aarch64/);
-  assert.ok(lines.slice(2).some((l) => l.includes("cx-launch")), "the runtime's layers are below");
+  assert.match(lines[0], /^containerx: snapshot of the guest/);
+  assert.match(lines[1], /^containerx: app overlay/);
+  assert.match(lines[2], /^containerx: OS base minimal\/aarch64/);
+  assert.ok(lines.slice(3).some((l) => l.includes("cx-launch")), "the runtime's layers are below");
 
   const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
   await copyFile(join(HELLO, "hello"), join(ctx, "other"));
@@ -52,8 +53,9 @@ test("hello: base, overlay and runtime are separate layers, and the base layer i
     JSON.parse((await runCapture("docker", ["image", "inspect", "-f", "{{json .RootFS.Layers}}", image])).stdout) as string[];
   const [a, b] = [await layers(IMAGE), await layers(`${IMAGE}-other`)];
   assert.equal(a.length, b.length);
-  assert.deepEqual(a.slice(0, -1), b.slice(0, -1), "runtime and base layers are identical");
-  assert.notEqual(a.at(-1), b.at(-1), "the overlays differ");
+  assert.deepEqual(a.slice(0, -2), b.slice(0, -2), "runtime and base layers are identical");
+  assert.notEqual(a.at(-2), b.at(-2), "the overlays differ");
+  assert.notEqual(a.at(-1), b.at(-1), "so do the snapshots, each taken over its own overlay");
   const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-other`]);
   assert.equal(ran.exitCode, 3);
   assert.match(ran.stdout, /0 args:/);
