@@ -47,7 +47,7 @@ async function pushedImages(repo: string, tag: string) {
   return { digest: index.digest, images };
 }
 
-/** How many layers at the top of an image Containerx added (base, run steps, app overlay), from the config's history. */
+/** How many layers at the top of an image Containerx added (base, run steps, app overlay, snapshot), from the config's history. */
 const guestLayerCount = (config: Config) =>
   config.history.filter((h) => !h.empty_layer && h.comment?.startsWith("containerx.")).length;
 
