@@ -62,8 +62,9 @@ const imageDisk = () => access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => 
 /** How this start begins: resuming the build-time snapshot, or booting, with why not resuming when there was one. */
 type StartPlan = { readonly resume: true; readonly snapshot: SnapshotManifest } | { readonly resume: false; readonly whyCold?: string };
 
-async function planStart(snapshot: SnapshotManifest | undefined, firstStart: boolean, settings: LauncherSettings, vm: VmConfig): Promise<StartPlan> {
+async function planStart(snapshot: SnapshotManifest | "unreadable" | undefined, firstStart: boolean, settings: LauncherSettings, vm: VmConfig): Promise<StartPlan> {
   if (!snapshot) return { resume: false };
+  if (snapshot === "unreadable") return { resume: false, whyCold: `${LAYOUT.snapshotManifest} is not one this runtime can read` };
   if (settings.snapshot === "off") return { resume: false, whyCold: "CX_SNAPSHOT=off" };
   // The snapshot's page cache and mounts belong to the disk as it was built.
   if (!firstStart) return { resume: false, whyCold: "this container ran before, and its disk has moved on from the snapshot's" };

@@ -93,12 +93,29 @@ export function volumesBlocker(vm: VmConfig): string | undefined {
   return undefined;
 }
 
-export async function readSnapshot(path: string = LAYOUT.snapshotManifest): Promise<SnapshotManifest | undefined> {
+/** snapshot.json checked once: a file from another version of Containerx is a reason to boot, not a crash. */
+export function parseSnapshotManifest(text: string): SnapshotManifest | undefined {
+  let m: Partial<SnapshotManifest> & { identity?: Partial<MachineIdentity> };
+  try {
+    m = JSON.parse(text) as typeof m;
+  } catch {
+    return undefined;
+  }
+  const id = m.identity;
+  const strings = (list: unknown) => Array.isArray(list) && list.every((x) => typeof x === "string");
+  const ok = typeof m.qemuVersion === "string" && typeof m.agentVersion === "string" && typeof m.bootSeconds === "number" && id !== undefined &&
+    (id.accel === "tcg" || id.accel === "kvm") && typeof id.machine === "string" && typeof id.cpu === "string" &&
+    typeof id.memoryMiB === "number" && typeof id.cpus === "number" && strings(id.kernelArgs) && strings(id.extraArgs) && strings(id.qemuArgs);
+  return ok ? (m as SnapshotManifest) : undefined;
+}
+
+/** The image's snapshot; undefined when it has none, "unreadable" when its snapshot.json is not one this runtime reads. */
+export async function readSnapshot(path: string = LAYOUT.snapshotManifest): Promise<SnapshotManifest | "unreadable" | undefined> {
   const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return undefined;
     throw err;
   });
-  return text === undefined ? undefined : (JSON.parse(text) as SnapshotManifest);
+  return text === undefined ? undefined : parseSnapshotManifest(text) ?? "unreadable";
 }
 
 /** The runtime's QEMU version, written into its image when it was built. */

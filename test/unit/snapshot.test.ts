@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { agentTakesSeed, encodeSpec } from "../../runtime/launcher/agent-protocol.js";
 import type { HostShare } from "../../runtime/launcher/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/launcher/settings.js";
-import { machineIdentity, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/launcher/snapshot.js";
+import { machineIdentity, parseSnapshotManifest, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/launcher/snapshot.js";
 import { vmConfigFor, type GuestBase } from "../../runtime/launcher/vm-config.js";
 
 const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };
@@ -44,4 +44,11 @@ test("the random seed reaches only agents that know it, as its own spec token", 
   assert.equal(agentTakesSeed(""), false);
   const tokens = encodeSpec({ argv: ["/app"], env: [], cwd: "/", seed: "ab".repeat(32) }).subarray(9).toString().split("\0");
   assert.ok(tokens.includes(`G${"ab".repeat(32)}`));
+});
+
+test("snapshot.json is read once and checked: a malformed one means a cold boot, not a crash", () => {
+  assert.deepEqual(parseSnapshotManifest(JSON.stringify(snapshot)), snapshot);
+  assert.equal(parseSnapshotManifest("{"), undefined);
+  assert.equal(parseSnapshotManifest(JSON.stringify({ ...snapshot, identity: { ...snapshot.identity, memoryMiB: "512" } })), undefined);
+  assert.equal(parseSnapshotManifest(JSON.stringify({ qemuVersion: QEMU })), undefined);
 });
