@@ -13,7 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ import { LAYOUT } from "../common/layout.js";
 import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js";
 import { createOverlayDisk } from "../runtime/launcher/overlay-disk.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
+import { prepareHostSide } from "../runtime/launcher/qemu-process.js";
 import { QmpSession } from "../runtime/launcher/qmp.js";
 import { settingsFromEnv } from "../runtime/launcher/settings.js";
 import { sizeGuest } from "../runtime/launcher/guest-size.js";
@@ -42,7 +43,7 @@ const vm = vmConfigFor(base, settingsFromEnv({}), {
   disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}), baseDir: inCopy(LAYOUT.baseDir),
   ...(resume ? { incoming: inCopy(LAYOUT.snapshotState) } : {}),
 });
-await mkdir(vm.idleShareDir);
+await prepareHostSide(vm);
 const { binary, args: qemuArgs } = buildQemuArgs(vm);
 if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${qemuArgs.join(" ")}\n`);
 

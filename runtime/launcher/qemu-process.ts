@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
 
 export interface QemuExit {
@@ -44,4 +45,20 @@ export function startQemu(vm: VmConfig, stdio: { stdin: "inherit" | "ignore"; st
 /** How QEMU ended, for a sentence that starts with "QEMU". */
 export function howQemuEnded(exit: QemuExit): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+/** The VM's sockets: a stale one would stop QEMU or the launcher from listening, and none outlives its QEMU. */
+export async function removeSockets(vm: VmConfig): Promise<void> {
+  await Promise.all([vm.agentSocket, vm.qmpSocket].flatMap((socket) => (socket ? [rm(socket, { force: true })] : [])));
+}
+
+/** What QEMU needs on the host before it starts: no stale sockets, and the empty folder idle volume slots serve. */
+export async function prepareHostSide(vm: VmConfig): Promise<void> {
+  await removeSockets(vm);
+  if (vm.shareSlots) await mkdir(vm.idleShareDir, { recursive: true });
+}
+
+/** What the guest wrote to its console file, to say why it failed; empty when the console goes elsewhere. */
+export async function consoleText(vm: VmConfig): Promise<string> {
+  return typeof vm.console === "object" ? readFile(vm.console.file, "utf8").catch(() => "") : "";
 }

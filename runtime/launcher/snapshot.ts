@@ -78,9 +78,8 @@ export function resumeBlocker(snapshot: SnapshotManifest, vm: VmConfig, qemuVers
   if (have.machine !== want.machine || have.cpu !== want.cpu) return `the machine is ${have.machine}/${have.cpu} (CX_MACHINE, CX_CPU), the snapshot's is ${want.machine}/${want.cpu}`;
   if (!sameList(have.kernelArgs, want.kernelArgs)) return `the kernel command line differs from the snapshot's (CX_KERNEL_ARGS)`;
   if (!sameList(have.extraArgs, want.extraArgs)) return `the extra QEMU arguments differ from the snapshot's (CX_QEMU_ARGS)`;
-  const differs = have.qemuArgs.findIndex((arg, i) => arg !== want.qemuArgs[i]);
-  if (differs >= 0 || have.qemuArgs.length !== want.qemuArgs.length) {
-    return `the QEMU command line differs from the snapshot's (at ${have.qemuArgs[differs] ?? "its end"})`;
+  if (!sameList(have.qemuArgs, want.qemuArgs)) {
+    return `the QEMU command line differs from the snapshot's (at ${have.qemuArgs.find((arg, i) => arg !== want.qemuArgs[i]) ?? "its end"})`;
   }
   return undefined;
 }

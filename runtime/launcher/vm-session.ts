@@ -1,11 +1,10 @@
-import { mkdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { AgentLink } from "./agent-link.js";
 import { relayInput } from "./input-relay.js";
 import { agentTakesSeed, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
 import type { VmConfig } from "./qemu-args.js";
-import { howQemuEnded, lastLine, startQemu } from "./qemu-process.js";
+import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
 import { startShareDaemons } from "./virtiofsd.js";
 
 export type SessionOutcome =
@@ -64,9 +63,8 @@ export interface SessionOptions {
 export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts: SessionOptions = {}): Promise<SessionOutcome> {
   const agentSocket = vm.agentSocket;
   if (!agentSocket) throw new Error("this guest has no Containerx agent to run the app");
-  if (vm.shareSlots) await mkdir(vm.idleShareDir, { recursive: true });
   const daemons = await startShareDaemons(vm.shares);
-  await Promise.all([agentSocket, vm.qmpSocket].map((socket) => rm(socket, { force: true })));
+  await prepareHostSide(vm);
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -155,16 +153,16 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   for (const s of FORWARDED_SIGNALS) process.off(s, onSignal);
   for (const cleanup of cleanups) cleanup();
   server.close();
-  await Promise.all([agentSocket, vm.qmpSocket].map((socket) => rm(socket, { force: true })));
+  await removeSockets(vm);
 
   if (outcome) return outcome;
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
   if (vm.incoming && !heard) return { kind: "resume-failed", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || "no message"})` };
-  const consoleText = typeof vm.console === "object" ? await readFile(vm.console.file, "utf8").catch(() => "") : "";
-  const panic = /Kernel panic - not syncing: (.*)/.exec(consoleText);
+  const guestSaid = await consoleText(vm);
+  const panic = /Kernel panic - not syncing: (.*)/.exec(guestSaid);
   if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };
   const qemuSays = lastLine(started.stderr());
-  const console = lastLine(consoleText);
+  const console = lastLine(guestSaid);
   const detail = qemuSays || (console ? `last console line: ${console}` : "no message");
   return { kind: "guest-died", reason: `QEMU ${howQemuEnded(exit)} before the app finished (${detail})` };
 }

@@ -1,9 +1,9 @@
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FrameDecoder } from "../launcher/agent-protocol.js";
 import type { VmConfig } from "../launcher/qemu-args.js";
-import { howQemuEnded, lastLine, startQemu } from "../launcher/qemu-process.js";
+import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../launcher/qemu-process.js";
 import { QmpSession } from "../launcher/qmp.js";
 
 export interface SavedGuest {
@@ -42,14 +42,12 @@ function agentReady(socket: string, qemuEnded: Promise<string>, timeoutSeconds: 
  */
 export async function saveReadyGuest(vm: VmConfig, statePath: string, readyTimeoutSeconds: number): Promise<SavedGuest> {
   if (!vm.agentSocket) throw new Error("only a guest with the Containerx agent can be snapshotted");
-  await mkdir(vm.idleShareDir, { recursive: true });
-  await Promise.all([vm.agentSocket, vm.qmpSocket, statePath].map((path) => rm(path, { force: true })));
+  await prepareHostSide(vm);
+  await rm(statePath, { force: true });
   const started = Date.now();
   const qemu = startQemu(vm, { stdin: "ignore", stdout: "ignore" });
-  const ended = qemu.exited.then(async (exit) => {
-    const consoleText = typeof vm.console === "object" ? await readFile(vm.console.file, "utf8").catch(() => "") : "";
-    return `QEMU ${howQemuEnded(exit)} before the guest was ready (${lastLine(qemu.stderr()) || lastLine(consoleText) || "no message"})`;
-  });
+  const ended = qemu.exited.then(async (exit) =>
+    `QEMU ${howQemuEnded(exit)} before the guest was ready (${lastLine(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`);
   try {
     const agentVersion = await agentReady(vm.agentSocket, ended, readyTimeoutSeconds);
     const bootSeconds = (Date.now() - started) / 1000;
@@ -70,6 +68,6 @@ export async function saveReadyGuest(vm: VmConfig, statePath: string, readyTimeo
   } finally {
     qemu.child.kill("SIGKILL");
     await qemu.exited;
-    await Promise.all([vm.agentSocket, vm.qmpSocket].map((path) => rm(path, { force: true })));
+    await removeSockets(vm);
   }
 }
