@@ -54,9 +54,15 @@ fi
 
 # Minimal bases: Debian's ports and mips, plus the other arches built from
 # source that CX_ARCHES asks for ("all", or names; guest-bases/arch-selection.ts).
+# One base that cannot be built (seen: a mirror serving one port's index from
+# another sync) leaves the others, the runtime and the frontend usable.
 arches=$(node dist/guest-bases/arch-table.js selected)
-for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch"; done
-for arch in $DEBIAN_ARCHES; do node dist/guest-bases/build-debian.js "$arch"; done
+unbuilt=()
+for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch" || unbuilt+=("minimal/$arch"); done
+for arch in $DEBIAN_ARCHES; do
+  if [[ " ${unbuilt[*]} " == *" minimal/$arch "* ]]; then unbuilt+=("debian/$arch"); continue; fi
+  node dist/guest-bases/build-debian.js "$arch" || unbuilt+=("debian/$arch")
+done
 
 qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
 log "building containerx/runtime for $PLATFORMS (QEMU: $qemu_packages)"
@@ -66,4 +72,11 @@ bash bootstrap/build-platforms.sh containerx/runtime:latest "$PLATFORMS" -f runt
 
 log "building containerx/frontend for $PLATFORMS"
 bash bootstrap/build-platforms.sh containerx/frontend:latest "$PLATFORMS" -f Dockerfile.frontend --build-arg NODE_IMAGE="$NODE_IMAGE" .
-log "images ready: containerx/frontend, containerx/runtime, containerx/minimal:{${arches// /,}}, containerx/debian:{${DEBIAN_ARCHES// /,}}"
+ready=()
+for base in $(printf 'minimal/%s ' $arches) $(printf 'debian/%s ' $DEBIAN_ARCHES); do
+  [[ " ${unbuilt[*]} " == *" $base "* ]] || ready+=("$base")
+done
+log "images ready: containerx/frontend, containerx/runtime; guest bases ${ready[*]}"
+if [ ${#unbuilt[@]} -gt 0 ]; then
+  log "NOT built: ${unbuilt[*]} (the errors are above); Cxfiles with those bases fail until a rerun of this script builds them"
+fi

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { runCapture } from "../../common/run.js";
+import { mainIndex } from "./debian-mirror.js";
 import { buildx, docker } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/language/", import.meta.url));
@@ -164,14 +165,25 @@ test("examples/debian-jq: apt installs jq inside a Debian arm64 guest at build t
 const DEBIAN_RELEASES = { bookworm: { version: "12", jq: "1\\.6" }, trixie: { version: "13", jq: "1\\.7" } } as const;
 
 for (const arch of ["riscv64", "arm", "x86_64"] as const) {
-  test(`examples/debian-jq on ${arch}: apt installs jq inside its Debian guest`, async () => {
+  test(`examples/debian-jq on ${arch}: apt installs jq inside its Debian guest`, async (t) => {
     const example = fileURLToPath(new URL("../../../examples/debian-jq/", import.meta.url));
+    const guest: GuestArch = ARCHES[arch];
+    const suite = guest.debianSuite ?? "bookworm";
+    const index = await mainIndex(suite, guest.debianArch);
     const built = await buildx(example, ["--build-arg", `ARCH=${arch}`, "-t", `${IMAGE}-debian-jq-${arch}`]);
+    if (index.problem) {
+      // The guest booted and ran apt, which refused the index as the host's
+      // check did: the build must fail with apt's words and its exit code.
+      assert.notEqual(built.exitCode, 0);
+      assert.match(built.stderr, new RegExp(`E: Failed to fetch ${index.url.replace(/[.]/g, "\\.")} `));
+      assert.match(built.stderr, /the command exited with code 100 in the guest/);
+      t.skip(`jq not checked: the Debian mirror cannot serve ${suite}/${guest.debianArch}: ${index.problem}`);
+      return;
+    }
     assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
     const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq-${arch}`, "tester"]);
     assert.equal(ran.exitCode, 0, ran.stderr);
-    const guest: GuestArch = ARCHES[arch];
-    const release = DEBIAN_RELEASES[guest.debianSuite ?? "bookworm"];
+    const release = DEBIAN_RELEASES[suite];
     assert.match(ran.stdout, new RegExp(`^hello tester from ${ARCHES[arch].unameMachine}, Debian ${release.version}\\.\\d+, jq jq-${release.jq}[.\\d]*\\n$`));
   });
 }
