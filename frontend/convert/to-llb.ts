@@ -133,25 +133,33 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   const baseMount: ExecMount = { dest: LAYOUT.baseDir, from: base.from, selector: base.dir, readonly: true };
 
   const layers: Output[] = [];
-  // The disk chain so far, read-only where the step's backing paths expect it.
-  const layerMounts = (): ExecMount[] => layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true }));
+  /**
+   * A step of the runtime's that works on the guest disk: its request in the
+   * env, the disk chain so far read-only where the step's backing paths expect
+   * it, its own mounts, and scratch space (the root is read-only, see exec).
+   */
+  const diskStep = (step: { bin: string; env: readonly string[]; request: object; mounts: ExecMount[]; network?: "none"; name: string }): Output => {
+    const [out] = exec({
+      root: tools,
+      args: [step.bin],
+      env: [...step.env, `${STEP_REQUEST_ENV}=${JSON.stringify(step.request)}`],
+      mounts: [baseMount, ...layers.map((from, j) => ({ dest: runLayerDir(j), from, readonly: true })), ...step.mounts, { dest: "/tmp" }],
+      platform,
+      ...(step.network ? { network: step.network } : {}),
+      name: step.name,
+    });
+    return out;
+  };
   plan.runs.forEach((step, i) => {
     const out = `${runLayerDir(i)}/disk.qcow2`;
     const request: RunStepRequest = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
-    const [layer] = exec({
-      root: tools,
-      args: [LAYOUT.runStep],
-      env: [...vmEnv, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
-      mounts: [
-        baseMount,
-        ...layerMounts(),
-        { dest: runLayerDir(i), output: true },
-        { dest: "/tmp" },
-      ],
-      platform,
+    layers.push(diskStep({
+      bin: LAYOUT.runStep,
+      env: vmEnv,
+      request,
+      mounts: [{ dest: runLayerDir(i), output: true }],
       name: `[run ${i + 1}/${plan.runs.length}] ${commandText(step.argv)}`,
-    });
-    layers.push(layer);
+    }));
   });
 
   const context = local(opts.contextName, {
@@ -174,19 +182,11 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
     })),
     ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
   };
-  const [overlay] = exec({
-    root: tools,
-    args: [LAYOUT.populate],
-    env: [STEP_PATH, `${STEP_REQUEST_ENV}=${JSON.stringify(request)}`],
-    mounts: [
-      baseMount,
-      ...layerMounts(),
-      { dest: CONTEXT_MOUNT, from: context, readonly: true },
-      { dest: LAYOUT.appDir, output: true },
-      // The root is read-only (see exec); the raw disk copies need scratch space.
-      { dest: "/tmp" },
-    ],
-    platform,
+  const overlay = diskStep({
+    bin: LAYOUT.populate,
+    env: [STEP_PATH],
+    request,
+    mounts: [{ dest: CONTEXT_MOUNT, from: context, readonly: true }, { dest: LAYOUT.appDir, output: true }],
     network: "none",
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
@@ -199,18 +199,11 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   if (!takesSnapshot(plan)) return result;
 
   const snapshotRequest: SnapshotRequest = { backing: backingPath(LAYOUT.snapshotDisk, LAYOUT.appDisk) };
-  const [snapshot] = exec({
-    root: tools,
-    args: [LAYOUT.snapshot],
-    env: [...vmEnv, `${STEP_REQUEST_ENV}=${JSON.stringify(snapshotRequest)}`],
-    mounts: [
-      baseMount,
-      ...layerMounts(),
-      { dest: LAYOUT.appDir, from: overlay, readonly: true },
-      { dest: LAYOUT.snapshotDir, output: true },
-      { dest: "/tmp" },
-    ],
-    platform,
+  const snapshot = diskStep({
+    bin: LAYOUT.snapshot,
+    env: vmEnv,
+    request: snapshotRequest,
+    mounts: [{ dest: LAYOUT.appDir, from: overlay, readonly: true }, { dest: LAYOUT.snapshotDir, output: true }],
     network: "none",
     name: "[snapshot] boot the guest once and save it ready for the app",
   });
