@@ -1,7 +1,7 @@
 import { rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FrameDecoder } from "../launcher/agent-protocol.js";
+import { AgentLink } from "../launcher/agent-link.js";
 import type { VmConfig } from "../launcher/qemu-args.js";
 import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../launcher/qemu-process.js";
 import { QmpSession } from "../launcher/qmp.js";
@@ -18,15 +18,12 @@ function agentReady(socket: string, qemuEnded: Promise<string>, timeoutSeconds: 
   return new Promise((resolve, reject) => {
     const server = createServer((sock) => {
       server.close();
-      const decoder = new FrameDecoder();
-      sock.on("data", (chunk: Buffer) => {
-        for (const frame of decoder.push(chunk)) {
-          if (frame.type === "R") resolve(frame.payload.toString("utf8"));
-          if (frame.type === "F") reject(new Error(`guest agent: ${frame.payload.toString("utf8")}`));
-        }
-      });
       // The connection stays open: the agent must not see its launcher go before the snapshot is taken.
-      sock.on("error", () => undefined);
+      const agent = new AgentLink(sock, (message) => reject(new Error(`guest agent: ${message}`)));
+      agent.listen(0, (frame) => {
+        if (frame.type === "R") resolve(frame.payload.toString("utf8"));
+        if (frame.type === "F") reject(new Error(`guest agent: ${frame.payload.toString("utf8")}`));
+      });
     });
     server.once("error", reject);
     server.listen(socket);
