@@ -4,27 +4,39 @@
 # when Docker Hub is out of reach: one image with a manifest per host platform.
 # Foreign platforms' debootstrap runs its second stage under qemu-user
 # (bootstrap/host.sh registers it). Skips the work when the image already
-# exists for those platforms.
+# has every platform asked for; asked for one more, it keeps the ones it has,
+# and a root filesystem debootstrapped before is reused (CX_CACHE_DIR).
 # Usage: debian-image.sh IMAGE SUITE PLATFORMS   (PLATFORMS: linux/amd64,linux/arm64)
 set -euo pipefail
 IMAGE=$1 SUITE=$2 PLATFORMS=$3
 LABEL=org.containerx.platforms
-if [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$IMAGE" 2>/dev/null)" = "$PLATFORMS" ]; then exit 0; fi
+CACHE=${CX_CACHE_DIR:-/var/cache/containerx}/host-debian
+has=$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$IMAGE" 2>/dev/null || true)
+missing=0
+for platform in ${PLATFORMS//,/ }; do [[ ",$has," == *",$platform,"* ]] || missing=1; done
+[ "$missing" = 1 ] || exit 0
+[ -n "$has" ] && PLATFORMS=$(tr , '\n' <<<"$has,$PLATFORMS" | sort -u | paste -sd,)
 
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
 work=$(mktemp -d /var/tmp/containerx-debootstrap.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/context"
+mkdir -p "$work/context" "$CACHE"
 for platform in ${PLATFORMS//,/ }; do
   arch=${platform#linux/}  # Docker's and Debian's names agree for the host platforms
-  echo "containerx-setup: debootstrap $SUITE $arch from $mirror (a few minutes, once)" >&2
-  debootstrap --variant=minbase --arch="$arch" "$SUITE" "$work/$arch" "$mirror" >"$work/log" 2>&1 \
-    || { tail -20 "$work/log" >&2; exit 1; }
-  # Keep the image small and its apt usable: the same mirror, no caches.
-  printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$SUITE" "$mirror" "$SUITE" >"$work/$arch/etc/apt/sources.list"
-  rm -rf "$work/$arch/var/cache/apt/archives/"*.deb "$work/$arch/var/lib/apt/lists/"* "$work/$arch/dev/"*
-  tar -C "$work/$arch" --numeric-owner -cf "$work/context/rootfs-$arch.tar" .
-  rm -rf "${work:?}/$arch"
+  tarball=$CACHE/rootfs-$SUITE-$arch.tar
+  if [ ! -f "$tarball" ]; then
+    native=$(dpkg --print-architecture)
+    echo "containerx-setup: debootstrap $SUITE $arch from $mirror (about $([ "$arch" = "$native" ] && echo 1 || echo 4) min, once)" >&2
+    debootstrap --variant=minbase --arch="$arch" "$SUITE" "$work/$arch" "$mirror" >"$work/log" 2>&1 \
+      || { tail -20 "$work/log" >&2; exit 1; }
+    # Keep the image small and its apt usable: the same mirror, no caches.
+    printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$SUITE" "$mirror" "$SUITE" >"$work/$arch/etc/apt/sources.list"
+    rm -rf "$work/$arch/var/cache/apt/archives/"*.deb "$work/$arch/var/lib/apt/lists/"* "$work/$arch/dev/"*
+    tar -C "$work/$arch" --numeric-owner -cf "$tarball.part" .
+    mv "$tarball.part" "$tarball"
+    rm -rf "${work:?}/$arch"
+  fi
+  ln "$tarball" "$work/context/rootfs-$arch.tar" 2>/dev/null || cp "$tarball" "$work/context/rootfs-$arch.tar"
 done
 cat >"$work/context/Dockerfile" <<DOCKERFILE
 FROM scratch

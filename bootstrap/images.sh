@@ -1,82 +1,113 @@
 #!/usr/bin/env bash
-# Builds every image Containerx needs, from Debian packages and this tree,
-# into the local image store: the Debian and Node bases (stand-ins for Docker
-# Hub's), the minimal guest base of every arch, the Debian bases, the
-# runtime and the frontend.
-# Idempotent: unchanged inputs hit Docker's build cache or are skipped.
+# Builds the images Containerx needs, from Debian packages and this tree, into
+# the local image store: always the frontend and the runtime (and the Debian
+# and Node images they are built from, stand-ins for Docker Hub's), and the
+# guest bases asked for. Nothing else: hello needs `minimal/aarch64` alone.
+#
+# Usage: images.sh [--platforms native|all|LIST] [BASE…]
+#   --platforms  the host platforms of the images: this engine's own (native,
+#                the default), every one in common/host-platforms.ts (all), or
+#                a comma-separated list; foreign ones build under qemu-user
+#   BASE         minimal/<arch>, debian/<arch>, or `bases` for every arch of
+#                CX_ARCHES (guest-bases/arch-selection.ts); a Debian base
+#                brings its minimal base
+# Idempotent: unchanged inputs hit Docker's build cache or are skipped, so a
+# second run with nothing changed builds nothing. CX_SETUP_TIMES=FILE appends
+# each phase's wall time in milliseconds (bench/setup reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf 'containerx-setup: %s\n' "$*" >&2; }
 
-DEBIAN_IMAGE=containerx/host-debian:bookworm
-RUNTIME_DEBIAN_IMAGE=containerx/host-debian:trixie
-NODE_IMAGE=containerx/node:bookworm
-# Debian guest bases (debian/<arch>): each is a few minutes of TCG at first build.
-DEBIAN_ARCHES="aarch64 arm riscv64 x86_64"
+platforms=native
+requests=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --platforms) platforms=${2:?--platforms needs native, all or a list}; shift 2 ;;
+    --platforms=*) platforms=${1#*=}; shift ;;
+    -*) log "unknown option $1 (usage: images.sh [--platforms native|all|LIST] [minimal/<arch>|debian/<arch>|bases]…)"; exit 2 ;;
+    *) requests+=("$1"); shift ;;
+  esac
+done
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-fi
-npm run --silent build
+phase() { # NAME COMMAND…: runs the command and records its wall time under NAME
+  local name=$1 t0 rc=0
+  shift
+  t0=$(date +%s%N)
+  "$@" || rc=$?
+  [ -z "${CX_SETUP_TIMES:-}" ] || printf '%s\t%d\n' "$name" $((($(date +%s%N) - t0) / 1000000)) >>"$CX_SETUP_TIMES"
+  return $rc
+}
 
-# The images with a host part (Debian, Node, the runtime, the frontend) are
-# built for every host platform, foreign ones under qemu-user.
-PLATFORMS=$(node dist/guest-bases/arch-table.js host-platforms | tr ' ' ,)
-if ! docker info -f '{{.DriverStatus}}' | grep -q io.containerd.snapshotter; then
-  PLATFORMS=$(docker version -f '{{.Server.Os}}/{{.Server.Arch}}')
-  log "this Docker engine keeps one platform per image (no containerd image store): building for $PLATFORMS only"
+DEBIAN_IMAGE=containerx/host-debian:trixie
+NODE_IMAGE=containerx/node:trixie
+
+phase "npm and TypeScript" bash bootstrap/compile.sh
+table() { node dist/guest-bases/arch-table.js "$@"; }
+mapfile -t bases < <(table bases ${requests[@]+"${requests[@]}"} | tr ' ' '\n' | sed '/^$/d')
+
+NATIVE=$(docker version -f '{{.Server.Os}}/{{.Server.Arch}}')
+case $platforms in
+  native) PLATFORMS=$NATIVE ;;
+  all) PLATFORMS=$(table host-platforms | tr ' ' ,) ;;
+  *) PLATFORMS=$platforms ;;
+esac
+if [ "$PLATFORMS" != "$NATIVE" ] && ! docker info -f '{{.DriverStatus}}' | grep -q io.containerd.snapshotter; then
+  log "this Docker engine keeps one platform per image (no containerd image store): building for $NATIVE only, not $PLATFORMS"
+  PLATFORMS=$NATIVE
 fi
 # The guest-base builders publish for the same platforms (guest-bases/publish.ts).
 export CX_HOST_PLATFORMS=$PLATFORMS
-bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" bookworm "$PLATFORMS"
-bash bootstrap/debian-image.sh "$RUNTIME_DEBIAN_IMAGE" trixie "$PLATFORMS"
 
-# The local Node base trusts what this host trusts (its extra CAs, e.g. a
-# TLS-intercepting proxy's), so npm inside image builds reaches the registry.
-ca_dir=/usr/local/share/ca-certificates
-ca_sum=$(cat "$ca_dir"/*.crt 2>/dev/null | sha256sum | cut -c1-12)
-if [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"}}' "$NODE_IMAGE" 2>/dev/null)" != "$ca_sum $PLATFORMS" ]; then
-  log "building $NODE_IMAGE for $PLATFORMS (Debian's nodejs and npm)"
+phase "Debian trixie image" bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" trixie "$PLATFORMS"
+
+# The Node image only compiles (the build stages run on the build platform), so
+# it exists for this engine's platform alone. It trusts what this host trusts
+# (its extra CAs, e.g. a TLS-intercepting proxy's), so npm inside image builds
+# reaches the registry.
+node_image() {
+  local ca_dir=/usr/local/share/ca-certificates ca_sum ctx
+  ca_sum=$(cat "$ca_dir"/*.crt 2>/dev/null | sha256sum | cut -c1-12)
+  [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"}}' "$NODE_IMAGE" 2>/dev/null)" != "$ca_sum" ] || return 0
+  log "building $NODE_IMAGE for $NATIVE (Debian's nodejs and npm; about 1 min, once)"
   ctx=$(mktemp -d)
   cp "$ca_dir"/*.crt "$ctx"/ 2>/dev/null || true
-  bash bootstrap/build-platforms.sh "$NODE_IMAGE" "$PLATFORMS" -f - "$ctx" <<DOCKERFILE
+  bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" trixie "$NATIVE"
+  bash bootstrap/build-platforms.sh "$NODE_IMAGE" "$NATIVE" -f - "$ctx" <<DOCKERFILE
 FROM $DEBIAN_IMAGE
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY . /usr/local/share/ca-certificates/
 RUN update-ca-certificates >/dev/null
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
-LABEL org.containerx.host-ca="$ca_sum $PLATFORMS"
+LABEL org.containerx.host-ca="$ca_sum"
 DOCKERFILE
   rm -rf "$ctx"
-fi
+}
+phase "Node image" node_image
 
-# Minimal bases: Debian's ports and mips, plus the other arches built from
-# source that CX_ARCHES asks for ("all", or names; guest-bases/arch-selection.ts).
 # One base that cannot be built (seen: a mirror serving one port's index from
 # another sync) leaves the others, the runtime and the frontend usable.
-arches=$(node dist/guest-bases/arch-table.js selected)
 unbuilt=()
-for arch in $arches; do node dist/guest-bases/build-minimal.js "$arch" || unbuilt+=("minimal/$arch"); done
-for arch in $DEBIAN_ARCHES; do
-  if [[ " ${unbuilt[*]} " == *" minimal/$arch "* ]]; then unbuilt+=("debian/$arch"); continue; fi
-  node dist/guest-bases/build-debian.js "$arch" || unbuilt+=("debian/$arch")
+for base in ${bases[@]+"${bases[@]}"}; do
+  flavour=${base%/*} arch=${base#*/}
+  if [ "$flavour" = debian ] && [[ " ${unbuilt[*]} " == *" minimal/$arch "* ]]; then unbuilt+=("$base"); continue; fi
+  phase "$base" node "dist/guest-bases/build-$flavour.js" "$arch" || unbuilt+=("$base")
 done
 
-qemu_packages=$(node dist/guest-bases/arch-table.js qemu-packages)
-log "building containerx/runtime for $PLATFORMS (QEMU: $qemu_packages)"
-bash bootstrap/build-platforms.sh containerx/runtime:latest "$PLATFORMS" -f runtime/Dockerfile \
-  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$RUNTIME_DEBIAN_IMAGE" \
-  --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(node dist/guest-bases/arch-table.js uefi-firmware)" .
+qemu_packages=$(table qemu-packages)
+log "building containerx/runtime for $PLATFORMS (QEMU: $qemu_packages; about 2 min the first time, 4 more for a foreign platform)"
+phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$PLATFORMS" -f runtime/Dockerfile \
+  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
+  --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(table uefi-firmware)" .
 
 log "building containerx/frontend for $PLATFORMS"
-bash bootstrap/build-platforms.sh containerx/frontend:latest "$PLATFORMS" -f Dockerfile.frontend --build-arg NODE_IMAGE="$NODE_IMAGE" .
+phase "frontend image" bash bootstrap/build-platforms.sh containerx/frontend:latest "$PLATFORMS" -f Dockerfile.frontend \
+  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" .
 ready=()
-for base in $(printf 'minimal/%s ' $arches) $(printf 'debian/%s ' $DEBIAN_ARCHES); do
+for base in ${bases[@]+"${bases[@]}"}; do
   [[ " ${unbuilt[*]} " == *" $base "* ]] || ready+=("$base")
 done
-log "images ready: containerx/frontend, containerx/runtime; guest bases ${ready[*]}"
+log "images ready for $PLATFORMS: containerx/frontend, containerx/runtime${ready[*]:+; guest bases ${ready[*]}}"
 if [ ${#unbuilt[@]} -gt 0 ]; then
   log "NOT built: ${unbuilt[*]} (the errors are above); Cxfiles with those bases fail until a rerun of this script builds them"
 fi

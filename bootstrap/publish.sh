@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Builds Containerx's images (bootstrap/images.sh) and pushes the ones users
-# build from to a registry, so a team can mirror them: the frontend and the
-# runtime (an image per host platform) and every guest base built here.
+# Builds Containerx's images (bootstrap/images.sh) for every host platform and
+# pushes the ones users build from to a registry, so a team can mirror them:
+# the frontend, the runtime and the guest bases asked for (all of CX_ARCHES
+# by default).
 # Cxfiles then name them there:
 #   # syntax=REGISTRY/PATH/frontend         (first line of the Cxfile)
 #   docker buildx build --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/ …
-# Usage: publish.sh REGISTRY/PATH   (for example 127.0.0.1:5000/containerx)
+# Usage: publish.sh REGISTRY/PATH [BASE…]   (for example 127.0.0.1:5000/containerx minimal/aarch64;
+#        BASE as images.sh takes it, `bases` when none is named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf 'containerx-publish: %s\n' "$*" >&2; }
 prefix=${1:?usage: publish.sh REGISTRY/PATH, for example 127.0.0.1:5000/containerx}
 prefix=${prefix%/}
+shift
+[ $# -gt 0 ] || set -- bases
 
-bash bootstrap/images.sh
-mapfile -t images < <(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^containerx/(frontend|runtime|minimal|debian):' | sort)
+bash bootstrap/images.sh --platforms all "$@"
+images=(containerx/frontend:latest containerx/runtime:latest)
+for base in $(node dist/guest-bases/arch-table.js bases "$@"); do
+  image=containerx/${base%/*}:${base#*/}
+  # A base the mirror caught mid-sync kept from being built is not there to push (images.sh named it).
+  if docker image inspect "$image" >/dev/null 2>&1; then images+=("$image"); fi
+done
 for image in "${images[@]}"; do
   target=$prefix/${image#containerx/}
   docker tag "$image" "$target"

@@ -197,6 +197,9 @@ export function isArchName(name: string): name is ArchName {
   return Object.prototype.hasOwnProperty.call(ARCHES, name);
 }
 
+/** A Debian userland (`debian/<arch>`) exists only for the arches Debian has a port of. */
+export const hasDebianBase = (arch: ArchName) => (ARCHES[arch] as GuestArch).minimal.from === "debian-port";
+
 /** The guest arch that runs natively on a host whose `uname -m` is `machine`. */
 export function archForHost(machine: string): ArchName | undefined {
   return ARCH_NAMES.find((name) => ARCHES[name].unameMachine === machine);

@@ -50,7 +50,7 @@ async function checkPublishedBase(gateway: Gateway, spec: CxfileSpec, plan: Buil
   if (plan.baseImage === undefined || spec.base.kind === "image") return;
   await gateway.resolveImageConfig(plan.baseImage, platform, `[base] resolve ${plan.baseImage}`).catch((err: Error) => {
     throw new CxfileError(spec.file, spec.base.pos, `the guest base image ${plan.baseImage} is not available: ${err.message}`,
-      `build it on this machine with bootstrap/images.sh (CX_ARCHES=${plan.arch} for an arch built on request), ` +
+      `build it on this machine with bootstrap/images.sh ${spec.base.kind === "named" ? plan.baseName : `minimal/${plan.arch}`}, ` +
       "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/");
   });
 }

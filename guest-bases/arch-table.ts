@@ -3,13 +3,14 @@
  * prints the guest arches, `selected` those CX_ARCHES selects (arch-selection.ts), `qemu-packages` the Debian packages of their QEMUs,
  * `uefi-firmware` arch:package:code:vars of their UEFI flash images (where Debian has them),
  * `host-platforms` the platforms the images are built for (common/host-platforms.ts),
+ * `bases REQUEST…` the guest bases a request names, in build order (arch-selection.ts),
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
 import { ARCHES, ARCH_NAMES, type GuestArch } from "../common/arches.js";
 import { HOST_PLATFORMS } from "../common/host-platforms.js";
-import { selectedArches } from "./arch-selection.js";
+import { basesToBuild, selectedArches } from "./arch-selection.js";
 
-const queries: Record<string, () => string[]> = {
+const queries: Record<string, (args: string[]) => string[]> = {
   names: () => ARCH_NAMES,
   selected: () => selectedArches(),
   "qemu-packages": () => [...new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuPackage))],
@@ -18,6 +19,7 @@ const queries: Record<string, () => string[]> = {
     return uefi ? [[a, uefi.package, uefi.code, uefi.vars].join(":")] : [];
   }),
   "host-platforms": () => [...HOST_PLATFORMS],
+  bases: (requests) => basesToBuild(requests),
 };
 
 const query = queries[process.argv[2] ?? ""];
@@ -26,7 +28,7 @@ if (!query) {
   process.exit(2);
 }
 try {
-  console.log(query().join(" "));
+  console.log(query(process.argv.slice(3)).join(" "));
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);

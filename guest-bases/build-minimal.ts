@@ -25,7 +25,7 @@ import { buildKernel } from "./build-kernel.js";
 import { concretePackage, download, ensureForeignArch, ensureHostPackages } from "./debian-packages.js";
 import { moduleLoadOrder } from "./kernel-modules.js";
 import { userlandToolchain, type Toolchain } from "./userland-toolchain.js";
-import { existingInputs, ext4Qcow2, log, publishBase, SOURCE_DATE_EPOCH, trace, workDir } from "./publish.js";
+import { ext4Qcow2, log, publishBase, SOURCE_DATE_EPOCH, trace, upToDate, workDir } from "./publish.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DISK_SIZE = "1G";
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     : await sourceParts(archName, arch, arch.minimal, toolchain);
 
   const inputs = await imageInputs(archName, [toolchain.version, ...parts.versions]);
-  if ((await existingInputs(image)) === inputs) {
+  if (await upToDate(image, inputs)) {
     log(`${image} is up to date`);
     return;
   }

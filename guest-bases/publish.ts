@@ -15,6 +15,8 @@ export const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
 export const SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH ?? "1700000000";
 const FS_UUID = "c0a7a1e2-0000-4000-8000-000000000001";
 const INPUTS_LABEL = "org.containerx.base.inputs";
+/** The host platforms an image has a manifest for, as bootstrap/debian-image.sh labels its images too. */
+const PLATFORMS_LABEL = "org.containerx.platforms";
 const BUILD_PLATFORMS = fileURLToPath(new URL("../../bootstrap/build-platforms.sh", import.meta.url));
 
 export const log = (msg: string) => process.stderr.write(`guest-base: ${msg}\n`);
@@ -31,12 +33,27 @@ export async function existingInputs(image: string): Promise<string | undefined>
   }
 }
 
+/** The host platforms asked for: bootstrap/images.sh sets them, this machine's engine's own by default. */
+const askedPlatforms = () => process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.join(",");
+
+/**
+ * Whether `image` was published from `inputs` for every host platform asked
+ * for now: a base published for amd64 alone is published again (seconds) when
+ * a multi-platform build asks for arm64 too.
+ */
+export async function upToDate(image: string, inputs: string): Promise<boolean> {
+  if ((await existingInputs(image)) !== inputs) return false;
+  const has = (await run("docker", ["image", "inspect", "-f", `{{index .Config.Labels "${PLATFORMS_LABEL}"}}`, image]).catch(() => "")).trim().split(",");
+  return askedPlatforms().split(",").every((p) => has.includes(p));
+}
+
 /** An ext4 disk image of `rootfs`, as qcow2, made without mounting anything. */
-export async function ext4Qcow2(rootfs: string, raw: string, qcow2: string, size: string): Promise<void> {
+export async function ext4Qcow2(rootfs: string, raw: string, qcow2: string, size: string, opts: { compressed?: boolean } = {}): Promise<void> {
   await run("/sbin/mke2fs", ["-q", "-F", "-t", "ext4", "-L", "cxroot", "-U", FS_UUID,
     "-E", `root_owner=0:0,hash_seed=${FS_UUID}`, "-d", rootfs, raw, size],
     { env: { E2FSPROGS_FAKE_TIME: SOURCE_DATE_EPOCH }, trace });
-  await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, qcow2], { trace });
+  // Compressed clusters stay readable; the guest's writes go to overlays anyway.
+  await run("qemu-img", ["convert", ...(opts.compressed ? ["-c"] : []), "-f", "raw", "-O", "qcow2", raw, qcow2], { trace });
 }
 
 /** Publishes `out` (vmlinuz, initrd.img, disk.qcow2, base.json) as the image `image`. */
@@ -45,7 +62,7 @@ export async function publishBase(out: string, image: string, arch: string, flav
   const dockerfile = [
     "FROM scratch",
     "COPY base/ /cx/base/",
-    `LABEL ${INPUTS_LABEL}="${inputs}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
+    `LABEL ${INPUTS_LABEL}="${inputs}" ${PLATFORMS_LABEL}="${askedPlatforms()}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
   ].join("\n");
   // The context goes as a tar on stdin: buildx keeps a synced copy of a context
   // directory per base name and skips files whose size and mtime match, so
@@ -55,10 +72,9 @@ export async function publishBase(out: string, image: string, arch: string, flav
   await writeFile(join(dockerfileDir, "Dockerfile"), dockerfile);
   // A guest base has no host part, but BuildKit takes an image for the
   // platform of the step that uses it: one manifest per host platform, all
-  // with the same layer. bootstrap/images.sh narrows the platforms to the
-  // engine's own where its image store keeps only one.
+  // with the same layer, for the platforms bootstrap/images.sh was asked for.
   await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | bash "$5" "$3" "$4" -`,
-    "sh", out, dockerfileDir, image, process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.join(","), BUILD_PLATFORMS], { trace });
+    "sh", out, dockerfileDir, image, askedPlatforms(), BUILD_PLATFORMS], { trace });
   await rm(dockerfileDir, { recursive: true });
   log(`built ${image}`);
 }

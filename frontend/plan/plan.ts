@@ -1,4 +1,4 @@
-import { ARCHES, ARCH_NAMES, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
+import { ARCHES, ARCH_NAMES, hasDebianBase, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
 import { CxfileError, suggest, type Pos } from "../cxfile/errors.js";
 import type { AppConfigSpec, CopySpec, CxfileSpec, DiskBaseSpec, GuestSpec, StageSpec } from "../cxfile/spec.js";
@@ -74,7 +74,7 @@ export interface PlanOptions {
   /** Where the project's images come from; the local store by default. */
   readonly imagePrefix: string;
   readonly runtimeTag: string;
-  /** --target; the first target in the file when absent and the file has targets. */
+  /** --target: one of the file's targets, a variant of the top level; absent, the top level is the image, as a Dockerfile's last stage is. */
   readonly target?: string;
   /** The guest arch of an image base, read from its label by the caller. */
   readonly imageBaseArch?: string;
@@ -83,15 +83,13 @@ export interface PlanOptions {
 
 
 function chooseStage(spec: CxfileSpec, target: string | undefined): { stages: StageSpec[]; target?: string } {
-  if (target === undefined) {
-    const first = spec.targets[0];
-    return first ? { stages: [spec.stage, first], target: first.name } : { stages: [spec.stage] };
-  }
+  if (target === undefined) return { stages: [spec.stage] };
   const chosen = spec.targets.find((t) => t.name === target);
   if (!chosen) {
     const names = spec.targets.map((t) => t.name);
-    throw new CxfileError(spec.file, undefined, `target '${target}' is not defined`,
-      names.length ? suggest(target, names) : "the Cxfile has no targets: section");
+    throw new CxfileError(spec.file, undefined,
+      names.length ? `target '${target}' is not defined; the Cxfile's targets: ${names.join(", ")}` : `target '${target}' is not defined`,
+      names.length ? suggest(target, names) : "the Cxfile has no targets: section; build without --target");
   }
   return { stages: [spec.stage, chosen], target };
 }
@@ -124,9 +122,7 @@ function mergeConfig(configs: readonly AppConfigSpec[]): AppConfig {
 type ResolvedBase = Pick<BuildPlan, "arch" | "baseName" | "baseImage" | "baseDisk" | "agent">;
 
 const hasUefi = (arch: ArchName) => (ARCHES[arch] as GuestArch).uefi !== undefined;
-/** A Debian userland exists only for Debian's ports. */
-const hasFlavour = (arch: ArchName, flavour: (typeof BASE_FLAVOURS)[number]) =>
-  flavour === "minimal" || (ARCHES[arch] as GuestArch).minimal.from === "debian-port";
+const hasFlavour = (arch: ArchName, flavour: (typeof BASE_FLAVOURS)[number]) => flavour === "minimal" || hasDebianBase(arch);
 
 function checkArch(spec: CxfileSpec, arch: string, pos: Pos): ArchName {
   if (!isArchName(arch)) throw new CxfileError(spec.file, pos, `unknown guest arch '${arch}'`, `one of ${ARCH_NAMES.join(", ")}`);

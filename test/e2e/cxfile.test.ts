@@ -72,7 +72,7 @@ test("docker inspect shows the Cxfile's image config", async () => {
   assert.equal(config.Labels["org.example.team"], "embedded");
   assert.equal(config.Labels["org.example.build"], "e2e");
   assert.equal(config.Labels["org.containerx.guest.arch"], "aarch64");
-  assert.equal(config.Labels["org.containerx.target"], "app");
+  assert.equal(config.Labels["org.containerx.target"], undefined, "without --target the top level is the image, no target");
   assert.ok(config.Env.includes("GREETING_ENV=hello!"));
   const history = await runCapture("docker", ["history", "--no-trunc", "--format", "{{.CreatedBy}}", IMAGE]);
   assert.deepEqual(history.stdout.split("\n").slice(0, 5).map((l) => l.split(":").slice(0, 2).join(":")), [
@@ -86,9 +86,11 @@ test("--target picks a target that shares the top level's steps", async () => {
   assert.ok(steps(built.stderr).cached.some((s) => s.startsWith("[run 2/2]")), "the run steps come from the cache of the first build");
   const ran = await runCapture("docker", ["run", "--rm", `${IMAGE}-debug`]);
   assert.match(ran.stdout, /args: debug-cmd\nenv: GREETING_ENV=hello! DEBUG=1\n/);
+  const label = await runCapture("docker", ["image", "inspect", "-f", '{{index .Config.Labels "org.containerx.target"}}', `${IMAGE}-debug`]);
+  assert.equal(label.stdout.trim(), "debug");
   const wrong = await buildx(context, ["--target", "debgu"]);
   assert.notEqual(wrong.exitCode, 0);
-  assert.match(wrong.stderr, /target 'debgu' is not defined \(did you mean 'debug'\?\)/);
+  assert.match(wrong.stderr, /target 'debgu' is not defined; the Cxfile's targets: debug \(did you mean 'debug'\?\)/);
 });
 
 test("caching: an unchanged rebuild is all cache hits; changing an app file re-does only the overlay and the snapshot", async () => {
@@ -159,6 +161,47 @@ test("examples/debian-jq: apt installs jq inside a Debian arm64 guest at build t
   assert.ok(steps(rebuilt.stderr).cached.some((s) => s.startsWith("[run 1/1] apt-get update")), "the apt step is CACHED");
   const again = await runCapture("docker", ["run", "--rm", `${IMAGE}-debian-jq`]);
   assert.equal(again.stdout, "changed app, same packages\n");
+});
+
+test("the README's sample (examples/tour) builds as printed with no --target, runs, and each key it shows works", async () => {
+  const tour = fileURLToPath(new URL("../../../examples/tour/", import.meta.url));
+  const image = `${IMAGE}-tour`;
+  const built = await buildx(tour, ["-t", image]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
+  const ran = await docker(["run", "--rm", image]);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.equal(ran.stdout, [
+    "run: hello",
+    "cmd: world",
+    "env: MESSAGE=hello DEBUG=unset",
+    "workdir: /opt/app",
+    "copy: -rw-r--r-- app.conf",
+    "guest: 2 cpus, " + /guest: 2 cpus, (\d+) MiB/.exec(ran.stdout)?.[1] + " MiB",
+    "",
+  ].join("\n"));
+  const mib = Number(/guest: 2 cpus, (\d+) MiB/.exec(ran.stdout)?.[1]);
+  assert.ok(mib > 900 && mib <= 1024, `guest.memory 1G gives the guest about 1 GiB (${mib} MiB)`);
+  const ports = await docker(["image", "inspect", "-f", "{{json .Config.ExposedPorts}}", image]);
+  assert.equal(ports.stdout.trim(), JSON.stringify({ "8080/tcp": {} }));
+
+  const debug = await buildx(tour, ["--build-arg", "GREETING=hi", "--target", "debug", "-t", `${image}:debug`]);
+  assert.equal(debug.exitCode, 0, debug.stderr.slice(-4000));
+  assert.match((await docker(["run", "--rm", `${image}:debug`, "you"])).stdout, /^run: hi\ncmd: you\nenv: MESSAGE=hi DEBUG=1\n/);
+
+  const name = `cx-e2e-tour-${process.pid}`;
+  const served = await docker(["run", "-d", "--name", name, "-p", "127.0.0.1::8080", image, "serve"]);
+  assert.equal(served.exitCode, 0, served.stderr);
+  try {
+    const port = (await docker(["port", name, "8080/tcp"])).stdout.trim().split(":").pop();
+    let page = "";
+    for (let i = 0; i < 100 && !page; i++) {
+      page = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => "");
+      if (!page) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(page, "hello from the guest\n", "the exposed port reaches the guest's httpd");
+  } finally {
+    await docker(["rm", "-f", name]);
+  }
 });
 
 // Each Debian base's release and its jq: bookworm has 1.6, trixie 1.7.

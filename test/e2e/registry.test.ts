@@ -129,7 +129,7 @@ test("a two-platform aarch64 app is pushed with shared guest layers, and pulls a
 
 test("the same Cxfile and context build to the same digests on two engines from clean caches, from images published to a registry", multiPlatform, async () => {
   const mirror = `${REGISTRY}/containerx-e2e-mirror`;
-  const published = await runCapture("bash", [join(REPO, "bootstrap/publish.sh"), mirror]);
+  const published = await runCapture("bash", [join(REPO, "bootstrap/publish.sh"), mirror, "minimal/aarch64"]);
   assert.equal(published.exitCode, 0, published.stderr.slice(-3000));
   assert.match(published.stderr, new RegExp(`pushed ${mirror}/frontend:latest`));
 

@@ -206,7 +206,7 @@ test("a guest base image that is not there is named, with where it comes from, b
     const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
     assert.ok(err instanceof CxfileError);
     assert.match(err.message, /Cxfile:1:7: the guest base image docker.io\/containerx\/minimal:riscv64 is not available: .*not found/);
-    assert.match(err.message, /bootstrap\/images.sh \(CX_ARCHES=riscv64 .*bootstrap\/publish.sh/);
+    assert.match(err.message, /bootstrap\/images.sh minimal\/riscv64, .*bootstrap\/publish.sh/);
     assert.equal(calls.filter((c) => c.method === "Solve").length, 2, "only the Cxfile and .dockerignore were read");
   }, { missing: ["docker.io/containerx/minimal:riscv64"] });
 });

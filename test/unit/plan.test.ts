@@ -50,3 +50,18 @@ test("a disk that boots its own OS needs no minimal base and has no agent", () =
   assert.equal(plan.baseImage, undefined);
   assert.equal(plan.arch, "x86_64");
 });
+
+test("without --target the top level is the image; a target is a variant chosen by name", () => {
+  const spec = parseCxfile("base: minimal/aarch64\nenv: { A: top }\ntargets:\n  debug: { env: { DEBUG: \"1\" } }\n  small: {}\n", "Cxfile");
+  const main = planBuild(spec, opts);
+  assert.equal(main.target, undefined);
+  assert.ok(!main.app.env.includes("DEBUG=1"), "the first target is not built by default");
+  assert.ok(main.app.env.includes("A=top"));
+  const debug = planBuild(spec, { ...opts, target: "debug" });
+  assert.equal(debug.target, "debug");
+  assert.ok(debug.app.env.includes("DEBUG=1") && debug.app.env.includes("A=top"));
+  assert.throws(() => planBuild(spec, { ...opts, target: "debgu" }),
+    /^CxfileError: Cxfile: target 'debgu' is not defined; the Cxfile's targets: debug, small \(did you mean 'debug'\?\)/);
+  assert.throws(() => planBuild(parseCxfile("base: minimal/aarch64\n", "Cxfile"), { ...opts, target: "x" }),
+    /target 'x' is not defined \(the Cxfile has no targets: section; build without --target\)/);
+});
