@@ -90,6 +90,19 @@ configure_dockerd
 
 uses_containerd_store() { docker info -f '{{.DriverStatus}}' 2>/dev/null | grep -q 'io.containerd.snapshotter'; }
 
+# The classic image store (overlay2) stays on disk when dockerd moves to the
+# containerd store, unseen by it: on a machine that used Docker before, often
+# tens of GB. Say how much and how to get it back, every run while it is there.
+report_classic_store() {
+  local root=/var/lib/docker dirs=() d size
+  for d in "$root/overlay2" "$root/image"; do [ -d "$d" ] && dirs+=("$d"); done
+  [ ${#dirs[@]} -gt 0 ] || return 0
+  size=$(du -sm "${dirs[@]}" 2>/dev/null | awk '{s += $1} END {print s + 0}')
+  [ "$size" -ge 100 ] || return 0
+  log "the classic image store from before the switch to the containerd store keeps $((size / 1024)).$(((size % 1024) * 10 / 1024)) GB in ${dirs[*]}, unused now;"
+  log "  reclaim it with: pkill -x dockerd && rm -rf ${dirs[*]} && bash bootstrap/host.sh (its images are gone then; to keep them instead, set features.containerd-snapshotter to false in $DAEMON_JSON)"
+}
+
 start_dockerd() {
   if docker info >/dev/null 2>&1; then
     uses_containerd_store && return 0
@@ -109,6 +122,7 @@ start_dockerd() {
   exit 1
 }
 start_dockerd
+report_classic_store
 
 # Docker trusts plain http to registries on 127.0.0.0/8, so pushes need no TLS.
 start_registry() {

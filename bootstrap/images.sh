@@ -38,6 +38,20 @@ phase() { # NAME COMMAND…: runs the command and records its wall time under NA
   return $rc
 }
 
+# A build that fills the disk stops half-way with some other error: say it before starting.
+MIN_FREE_MB=5000
+CACHE_DIR=${CX_CACHE_DIR:-/var/cache/containerx}
+DATA_ROOT=$(docker info -f '{{.DockerRootDir}}')
+free_mb() { df -Pm "$1" | awk 'NR == 2 {print $4}'; }
+mkdir -p "$CACHE_DIR"
+for dir in "$DATA_ROOT" "$CACHE_DIR"; do
+  if [ "$(free_mb "$dir")" -lt "$MIN_FREE_MB" ]; then
+    log "only $(free_mb "$dir") MB free on the disk of $dir; a first setup needs about $MIN_FREE_MB MB more (see the README's setup costs)."
+    log "  make room: docker builder prune -af; docker image prune -af; rm -rf $CACHE_DIR (downloads and built bases, fetched again when needed)"
+    exit 1
+  fi
+done
+
 DEBIAN_IMAGE=containerx/host-debian:trixie
 NODE_IMAGE=containerx/node:trixie
 
@@ -94,20 +108,34 @@ for base in ${bases[@]+"${bases[@]}"}; do
   phase "$base" node "dist/guest-bases/build-$flavour.js" "$arch" || unbuilt+=("$base")
 done
 
+# An image keeps the platforms it was built for: a one-platform run after a
+# multi-platform one does not drop the others (their build steps are cached).
+PLATFORMS_LABEL=org.containerx.platforms
+kept_platforms() { # IMAGE: $PLATFORMS and those IMAGE's label names
+  local has
+  has=$(docker image inspect -f "{{index .Config.Labels \"$PLATFORMS_LABEL\"}}" "$1" 2>/dev/null || true)
+  tr , '\n' <<<"$PLATFORMS,$has" | sed '/^$/d' | sort -u | paste -sd,
+}
+
 qemu_packages=$(table qemu-packages)
-log "building containerx/runtime for $PLATFORMS (QEMU: $qemu_packages; about 2 min the first time, 4 more for a foreign platform)"
-phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$PLATFORMS" -f runtime/Dockerfile \
+runtime_platforms=$(kept_platforms containerx/runtime:latest)
+log "building containerx/runtime for $runtime_platforms (QEMU: $qemu_packages; about 1 min the first time, 4 more for a foreign platform)"
+phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$runtime_platforms" -f runtime/Dockerfile \
+  --label "$PLATFORMS_LABEL=$runtime_platforms" \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
   --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(table uefi-firmware)" .
 
-log "building containerx/frontend for $PLATFORMS"
-phase "frontend image" bash bootstrap/build-platforms.sh containerx/frontend:latest "$PLATFORMS" -f Dockerfile.frontend \
+frontend_platforms=$(kept_platforms containerx/frontend:latest)
+log "building containerx/frontend for $frontend_platforms"
+phase "frontend image" bash bootstrap/build-platforms.sh containerx/frontend:latest "$frontend_platforms" -f Dockerfile.frontend \
+  --label "$PLATFORMS_LABEL=$frontend_platforms" \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" .
 ready=()
 for base in ${bases[@]+"${bases[@]}"}; do
   [[ " ${unbuilt[*]} " == *" $base "* ]] || ready+=("$base")
 done
 log "images ready for $PLATFORMS: containerx/frontend, containerx/runtime${ready[*]:+; guest bases ${ready[*]}}"
+log "disk: $(free_mb "$DATA_ROOT") MB free for Docker's data root $DATA_ROOT; the cache $CACHE_DIR holds $(du -sm "$CACHE_DIR" | cut -f1) MB"
 if [ ${#unbuilt[@]} -gt 0 ]; then
   log "NOT built: ${unbuilt[*]} (the errors are above); Cxfiles with those bases fail until a rerun of this script builds them"
 fi

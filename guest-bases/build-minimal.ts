@@ -133,6 +133,7 @@ async function main(): Promise<void> {
 
   const inputs = await imageInputs(archName, [toolchain.version, ...parts.versions]);
   if (await upToDate(image, inputs)) {
+    await rm(partsDir, { recursive: true, force: true });
     log(`${image} is up to date`);
     return;
   }

@@ -33,8 +33,11 @@ export async function existingInputs(image: string): Promise<string | undefined>
   }
 }
 
-/** The host platforms asked for: bootstrap/images.sh sets them, this machine's engine's own by default. */
+/** The host platforms asked for: bootstrap/images.sh sets them; a builder run on its own publishes for every host platform. */
 const askedPlatforms = () => process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.join(",");
+
+const publishedPlatforms = async (image: string) =>
+  (await run("docker", ["image", "inspect", "-f", `{{index .Config.Labels "${PLATFORMS_LABEL}"}}`, image]).catch(() => "")).trim().split(",").filter(Boolean);
 
 /**
  * Whether `image` was published from `inputs` for every host platform asked
@@ -43,7 +46,7 @@ const askedPlatforms = () => process.env.CX_HOST_PLATFORMS ?? HOST_PLATFORMS.joi
  */
 export async function upToDate(image: string, inputs: string): Promise<boolean> {
   if ((await existingInputs(image)) !== inputs) return false;
-  const has = (await run("docker", ["image", "inspect", "-f", `{{index .Config.Labels "${PLATFORMS_LABEL}"}}`, image]).catch(() => "")).trim().split(",");
+  const has = await publishedPlatforms(image);
   return askedPlatforms().split(",").every((p) => has.includes(p));
 }
 
@@ -59,10 +62,12 @@ export async function ext4Qcow2(rootfs: string, raw: string, qcow2: string, size
 /** Publishes `out` (vmlinuz, initrd.img, disk.qcow2, base.json) as the image `image`. */
 export async function publishBase(out: string, image: string, arch: string, flavour: string, inputs: string): Promise<void> {
   await run("find", [out, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
+  // The platforms the image had stay: a one-platform run after a multi-platform one drops none.
+  const platforms = [...new Set([...askedPlatforms().split(","), ...(await publishedPlatforms(image))])].sort().join(",");
   const dockerfile = [
     "FROM scratch",
     "COPY base/ /cx/base/",
-    `LABEL ${INPUTS_LABEL}="${inputs}" ${PLATFORMS_LABEL}="${askedPlatforms()}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
+    `LABEL ${INPUTS_LABEL}="${inputs}" ${PLATFORMS_LABEL}="${platforms}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
   ].join("\n");
   // The context goes as a tar on stdin: buildx keeps a synced copy of a context
   // directory per base name and skips files whose size and mtime match, so
@@ -74,7 +79,7 @@ export async function publishBase(out: string, image: string, arch: string, flav
   // platform of the step that uses it: one manifest per host platform, all
   // with the same layer, for the platforms bootstrap/images.sh was asked for.
   await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | bash "$5" "$3" "$4" -`,
-    "sh", out, dockerfileDir, image, askedPlatforms(), BUILD_PLATFORMS], { trace });
+    "sh", out, dockerfileDir, image, platforms, BUILD_PLATFORMS], { trace });
   await rm(dockerfileDir, { recursive: true });
   log(`built ${image}`);
 }
