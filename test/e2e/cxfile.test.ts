@@ -193,12 +193,13 @@ test("the README's sample (examples/tour) builds as printed with no --target, ru
   assert.equal(served.exitCode, 0, served.stderr);
   try {
     const port = (await docker(["port", name, "8080/tcp"])).stdout.trim().split(":").pop();
-    let page = "";
-    for (let i = 0; i < 100 && !page; i++) {
-      page = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => "");
-      if (!page) await new Promise((r) => setTimeout(r, 200));
+    // curl, not fetch: an unanswered fetch does not keep node's event loop alive, and the test runner cancels it.
+    let page = { exitCode: 1, stdout: "", stderr: "" };
+    for (let i = 0; i < 100 && page.exitCode !== 0; i++) {
+      page = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
+      if (page.exitCode !== 0) await runCapture("sleep", ["0.2"]);
     }
-    assert.equal(page, "hello from the guest\n", "the exposed port reaches the guest's httpd");
+    assert.equal(page.stdout, "hello from the guest\n", `the exposed port reaches the guest's httpd: ${page.stderr}`);
   } finally {
     await docker(["rm", "-f", name]);
   }
