@@ -26,7 +26,7 @@ for platform in ${PLATFORMS//,/ }; do
   tarball=$CACHE/rootfs-$SUITE-$arch.tar
   if [ ! -f "$tarball" ]; then
     native=$(dpkg --print-architecture)
-    echo "containerx-setup: debootstrap $SUITE $arch from $mirror (about $([ "$arch" = "$native" ] && echo 1 || echo 4) min, once)" >&2
+    echo "containerx-setup: debootstrap $SUITE $arch from $mirror (about $([ "$arch" = "$native" ] && echo 1 || echo 2) min, once)" >&2
     debootstrap --variant=minbase --arch="$arch" "$SUITE" "$work/$arch" "$mirror" >"$work/log" 2>&1 \
       || { tail -20 "$work/log" >&2; exit 1; }
     # Keep the image small and its apt usable: the same mirror, no caches.

@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-phase() { # NAME COMMAND…: runs the command and records its wall time under NAME
+phase() { # NAME COMMAND…: runs the command (a program: a shell function would run without set -e here) and records its wall time under NAME
   local name=$1 t0 rc=0
   shift
   t0=$(date +%s%N)
@@ -57,7 +57,9 @@ NODE_IMAGE=containerx/node:trixie
 
 phase "npm and TypeScript" bash bootstrap/compile.sh
 table() { node dist/guest-bases/arch-table.js "$@"; }
-mapfile -t bases < <(table bases ${requests[@]+"${requests[@]}"} | tr ' ' '\n' | sed '/^$/d')
+# A request the table does not know stops here, with the known names.
+base_list=$(table bases ${requests[@]+"${requests[@]}"})
+read -ra bases <<<"$base_list"
 
 NATIVE=$(docker version -f '{{.Server.Os}}/{{.Server.Arch}}')
 case $platforms in
@@ -74,30 +76,7 @@ export CX_HOST_PLATFORMS=$PLATFORMS
 
 phase "Debian trixie image" bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" trixie "$PLATFORMS"
 
-# The Node image only compiles (the build stages run on the build platform), so
-# it exists for this engine's platform alone. It trusts what this host trusts
-# (its extra CAs, e.g. a TLS-intercepting proxy's), so npm inside image builds
-# reaches the registry.
-node_image() {
-  local ca_dir=/usr/local/share/ca-certificates ca_sum ctx
-  ca_sum=$(cat "$ca_dir"/*.crt 2>/dev/null | sha256sum | cut -c1-12)
-  [ "$(docker image inspect -f '{{index .Config.Labels "org.containerx.host-ca"}}' "$NODE_IMAGE" 2>/dev/null)" != "$ca_sum" ] || return 0
-  log "building $NODE_IMAGE for $NATIVE (Debian's nodejs and npm; about 1 min, once)"
-  ctx=$(mktemp -d)
-  cp "$ca_dir"/*.crt "$ctx"/ 2>/dev/null || true
-  bash bootstrap/debian-image.sh "$DEBIAN_IMAGE" trixie "$NATIVE"
-  bash bootstrap/build-platforms.sh "$NODE_IMAGE" "$NATIVE" -f - "$ctx" <<DOCKERFILE
-FROM $DEBIAN_IMAGE
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
- && rm -rf /var/lib/apt/lists/*
-COPY . /usr/local/share/ca-certificates/
-RUN update-ca-certificates >/dev/null
-ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
-LABEL org.containerx.host-ca="$ca_sum"
-DOCKERFILE
-  rm -rf "$ctx"
-}
-phase "Node image" node_image
+phase "Node image" bash bootstrap/node-image.sh "$NODE_IMAGE" "$DEBIAN_IMAGE"
 
 # One base that cannot be built (seen: a mirror serving one port's index from
 # another sync) leaves the others, the runtime and the frontend usable.
@@ -119,7 +98,7 @@ kept_platforms() { # IMAGE: $PLATFORMS and those IMAGE's label names
 
 qemu_packages=$(table qemu-packages)
 runtime_platforms=$(kept_platforms containerx/runtime:latest)
-log "building containerx/runtime for $runtime_platforms (QEMU: $qemu_packages; about 1 min the first time, 4 more for a foreign platform)"
+log "building containerx/runtime for $runtime_platforms (QEMU: $qemu_packages; about 1 min the first time, 2 to 3 more for a foreign platform)"
 phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$runtime_platforms" -f runtime/Dockerfile \
   --label "$PLATFORMS_LABEL=$runtime_platforms" \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \

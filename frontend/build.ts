@@ -122,7 +122,12 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   // One solve per host platform, side by side: their graphs share the guest
   // layers' ops, which BuildKit runs once.
   const images = await Promise.all(plan.hostPlatforms.map(async (host) => {
-    const runtime = await gateway.resolveImageConfig(plan.runtimeImage, host, `[runtime] resolve ${plan.runtimeImage} for ${formatPlatform(host)}`);
+    const runtime = await gateway.resolveImageConfig(plan.runtimeImage, host, `[runtime] resolve ${plan.runtimeImage} for ${formatPlatform(host)}`)
+      .catch((err: Error) => {
+        throw new Error(`the runtime image ${plan.runtimeImage} is not available for ${formatPlatform(host)}: ${err.message} ` +
+          `(build it on this machine with bootstrap/images.sh --platforms all, which adds every host platform, ` +
+          "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/)");
+      });
     const ref = await gateway.solve(marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache }).definition);
     const config = imageConfig(plan, host, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
     return { host, ref, config: Buffer.from(JSON.stringify(config)) };

@@ -211,6 +211,13 @@ test("a guest base image that is not there is named, with where it comes from, b
   }, { missing: ["docker.io/containerx/minimal:riscv64"] });
 });
 
+test("a runtime image missing for a host platform is named, with how to build it for every platform", async () => {
+  await withGateway("base: minimal/aarch64\n", async (gateway) => {
+    const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
+    assert.match(String(err), /the runtime image docker.io\/containerx\/runtime:latest is not available for linux\/arm64: .*not found \(build it on this machine with bootstrap\/images.sh --platforms all/);
+  }, { missing: ["docker.io/containerx/runtime:latest"] });
+});
+
 test("build args, target, labels, --no-cache and .dockerignore reach the graph and the config", async () => {
   const cxfile = [
     "args: { GREETING: hi }",

@@ -1,9 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { selectedArches } from "../../guest-bases/arch-selection.js";
+import { fileURLToPath } from "node:url";
+import { E2E_NEEDS, imagesArgs } from "../e2e/needs.js";
+import { basesToBuild, selectedArches } from "../../guest-bases/arch-selection.js";
 import { busyboxApplets } from "../../guest-bases/busybox-applets.js";
 import { moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
 import { makeFailure } from "../../guest-bases/make-failure.js";
@@ -63,6 +65,26 @@ test("CX_ARCHES adds source-built arches to Debian's ports and mips, which are a
   assert.deepEqual(selectedArches({ CX_ARCHES: "riscv32, ppc64" }), [...ports, "ppc64", "riscv32"]);
   assert.deepEqual(selectedArches({ CX_ARCHES: "all" }), ["aarch64", "arm", "riscv64", "x86_64", "mips", "mips64", "ppc64", "riscv32"]);
   assert.throws(() => selectedArches({ CX_ARCHES: "ppc64 sparc" }), /CX_ARCHES: unknown arch sparc; known: aarch64, .*, or all/);
+});
+
+test("a request for bases names exactly those, each once, a Debian base after the minimal base it takes its kernel from", () => {
+  assert.deepEqual(basesToBuild([]), []);
+  assert.deepEqual(basesToBuild(["debian/riscv64", "minimal/aarch64", "minimal/riscv64"]), ["minimal/riscv64", "minimal/aarch64", "debian/riscv64"]);
+  assert.deepEqual(basesToBuild(["bases"], {}), ["minimal/aarch64", "minimal/arm", "minimal/riscv64", "minimal/x86_64", "minimal/mips",
+    "debian/aarch64", "debian/arm", "debian/riscv64", "debian/x86_64"]);
+  assert.ok(basesToBuild(["bases"], { CX_ARCHES: "ppc64" }).includes("minimal/ppc64"));
+  assert.throws(() => basesToBuild(["debian/ppc64"]), /there is no debian\/ppc64: Debian bases exist for aarch64, arm, riscv64, x86_64/);
+  assert.throws(() => basesToBuild(["minimal/sparc"]), /unknown guest base 'minimal\/sparc': ask for minimal\/<arch> or debian\/<arch> \(arches: aarch64, /);
+  assert.throws(() => basesToBuild(["runtime"]), /unknown guest base 'runtime'/);
+});
+
+test("every end-to-end test file says what it needs, and the test command's setup is what they need together", async () => {
+  const files = (await readdir(fileURLToPath(new URL("../e2e/", import.meta.url)))).filter((f) => f.endsWith(".test.js")).map((f) => f.replace(/\.test\.js$/, ""));
+  assert.deepEqual(Object.keys(E2E_NEEDS).sort(), files.sort());
+  assert.deepEqual(imagesArgs(["hello", "snapshot"]), ["minimal/aarch64"]);
+  assert.deepEqual(imagesArgs(["registry"]).slice(0, 2), ["--platforms", "all"]);
+  assert.ok(imagesArgs([]).includes("debian/riscv64") && imagesArgs([]).includes("minimal/mips"));
+  assert.throws(() => imagesArgs(["helo"]), /no end-to-end test file named helo; known: hello, /);
 });
 
 test("a failed kernel or busybox build reports the compiler's reason, not make's last lines", () => {
