@@ -1,8 +1,9 @@
 /**
- * cx-exec: `docker exec CONTAINER /cx/runtime/bin/cx-exec CMD…` runs CMD in
- * the running guest, with the exec's environment, working directory, user
- * and terminal, and exits with CMD's exit code. `cx-exec --status` succeeds
- * once the app has started (the image's default health check).
+ * cx-exec, also on the runtime's PATH as `guest`: `docker exec CONTAINER
+ * guest CMD…` runs CMD in the running guest, with the exec's environment,
+ * working directory, user and terminal, and exits with CMD's exit code.
+ * `cx-exec --status` succeeds once the app has started (the image's default
+ * health check).
  */
 import { createConnection } from "node:net";
 import { EXEC_SOCKET, stateDir } from "../../common/layout.js";
@@ -11,7 +12,7 @@ import { guestProcess, rawContainerTerminal, RUNTIME_FAILURE, thisProcess } from
 import { relayInput } from "../launcher/input-relay.js";
 import { hasAgent, readBaseManifest } from "../launcher/vm-config.js";
 
-const USAGE = "usage: cx-exec COMMAND [ARG…]   (runs COMMAND in the guest)\n       cx-exec --status           (succeeds once the app runs)";
+const USAGE = "usage: guest COMMAND [ARG…]     (runs COMMAND in the guest; also /cx/runtime/bin/cx-exec)\n       guest --status             (succeeds once the app runs)";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

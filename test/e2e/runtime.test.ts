@@ -192,7 +192,7 @@ test("docker run --memory and --cpus size the guest; CX_MEMORY is kept within th
   assert.match(asked.stdout, /cpus: 3\n/);
 });
 
-test("docker exec … cx-exec runs a command in the running guest; the health check turns healthy", async () => {
+test("docker exec … guest (cx-exec) runs a command in the running guest; the health check turns healthy", async () => {
   const name = await start("exec", [IMAGE, "sleep"]);
   const ran = await docker(["exec", name, "/cx/runtime/bin/cx-exec", "sh", "-c", "echo out; echo err >&2; cat /proc/1/comm; exit 3"]);
   assert.equal(ran.exitCode, 3);
@@ -200,6 +200,14 @@ test("docker exec … cx-exec runs a command in the running guest; the health ch
   assert.equal(ran.stderr, "err\n");
   const piped = await docker(["exec", "-i", "-e", "WHO=exec", name, "/cx/runtime/bin/cx-exec", "sh", "-c", "tr a-z A-Z; echo $WHO"], "lower\n");
   assert.equal(piped.stdout, "LOWER\nexec\n");
+  // The short name users reach for: `guest` runs in the guest, a plain command in the runtime container.
+  const machine = await docker(["exec", name, "guest", "uname", "-m"]);
+  assert.deepEqual([machine.stdout, machine.exitCode], ["aarch64\n", 0], machine.stderr);
+  const inRuntime = await docker(["exec", name, "uname", "-m"]);
+  assert.equal(inRuntime.stdout, `${(await docker(["info", "-f", "{{.Architecture}}"])).stdout.trim()}\n`, "docker exec without guest stays in the runtime container");
+  const usage = await docker(["exec", name, "guest"]);
+  assert.equal(usage.exitCode, 2);
+  assert.match(usage.stderr, /^usage: guest COMMAND/);
 
   let health = "";
   for (let i = 0; i < 60 && health !== "healthy"; i++) {
