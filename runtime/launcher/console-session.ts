@@ -2,6 +2,7 @@ import { access, rm } from "node:fs/promises";
 import { createOverlayDisk } from "./overlay-disk.js";
 import { qmpCommand } from "./qmp.js";
 import type { VmConfig } from "./qemu-args.js";
+import type { Notes } from "./notes.js";
 import { howQemuEnded, lastLine, startQemu } from "./qemu-process.js";
 
 /**
@@ -31,7 +32,7 @@ async function prepareFirmware(vm: VmConfig): Promise<void> {
  * quits QEMU if it has not within `powerdownSeconds`; a second signal quits
  * at once.
  */
-export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, say: (msg: string) => void): Promise<ConsoleOutcome> {
+export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, notes: Notes): Promise<ConsoleOutcome> {
   await prepareFirmware(vm);
   await rm(vm.qmpSocket, { force: true });
   const started = startQemu(vm, { stdin: "inherit", stdout: "inherit" }, true);
@@ -42,7 +43,7 @@ export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, sa
   const quit = (why: string) => {
     if (!stop) return;
     stop.forced = true;
-    say(why);
+    notes.deviation(why);
     qemu.kill("SIGTERM");
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -51,7 +52,7 @@ export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, sa
       return;
     }
     stop = { signal, forced: false };
-    say(`${signal}: asking the guest to power off (ACPI); QEMU is quit in ${powerdownSeconds}s if it has not`);
+    notes.info(`${signal}: asking the guest to power off (ACPI); QEMU is quit in ${powerdownSeconds}s if it has not`);
     qmpCommand(vm.qmpSocket, "system_powerdown").catch((err: Error) => quit(`${err.message}; quitting QEMU`));
     quitTimer = setTimeout(() => quit(`the guest did not power off within ${powerdownSeconds}s; quitting QEMU`), powerdownSeconds * 1000);
   };

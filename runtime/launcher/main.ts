@@ -21,6 +21,7 @@ import { ExecRelay } from "./exec-relay.js";
 import { readCgroupLimits, sizeGuest } from "./guest-size.js";
 import { createOverlayDisk } from "./overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
+import { notesFor, type Notes } from "./notes.js";
 import { settingsFromEnv, type LauncherSettings } from "./settings.js";
 import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmPlacement } from "./vm-config.js";
 import type { HostShare, VmConfig } from "./qemu-args.js";
@@ -31,7 +32,6 @@ import { containerVolumes, volumeMountPoints } from "./volumes.js";
 
 class LaunchError extends Error {}
 
-const say = (msg: string) => process.stderr.write(`containerx: ${msg}\n`);
 
 function kvmDeviceOpens(): boolean {
   try {
@@ -72,19 +72,19 @@ async function planStart(snapshot: SnapshotManifest | "unreadable" | undefined, 
   return blocker ? { resume: false, whyCold: blocker } : { resume: true, snapshot };
 }
 
-function exitCode(outcome: SessionOutcome): number {
+function exitCode(outcome: SessionOutcome, notes: Notes): number {
   switch (outcome.kind) {
     case "exited":
       return outcome.code;
     case "stopped":
       return 128 + (outcome.signal === "SIGINT" ? 2 : 15);
     default:
-      say(failureReason(outcome));
+      notes.error(failureReason(outcome));
       return RUNTIME_FAILURE;
   }
 }
 
-function consoleExitCode(outcome: ConsoleOutcome): number {
+function consoleExitCode(outcome: ConsoleOutcome, notes: Notes): number {
   switch (outcome.kind) {
     case "shut-down":
       return 0;
@@ -92,28 +92,29 @@ function consoleExitCode(outcome: ConsoleOutcome): number {
       // As a process that exits on SIGTERM, or one killed by it.
       return outcome.forced ? 128 + 15 : 0;
     case "guest-died":
-      say(outcome.reason);
+      notes.error(outcome.reason);
       return RUNTIME_FAILURE;
   }
 }
 
 /** A bring-your-own OS without the agent: only the VM and its console, and what that leaves out said once. */
-async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">): Promise<number> {
+async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">, notes: Notes): Promise<number> {
   const args = process.argv.slice(2);
   if (args.length) throw new LaunchError(`this image boots its OS (${manifest.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
   const volumes = volumeMountPoints(await readFile("/proc/self/mountinfo", "utf8"));
-  if (volumes.length) say(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.join(", ")})`);
+  if (volumes.length) notes.deviation(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.join(", ")})`);
   const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
   // Without the agent there is no sign that a KVM boot works, so KVM is used only when asked for.
   const accel = choice.probing ? "tcg" : choice.accel;
-  say(`${manifest.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
-  say(`booting with ${manifest.boot?.kind}, no Containerx agent: the serial console is stdin/stdout; no exit code from the guest, no docker exec, no volumes`);
-  const outcome = await runConsoleGuest(vmConfigFor(manifest, settings, { ...vm, accel }), settings.powerdownSeconds, say);
-  return consoleExitCode(outcome);
+  notes.info(`${manifest.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
+  notes.info(`booting with ${manifest.boot?.kind}, no Containerx agent: the serial console is stdin/stdout; no exit code from the guest, no docker exec, no volumes`);
+  const outcome = await runConsoleGuest(vmConfigFor(manifest, settings, { ...vm, accel }), settings.powerdownSeconds, notes);
+  return consoleExitCode(outcome, notes);
 }
 
 async function main(): Promise<number> {
   const settings = settingsFromEnv(process.env);
+  const notes = notesFor(settings.log);
   const manifest = await readBaseManifest();
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(process.env, container.uid);
@@ -122,13 +123,13 @@ async function main(): Promise<number> {
   const disk = join(dir, "disk.qcow2");
   const firstStart = !(await access(disk).then(() => true, () => false));
   const size = sizeGuest(settings, await readCgroupLimits());
-  size.notes.forEach(say);
+  size.notes.forEach(notes.deviation);
   if (!hasAgent(manifest)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk());
-    return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size });
+    return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size }, notes);
   }
   const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
-  say(`${manifest.arch} guest, ${choice.reason}`);
+  notes.info(`${manifest.arch} guest, ${choice.reason}`);
   const config = (accel: "kvm" | "tcg", shares: readonly HostShare[], incoming?: string) =>
     vmConfigFor(manifest, settings, { disk, stateDir: dir, accel, size, shares, ...(incoming ? { incoming } : {}) });
   let start = await planStart(await readSnapshot(), firstStart, settings, config(choice.accel, [], LAYOUT.snapshotState));
@@ -136,13 +137,14 @@ async function main(): Promise<number> {
   const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false), ARCHES[manifest.arch], start.resume);
   const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"),
     volumeFs.fstype === "9p" ? { fstype: "9p" } : { fstype: "virtiofs", socketDir: dir });
-  if (volumes.shares.length) say(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${volumes.shares.map((s) => s.guestPath).join(", ")}`);
-  if (volumes.skipped.length) say(`not shared with the guest (only directories can be): ${volumes.skipped.join(", ")}`);
+  if (volumes.shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${volumes.shares.map((s) => s.guestPath).join(", ")}`);
+  if (volumes.skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${volumes.skipped.join(", ")}`);
   const resumeVm = config(choice.accel, volumes.shares, LAYOUT.snapshotState);
   const volumesWhy = start.resume ? volumesBlocker(resumeVm) : undefined;
   if (volumesWhy) start = { resume: false, whyCold: volumesWhy };
-  if (start.resume) say("resuming the guest from the image's build-time snapshot");
-  else if (start.whyCold) say(`booting the guest, not resuming its snapshot: ${start.whyCold}`);
+  if (start.resume) notes.info("resuming the guest from the image's build-time snapshot");
+  // Asked for with CX_SNAPSHOT=off, a cold boot is no deviation.
+  else if (start.whyCold) (settings.snapshot === "off" ? notes.info : notes.deviation)(`booting the guest, not resuming its snapshot: ${start.whyCold}`);
   if (firstStart) await createOverlayDisk(disk, start.resume ? LAYOUT.snapshotDisk : await imageDisk());
 
   const spec: AppSpec = {
@@ -161,18 +163,18 @@ async function main(): Promise<number> {
   try {
     if (start.resume) {
       const outcome = await run(resumeVm, { resumedAgent: start.snapshot.agentVersion });
-      if (outcome.kind !== "resume-failed") return exitCode(outcome);
-      say(`${failureReason(outcome)}; booting the guest instead`);
+      if (outcome.kind !== "resume-failed") return exitCode(outcome, notes);
+      notes.deviation(`${failureReason(outcome)}; booting the guest instead`);
       // The failed resume ran no guest code, so a fresh disk over the image's loses nothing.
       await rm(disk, { force: true });
       await createOverlayDisk(disk, await imageDisk());
     }
     let outcome = await run(config(choice.accel, volumes.shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
     if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
-      say(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
+      notes.deviation(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
       outcome = await run(config("tcg", volumes.shares));
     }
-    return exitCode(outcome);
+    return exitCode(outcome, notes);
   } finally {
     await relay.stop();
   }
@@ -183,7 +185,8 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    say(err instanceof Error ? err.message : String(err));
+    // Errors are said at every CX_LOG level, including when CX_LOG itself is wrong.
+    notesFor("quiet").error(err instanceof Error ? err.message : String(err));
     process.exitCode = RUNTIME_FAILURE;
   },
 ).finally(() => {

@@ -1,6 +1,7 @@
 import { GUEST_ENV, GUEST_LIMITS, parseMemoryMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
+import { LOG_LEVELS, type LogLevel } from "./notes.js";
 
 /** Launcher settings from CX_* environment variables, validated once. */
 export interface LauncherSettings {
@@ -15,7 +16,8 @@ export interface LauncherSettings {
   readonly cpu?: string;
   readonly kernelArgs: readonly string[];
   readonly qemuArgs: readonly string[];
-  readonly debugConsole: boolean;
+  /** CX_LOG: what the launcher says (notes.ts); debug puts the guest's serial console on stderr too. */
+  readonly log: LogLevel;
   /** Seconds a KVM boot may take to reach the agent before falling back to TCG. */
   readonly kvmProbeSeconds: number;
   /** How volumes reach the guest (CX_VOLUME_FS); chooseVolumeFs (virtiofsd.ts) decides for auto. */
@@ -95,7 +97,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   }
   const snapshot = (env.CX_SNAPSHOT ?? "auto").trim();
   if (snapshot !== "auto" && snapshot !== "off") throw new SettingsError(`CX_SNAPSHOT=${snapshot}: expected auto or off`);
-  const debug = (env.CX_DEBUG ?? "").trim();
+  const log = (env.CX_LOG ?? "quiet").trim();
+  if (!(LOG_LEVELS as readonly string[]).includes(log)) throw new SettingsError(`CX_LOG=${log}: expected ${LOG_LEVELS.join(", ")}`);
   const machine = parseWord(GUEST_ENV.machine, env[GUEST_ENV.machine]);
   const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
   return {
@@ -107,7 +110,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     ...(cpu ? { cpu } : {}),
     kernelArgs: (env[GUEST_ENV.kernelArgs] ?? "").split(/\s+/).filter(Boolean),
     qemuArgs: parseQemuArgs(env[GUEST_ENV.qemuArgs]),
-    debugConsole: debug !== "" && debug !== "0" && debug !== "false",
+    log: log as LogLevel,
     kvmProbeSeconds: env.CX_KVM_PROBE_SECONDS ? parseInteger("CX_KVM_PROBE_SECONDS", env.CX_KVM_PROBE_SECONDS, 1, 600) : 10,
     volumeFs,
     snapshot,

@@ -82,7 +82,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     disk,
     ...(agent ? { agentSocket: join(stateDir, "agent.sock") } : {}),
     qmpSocket: join(stateDir, "qmp.sock"),
-    console: !agent ? "stdio" : settings.debugConsole ? "stderr" : { file: join(stateDir, "console.log") },
+    console: !agent ? "stdio" : settings.log === "debug" ? "stderr" : { file: join(stateDir, "console.log") },
     shares: place.shares ?? [],
     shareSlots: agent ? SHARE_SLOTS : 0,
     idleShareDir: join(stateDir, "no-volume"),

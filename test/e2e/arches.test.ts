@@ -29,7 +29,7 @@ for (const arch of selectedArches()) {
     assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
 
     const data = await mkdtemp(join(tmpdir(), `cx-e2e-${arch}-`));
-    const ran = await docker(["run", "--rm", "-v", `${data}:/data`, image]);
+    const ran = await docker(["run", "--rm", "-e", "CX_LOG=info", "-v", `${data}:/data`, image]);
     assert.equal(ran.stdout, `machine: ${ARCHES[arch].unameMachine}\n`, ran.stderr);
     assert.equal(ran.exitCode, 7);
     assert.match(ran.stderr, new RegExp(`containerx: ${arch} guest, TCG`));

@@ -29,8 +29,9 @@ test("hello: the Cxfile builds with docker buildx and runs in an aarch64 guest w
   assert.equal(ran.exitCode, 3, `exit code is the app's: ${ran.stderr}`);
   assert.match(ran.stdout, /^hello from Containerx: 1 args: \[world\]\nmachine: aarch64, kernel Linux /);
   assert.ok(!ran.stdout.includes("exiting"), "the app's stderr is not mixed into stdout");
-  assert.match(ran.stderr, /hello: exiting with code 3/);
-  assert.match(ran.stderr, /containerx: aarch64 guest, TCG: guest aarch64 differs from host/);
+  assert.equal(ran.stderr, "hello: exiting with code 3\n", "by default the container's stderr is the app's alone");
+  const told = await runCapture("docker", ["run", "--rm", "-e", "CX_LOG=info", IMAGE]);
+  assert.match(told.stderr, /^containerx: aarch64 guest, TCG: guest aarch64 differs from host \S+\ncontainerx: resuming the guest from the image's build-time snapshot\nhello: exiting with code 3\n$/, "CX_LOG=info says what the launcher does");
 
   const args = await runCapture("docker", ["run", "--rm", IMAGE, "one", "two words"]);
   assert.match(args.stdout, /3 args: \[world\] \[one\] \[two words\]/, "docker run arguments follow the entrypoint, replacing the (empty) cmd");

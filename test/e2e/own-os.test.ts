@@ -49,7 +49,7 @@ for (const arch of ["aarch64", "x86_64"]) {
     assert.equal(built.exitCode, 0, built.stderr.slice(-4000));
     assert.match(built.stderr, /imported: \S+ disk that boots with uefi, without the Containerx agent/);
 
-    const ran = await docker(["run", "--rm", `${IMAGE}-${arch}`]);
+    const ran = await docker(["run", "--rm", "-e", "CX_LOG=info", `${IMAGE}-${arch}`]);
     assert.equal(ran.exitCode, 0, ran.stderr);
     assert.ok(ran.stdout.includes(GREETING), ran.stdout.slice(-2000));
     assert.match(ran.stdout, /UEFI Interactive Shell v\d/, "the shell's own `ver`");
@@ -87,7 +87,7 @@ test("stdin is typed at the guest's console; docker stop asks for an ACPI power-
 
   const name = "cx-e2e-uefi-stop";
   await docker(["rm", "-f", name]);
-  assert.equal((await docker(["run", "-d", "--name", name, "-e", "CX_POWERDOWN_SECONDS=2", `${IMAGE}-console`])).exitCode, 0);
+  assert.equal((await docker(["run", "-d", "--name", name, "-e", "CX_POWERDOWN_SECONDS=2", "-e", "CX_LOG=info", `${IMAGE}-console`])).exitCode, 0);
   for (let i = 0; i < 600 && !(await docker(["logs", name])).stdout.includes("waiting-at-the-prompt"); i++) await sleep(200);
   const exec = await docker(["exec", name, "/cx/runtime/bin/cx-exec", "ls"]);
   assert.equal(exec.exitCode, 125);

@@ -110,7 +110,7 @@ test("a two-platform aarch64 app is pushed with shared guest layers, and pulls a
   const pulled = await docker(["pull", image]);
   assert.equal(pulled.exitCode, 0, pulled.stderr);
   // An argument the fixture's app has no case for reaches the appended line.
-  const ran = await docker(["run", "--rm", image, "show-nonce"]);
+  const ran = await docker(["run", "--rm", "-e", "CX_LOG=info", image, "show-nonce"]);
   assert.equal(ran.stdout, `${nonce}\n`, ran.stderr);
   assert.equal(ran.exitCode, 0);
   assert.match(ran.stderr, /resuming the guest from the image's build-time snapshot/, "the pulled snapshot resumes");
@@ -121,7 +121,7 @@ test("a two-platform aarch64 app is pushed with shared guest layers, and pulls a
   assert.equal(fresh.exitCode, 0, fresh.stderr);
   assert.doesNotMatch(fresh.stdout, /Already exists/, "every layer is downloaded");
   process.stdout.write(`# docker pull ${image} (clean engine)\n${fresh.stdout.replace(/^/gm, "#   ")}\n`);
-  const cleanRun = await clean.docker(["run", "--rm", "--network", "none", image, "show-nonce"]);
+  const cleanRun = await clean.docker(["run", "--rm", "--network", "none", "-e", "CX_LOG=info", image, "show-nonce"]);
   assert.equal(cleanRun.stdout, `${nonce}\n`, cleanRun.stderr);
   assert.equal(cleanRun.exitCode, 0);
   assert.match(cleanRun.stderr, /resuming the guest from the image's build-time snapshot/, "a snapshot made on one engine resumes on another");

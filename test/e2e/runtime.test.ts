@@ -64,7 +64,7 @@ test("stdout and stderr stay apart, -i feeds stdin, and docker logs holds the ap
 test("-t gives the app a terminal; Ctrl-C on it interrupts the app", async () => {
   const plain = await docker(["run", "--rm", IMAGE, "tty"]);
   assert.equal(plain.stdout, "terminal: no\n");
-  // With -t Docker merges stderr into the terminal; the launcher's own line comes first.
+  // With -t Docker merges stderr into the terminal.
   const tty = await docker(["run", "--rm", "-t", IMAGE, "tty"]);
   assert.match(tty.stdout, /\nterminal: yes, size \d+ \d+\r\n$/, "one terminal: the guest's, with the container's passing bytes through raw");
 
@@ -120,14 +120,16 @@ test("docker stop delivers SIGTERM to the app, which cleans up before the guest 
 });
 
 test("the accelerator choice and its reason are on stderr; CX_* settings are validated before anything boots", async () => {
-  const auto = await docker(["run", "--rm", IMAGE, "resources"]);
+  const auto = await docker(["run", "--rm", "-e", "CX_LOG=info", IMAGE, "resources"]);
   assert.match(auto.stderr, /^containerx: aarch64 guest, TCG: guest aarch64 differs from host \S+$/m);
-  const forced = await docker(["run", "--rm", "-e", "CX_ACCEL=tcg", "-e", "CX_CPUS=2", IMAGE, "resources"]);
+  const forced = await docker(["run", "--rm", "-e", "CX_LOG=info", "-e", "CX_ACCEL=tcg", "-e", "CX_CPUS=2", IMAGE, "resources"]);
   assert.match(forced.stderr, /containerx: aarch64 guest, TCG \(CX_ACCEL=tcg\)/);
   assert.match(forced.stdout, /cpus: 2\n/);
   const bad = await docker(["run", "--rm", "-e", "CX_MEMORY=lots", IMAGE]);
   assert.equal(bad.exitCode, 125);
   assert.equal(bad.stderr, "containerx: CX_MEMORY=lots: expected a size such as 512M or 2G\n");
+  const badLog = await docker(["run", "--rm", "-e", "CX_LOG=loud", IMAGE]);
+  assert.deepEqual([badLog.exitCode, badLog.stderr], [125, "containerx: CX_LOG=loud: expected quiet, info, debug\n"]);
 });
 
 test("docker kill (SIGKILL) leaves the image intact: the next container runs as before", async () => {
@@ -143,7 +145,7 @@ test("a host directory mounted with -v is the same directory in the guest, both 
   for (const [fs, env] of cases) {
     const dir = await mkdtemp(join(tmpdir(), "cx-e2e-vol-"));
     await writeFile(join(dir, "from-host.txt"), "written on the host\n");
-    const ran = await docker(["run", "--rm", ...env, "-v", `${dir}:/data`, IMAGE, "volume"]);
+    const ran = await docker(["run", "--rm", "-e", "CX_LOG=info", ...env, "-v", `${dir}:/data`, IMAGE, "volume"]);
     assert.equal(ran.exitCode, 0, ran.stderr);
     assert.equal(ran.stdout, `written on the host\nfs: ${fs}\n`);
     assert.match(ran.stderr, new RegExp(`volumes shared by ${fs} \\(.*\\): .*/data`));

@@ -45,11 +45,11 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** One container run: what the app printed, how it ended, and what it left in a volume. */
+/** One container run: what the app printed, how it ended, and what it left in a volume; CX_LOG=info, so the launcher says how it started. */
 async function observe(extraEnv: string[]): Promise<{ results: string[]; stderrs: string[] }> {
   const data = await tempDir();
   await writeFile(join(data, "from-host.txt"), "written on the host\n");
-  const env = extraEnv.flatMap((e) => ["-e", e]);
+  const env = ["CX_LOG=info", ...extraEnv].flatMap((e) => ["-e", e]);
   const runs = [
     await docker(["run", "--rm", ...env, "-e", "EXTRA=x y", "-w", "/tmp", "-u", "1000:100", IMAGE, "args", "a", "b c"]),
     await docker(["run", "--rm", "-i", ...env, IMAGE, "io"], "through stdin\n"),
@@ -83,7 +83,7 @@ test("two containers resumed from one image get different random values and boot
   const runs: (Awaited<ReturnType<typeof docker>> & { window: [number, number] })[] = [];
   for (let i = 0; i < 2; i++) {
     const before = Math.floor(Date.now() / 1000);
-    const ran = await docker(["run", "--rm", IMAGE, "random"]);
+    const ran = await docker(["run", "--rm", "-e", "CX_LOG=info", IMAGE, "random"]);
     runs.push({ ...ran, window: [before, Math.ceil(Date.now() / 1000)] });
   }
   for (const r of runs) {
@@ -127,7 +127,7 @@ test("a container whose machine is not the snapshot's boots cold and says why in
 test("a restarted container boots cold: its disk has moved on from the snapshot's", async () => {
   const name = `cx-e2e-snap-${process.pid}`;
   try {
-    const first = await docker(["run", "--name", name, IMAGE, "write", "kept"]);
+    const first = await docker(["run", "--name", name, "-e", "CX_LOG=info", IMAGE, "write", "kept"]);
     assert.equal(first.stdout, "kept\n", first.stderr);
     assert.match(first.stderr, RESUMED);
     const again = await docker(["start", "-a", name]);

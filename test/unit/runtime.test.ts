@@ -4,6 +4,7 @@ import { ARCHES, ARCH_NAMES } from "../../common/arches.js";
 import { encodeFrame, encodeSpec, exitCodeOf, FrameDecoder } from "../../runtime/launcher/agent-protocol.js";
 import { chooseAccel } from "../../runtime/launcher/accel.js";
 import { buildQemuArgs, type VmConfig } from "../../runtime/launcher/qemu-args.js";
+import { notesFor } from "../../runtime/launcher/notes.js";
 import { settingsFromEnv } from "../../runtime/launcher/settings.js";
 import { vmConfigFor } from "../../runtime/launcher/vm-config.js";
 import type { BaseManifest } from "../../common/layout.js";
@@ -62,7 +63,7 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
-    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], debugConsole: false, kvmProbeSeconds: 10, volumeFs: "auto", snapshot: "auto", powerdownSeconds: 5,
+    accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], log: "quiet", kvmProbeSeconds: 10, volumeFs: "auto", snapshot: "auto", powerdownSeconds: 5,
     ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
   assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);
@@ -78,6 +79,8 @@ test("settings come from CX_* variables and bad values are explained", () => {
     assert.equal(parseCxfile(`base: minimal/aarch64\nguest: { memory: "${text}" }\n`, "Cxfile").guest.memoryMiB, mib, `guest.memory: ${text}`);
   }
   assert.throws(() => settingsFromEnv({ CX_ACCEL: "hvf" }), /expected auto, kvm or tcg/);
+  assert.equal(settingsFromEnv({ CX_LOG: "debug" }).log, "debug");
+  assert.throws(() => settingsFromEnv({ CX_LOG: "verbose" }), /CX_LOG=verbose: expected quiet, info, debug/);
   assert.throws(() => settingsFromEnv({ CX_CPUS: "0" }), /between 1 and 64/);
 });
 
@@ -223,4 +226,16 @@ test("the guest process takes the container's env, cwd and user; docker run -u w
   assert.deepEqual(guestProcess(["/bin/true"], from), { argv: ["/bin/true"], env: ["PATH=/bin"], cwd: "/w", user: "app" });
   assert.equal(guestProcess(["x"], { ...from, uid: 1000, gid: 100 }).user, "1000:100");
   assert.deepEqual(guestProcess(["x"], { ...from, terminal: { rows: 30, cols: 100 } }).tty, { rows: 30, cols: 100 });
+});
+
+test("the launcher is quiet by default: deviations and errors are said, what it does only with CX_LOG=info or debug", () => {
+  for (const level of ["quiet", "info", "debug"] as const) {
+    const lines: string[] = [];
+    const notes = notesFor(level, (line) => lines.push(line));
+    notes.info("aarch64 guest, TCG");
+    notes.deviation("booting the guest, not resuming its snapshot: CX_MEMORY");
+    notes.error("the guest kernel panicked");
+    const deviations = ["containerx: booting the guest, not resuming its snapshot: CX_MEMORY\n", "containerx: the guest kernel panicked\n"];
+    assert.deepEqual(lines, level === "quiet" ? deviations : ["containerx: aarch64 guest, TCG\n", ...deviations], level);
+  }
 });

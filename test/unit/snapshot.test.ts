@@ -21,7 +21,7 @@ const nineP = (i: number): HostShare => ({ fstype: "9p", tag: `cxvol${i}`, hostP
 
 test("a container's own side (disk, sockets, console, ports, volume folders) does not keep it from resuming", () => {
   assert.equal(resumeBlocker(snapshot, atRun(), QEMU), undefined);
-  assert.equal(resumeBlocker(snapshot, atRun({ CX_DEBUG: "1", CX_PORTS: "80/tcp" }, { shares: [nineP(0), nineP(1)] }), QEMU), undefined);
+  assert.equal(resumeBlocker(snapshot, atRun({ CX_LOG: "debug", CX_PORTS: "80/tcp" }, { shares: [nineP(0), nineP(1)] }), QEMU), undefined);
   assert.equal(volumesBlocker(atRun({}, { shares: [nineP(0), nineP(1), nineP(2), nineP(3)] })), undefined);
 });
 
