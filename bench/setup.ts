@@ -88,8 +88,8 @@ async function main(): Promise<void> {
       console.log(`disk after the tests: image store ${await diskMb(dataRoot)} MB, cache ${await diskMb(env.CX_CACHE_DIR)} MB`);
     }
   } finally {
-    await engine.stop();
     await rm(cache, { recursive: true, force: true });
+    await engine.stop();
   }
 }
 

@@ -9,7 +9,7 @@
  * the same chains); with `nat`, three rules of ours let its containers and
  * build steps reach the network (apt, npm), and are removed at stop.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -81,6 +81,9 @@ export async function startCleanEngine(opts: EngineOptions = E2E_BRIDGE): Promis
       for (const { table, chain, rule } of nat) await runCapture("iptables", ["-t", table, "-D", chain, ...rule]);
       daemon.kill("SIGTERM");
       for (let i = 0; i < 60 && daemon.exitCode === null; i++) await sleep(500);
+      // dockerd can leave its network namespaces bind-mounted under the exec root (seen: netns/default).
+      const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "");
+      for (const mount of mounts.filter((m) => m.startsWith(`${execRoot}/`)).reverse()) await runCapture("umount", [mount]);
       await rm(root, { recursive: true, force: true });
       await rm(execRoot, { recursive: true, force: true });
     },
