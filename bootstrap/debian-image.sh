@@ -11,11 +11,9 @@ set -euo pipefail
 IMAGE=$1 SUITE=$2 PLATFORMS=$3
 LABEL=org.containerx.platforms
 CACHE=${CX_CACHE_DIR:-/var/cache/containerx}/host-debian
-has=$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$IMAGE" 2>/dev/null || true)
-missing=0
-for platform in ${PLATFORMS//,/ }; do [[ ",$has," == *",$platform,"* ]] || missing=1; done
-[ "$missing" = 1 ] || exit 0
-[ -n "$has" ] && PLATFORMS=$(tr , '\n' <<<"$has,$PLATFORMS" | sort -u | paste -sd,)
+kept=$(bash "$(dirname "$0")/kept-platforms.sh" "$IMAGE" "$PLATFORMS")
+[ "$kept" != "$(bash "$(dirname "$0")/kept-platforms.sh" "$IMAGE" "")" ] || exit 0
+PLATFORMS=$kept
 
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
 work=$(mktemp -d /var/tmp/containerx-debootstrap.XXXXXX)

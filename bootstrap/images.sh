@@ -92,11 +92,7 @@ done
 # An image keeps the platforms it was built for: a one-platform run after a
 # multi-platform one does not drop the others (their build steps are cached).
 PLATFORMS_LABEL=org.containerx.platforms
-kept_platforms() { # IMAGE: $PLATFORMS and those IMAGE's label names
-  local has
-  has=$(docker image inspect -f "{{index .Config.Labels \"$PLATFORMS_LABEL\"}}" "$1" 2>/dev/null || true)
-  tr , '\n' <<<"$PLATFORMS,$has" | sed '/^$/d' | sort -u | paste -sd,
-}
+kept_platforms() { bash bootstrap/kept-platforms.sh "$1" "$PLATFORMS"; }
 
 qemu_packages=$(table qemu-packages)
 runtime_platforms=$(kept_platforms containerx/runtime:latest)
