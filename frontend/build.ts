@@ -17,6 +17,7 @@ import { normalizeImageRef } from "./plan/image-ref.js";
 import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
 import { formatPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
 import { takesAnnotations, unmetNeeds } from "./gateway/caps.js";
+import { answer, describe, needsCxfile } from "./subrequests/serve.js";
 
 /** A request Containerx understands but cannot serve yet. */
 export class UnsupportedError extends Error {}
@@ -55,6 +56,15 @@ async function checkPublishedBase(gateway: Gateway, spec: CxfileSpec, plan: Buil
   });
 }
 
+/** Cxfile errors thrown by `fn` carry the Cxfile's text, for BuildKit to show their lines. */
+async function withSource<T>(text: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof CxfileError ? err.withSource(text) : err;
+  }
+}
+
 /** SOURCE_DATE_EPOCH as buildx passes it, as a build argument. */
 function sourceDateEpoch(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
@@ -78,15 +88,20 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   const contextName = opts.get("contextkey") ?? "context";
   const platformMap = wantsPlatformMap(opts, buildArgs, requested);
 
+  const request = opts.get("requestid");
+  if (request !== undefined && !needsCxfile(request)) return { metadata: describe() };
   const pong = await gateway.ping();
   const caps = { frontend: pong.frontendCaps, llb: pong.llbCaps };
   const cxfile = await readLocalFile(gateway, opts.get("dockerfilekey") ?? "dockerfile", sessionId, filename, `[internal] load ${filename}`);
   if (!cxfile) throw new CxfileError(filename, undefined, "cannot read the Cxfile", "check the -f path");
   const text = cxfile.toString("utf8");
+  if (request !== undefined) {
+    const spec = await withSource(text, async () => parseCxfile(text, filename, { buildArgs }));
+    return { metadata: answer(request, spec, text, opts.get("target") || undefined) };
+  }
   const ignore = await readLocalFile(gateway, contextName, sessionId, ".dockerignore", "[internal] load .dockerignore");
 
-  let plan: BuildPlan;
-  try {
+  const plan = await withSource(text, async () => {
     const spec = parseCxfile(text, filename, { buildArgs });
     const planOpts: PlanOptions = {
       hostPlatforms,
@@ -97,11 +112,10 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
       noCache: opts.has("no-cache"),
     };
     const arch = await imageBaseArch(gateway, spec, buildPlatform);
-    plan = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
-    await checkPublishedBase(gateway, spec, plan, buildPlatform);
-  } catch (err) {
-    throw err instanceof CxfileError ? err.withSource(text) : err;
-  }
+    const planned = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
+    await checkPublishedBase(gateway, spec, planned, buildPlatform);
+    return planned;
+  });
   const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache });
   if (unmet.length) {
     throw new UnsupportedError(`this BuildKit lacks what the build needs: ${unmet.join("; ")}. ` +

@@ -10,6 +10,7 @@ import { errorSourceDetail } from "./cxfile/error-source.js";
 import { CxfileError } from "./cxfile/errors.js";
 import { GrpcGateway, RpcCode } from "./gateway/client.js";
 import { relayStdio } from "./gateway/stdio-relay.js";
+import { subrequestDetail, UnsupportedSubrequestError } from "./subrequests/serve.js";
 
 // stdout carries gRPC frames: nothing else may ever be written there.
 console.log = console.info = console.debug = (...args: unknown[]) => process.stderr.write(format(...args) + "\n");
@@ -24,8 +25,9 @@ async function main(): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     // Cxfile errors go back as UNKNOWN: BuildKit prefixes any other code's name
     // to the message once per layer it crosses ("InvalidArgument: InvalidArgument: …").
-    const code = err instanceof UnsupportedError ? RpcCode.UNIMPLEMENTED : RpcCode.UNKNOWN;
-    const detail = err instanceof CxfileError ? errorSourceDetail(err) : undefined;
+    const code = err instanceof UnsupportedError || err instanceof UnsupportedSubrequestError ? RpcCode.UNIMPLEMENTED : RpcCode.UNKNOWN;
+    const detail = err instanceof CxfileError ? errorSourceDetail(err)
+      : err instanceof UnsupportedSubrequestError ? subrequestDetail(err.request) : undefined;
     process.stderr.write(`containerx frontend: ${message}\n`);
     await gateway.returnError(code, message, detail ? [detail] : []);
   } finally {

@@ -16,6 +16,7 @@ export const pb = {
   Op: protos.lookupType("pb.Op"),
   Definition: protos.lookupType("pb.Definition"),
   ErrorSource: protos.lookupType("errdefs.Source"),
+  ErrorSubrequest: protos.lookupType("errdefs.Subrequest"),
 };
 
 export const gw = (name: string) => protos.lookupType(`moby.buildkit.v1.frontend.${name}`);

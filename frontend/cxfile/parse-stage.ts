@@ -1,8 +1,8 @@
 import { parsePort } from "../../common/guest-env.js";
 import type { Checker } from "./checker.js";
 import {
-  COPY_KEYS, HEALTHCHECK_KEYS,
-  type AppConfigSpec, type CopySpec, type HealthcheckSpec, type PortSpec, type RunSpec, type StageSpec,
+  COPY_KEYS, HEALTHCHECK_KEYS, RUN_KEYS, SECRET_KEYS,
+  type AppConfigSpec, type CopySpec, type HealthcheckSpec, type PortSpec, type RunSpec, type SecretUse, type StageSpec,
 } from "./spec.js";
 import { entry, type YNode } from "./yaml-positions.js";
 
@@ -53,6 +53,36 @@ function parseCopy(c: Checker, item: YNode, where: string): CopySpec {
   return spec;
 }
 
+const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
+
+function parseSecret(c: Checker, node: YNode, what: string): SecretUse {
+  const read = (n: YNode, w: string) => {
+    const id = c.string(n, w);
+    if (!SECRET_ID.test(id)) c.fail(n.pos, `${w} '${id}' is not a secret id`, "letters, digits, '.', '_' and '-', as in --secret id=npmrc,src=…");
+    return id;
+  };
+  if (typeof node.value === "string") return { id: read(node, what), required: true };
+  const f = new Map(c.entries(node, SECRET_KEYS, what).map((e) => [e.name, e.value]));
+  const id = f.get("id") ?? c.fail(node.pos, `${what} has no 'id'`, "id: the name given to --secret id=…");
+  const required = f.get("required");
+  return { id: read(id, `${what}.id`), required: required ? c.boolean(required, `${what}.required`) : true };
+}
+
+/** A run entry: a command (shell string or argv), or a mapping with the command and the secrets it reads. */
+function parseRun(c: Checker, node: YNode, what: string): RunSpec {
+  if (typeof node.value === "string" || Array.isArray(node.value)) return { argv: c.command(node, what), secrets: [], pos: node.pos };
+  const f = new Map(c.entries(node, RUN_KEYS, what).map((e) => [e.name, e.value]));
+  const command = f.get("command") ?? c.fail(node.pos, `${what} has no 'command'`, "command: the shell command or argv list to run");
+  const secretsNode = f.get("secrets");
+  const uses = secretsNode && secretsNode.value !== null
+    ? (Array.isArray(secretsNode.value) ? secretsNode.children : [secretsNode]).map((n, i) => parseSecret(c, n, `${what}.secrets[${i}]`))
+    : [];
+  const ids = uses.map((u) => u.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice) c.fail(secretsNode!.pos, `${what}.secrets names '${twice}' twice`);
+  return { argv: c.command(command, `${what}.command`), secrets: uses, pos: node.pos };
+}
+
 function parseExposed(c: Checker, node: YNode, what: string): PortSpec {
   const text = c.string(node, what);
   const m = /^(\d+)(?:\/(tcp|udp))?$/i.exec(text.trim());
@@ -97,7 +127,7 @@ export function parseStage(c: Checker, fields: ReadonlyMap<string, YNode>, where
     return c.list(node, `${where}${key}`, example).map((item, i) => read(item, `${where}${key}[${i}]`));
   };
   const copy = listOf("copy", "- app: /opt/app/app", (n, w) => parseCopy(c, n, w));
-  const run = listOf("run", "- apt-get install -y curl", (n, w): RunSpec => ({ argv: c.command(n, w), pos: n.pos }));
+  const run = listOf("run", "- apt-get install -y curl", (n, w) => parseRun(c, n, w));
   const expose = listOf("expose", "[80, 53/udp]", (n, w) => parseExposed(c, n, w));
   const volumes = listOf("volumes", "[/data]", (n, w) => c.guestPath(n, w));
 

@@ -1,6 +1,6 @@
 import yaml from "js-yaml";
 import { Checker } from "./checker.js";
-import { CxfileError } from "./errors.js";
+import { CxfileError, type Pos } from "./errors.js";
 import { parseBase } from "./parse-base.js";
 import { parseGuest } from "./parse-guest.js";
 import { parseStage } from "./parse-stage.js";
@@ -33,10 +33,12 @@ function loadYaml(text: string, file: string): YNode {
 function parseArgs(file: string, node: YNode | undefined, given: ReadonlyMap<string, string>): ArgSpec[] {
   if (!node || node.value === null) return [];
   const literal = new Checker(file, new Map());
+  const positions = new Map<string, Pos>();
   const defaults = literal.stringMap(node, "args", (name, key) => {
     if (!ARG_NAME.test(name)) literal.fail(key.pos, `arg name '${name}' is not a valid name`, "letters, digits and _, not starting with a digit");
+    positions.set(name, key.pos);
   });
-  return Object.entries(defaults).map(([name, value]) => ({ name, value: given.get(name) ?? value }));
+  return Object.entries(defaults).map(([name, value]) => ({ name, value: given.get(name) ?? value, pos: positions.get(name)! }));
 }
 
 /** Cxfile text to a CxfileSpec, or a CxfileError saying where and why not. */

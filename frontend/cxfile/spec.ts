@@ -21,6 +21,7 @@ export interface ArgSpec {
   readonly name: string;
   /** The value after --build-arg; the default when none was given. */
   readonly value: string;
+  readonly pos: Pos;
 }
 
 export type BaseSpec =
@@ -75,9 +76,17 @@ export interface CopySpec {
   readonly pos: Pos;
 }
 
+/** A build secret (`--secret id=…`) a run step reads at /run/secrets/<id>. */
+export interface SecretUse {
+  readonly id: string;
+  /** A required secret missing from the build fails the step; an optional one is just absent. */
+  readonly required: boolean;
+}
+
 export interface RunSpec {
   /** What the guest runs: argv (a string command becomes /bin/sh -c). */
   readonly argv: readonly string[];
+  readonly secrets: readonly SecretUse[];
   readonly pos: Pos;
 }
 
@@ -128,5 +137,7 @@ export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format", "boot", "
 /** What only the Containerx agent in the guest can do: not available with a base that boots without it. */
 export const AGENT_KEYS = ["copy", "run", "env", "workdir", "user", "entrypoint", "cmd", "volumes", "healthcheck", "stop_signal"] as const;
 export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args", "snapshot"] as const;
+export const RUN_KEYS = ["command", "secrets"] as const;
+export const SECRET_KEYS = ["id", "required"] as const;
 export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;
 export const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;

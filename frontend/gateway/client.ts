@@ -8,10 +8,14 @@ const SERVICE = "/moby.buildkit.v1.frontend.LLBBridge";
 /** google.rpc.Status codes the frontend reports with. */
 export const RpcCode = { UNKNOWN: 2, UNIMPLEMENTED: 12 } as const;
 
-/** One image (`ref`), or one per platform (`refs`, keyed as metadata's refs.platforms names them). */
+/**
+ * One image (`ref`), or one per platform (`refs`, keyed as metadata's
+ * refs.platforms names them), or metadata alone (a subrequest's answer).
+ */
 export type Result =
   | { readonly ref: string; readonly metadata: Record<string, Buffer> }
-  | { readonly refs: Readonly<Record<string, string>>; readonly metadata: Record<string, Buffer> };
+  | { readonly refs: Readonly<Record<string, string>>; readonly metadata: Record<string, Buffer> }
+  | { readonly metadata: Record<string, Buffer> };
 
 /** A google.protobuf.Any attached to a returned error. */
 export interface ErrorDetail {
@@ -93,7 +97,8 @@ export class GrpcGateway implements Gateway {
   async returnResult(result: Result): Promise<void> {
     const metadata = Object.fromEntries(Object.entries(result.metadata).sort(([a], [b]) => a.localeCompare(b)));
     const refs = "ref" in result ? { ref: { id: result.ref } }
-      : { refs: { refs: Object.fromEntries(Object.entries(result.refs).map(([platform, id]) => [platform, { id }])) } };
+      : "refs" in result ? { refs: { refs: Object.fromEntries(Object.entries(result.refs).map(([platform, id]) => [platform, { id }])) } }
+      : {};
     await this.call("Return", "ReturnRequest", "ReturnResponse", { result: { ...refs, metadata } });
   }
 

@@ -127,6 +127,36 @@ test("a failing run step fails the build with the guest's output and exit code",
   assert.match(built.stderr, /the command exited with code 5 in the guest/);
 });
 
+test("--print=targets and --print=outline answer from the Cxfile without building it", async () => {
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
+  await writeFile(join(ctx, "Cxfile"), [
+    "# syntax=containerx/frontend",
+    "args:",
+    "  # Printed by the app",
+    "  GREETING: hello",
+    "# The app, as shipped",
+    "base: minimal/aarch64",
+    "run:",
+    "  - command: test -s /run/secrets/token",
+    "    secrets: [token]",
+    "targets:",
+    "  # With debug output",
+    "  debug: { env: { DEBUG: \"1\" } }",
+    "",
+  ].join("\n"));
+  const print = (what: string) => runCapture("docker", ["buildx", "build", `--print=${what}`, "-f", join(ctx, "Cxfile"), ctx],
+    { env: { ...process.env, BUILDX_EXPERIMENTAL: "1" } });
+  const targets = await print("targets");
+  assert.equal(targets.exitCode, 0, targets.stderr);
+  assert.match(targets.stdout, /^TARGET\s+DESCRIPTION\n\(default\)\s+The app, as shipped\ndebug\s+With debug output\n/);
+  const outline = await print("outline,format=json");
+  assert.equal(outline.exitCode, 0, outline.stderr);
+  const o = JSON.parse(outline.stdout);
+  assert.deepEqual(o.args.map((a: { name: string; value: string; description: string }) => [a.name, a.value, a.description]), [["GREETING", "hello", "Printed by the app"]]);
+  assert.deepEqual(o.secrets.map((s: { name: string; required: boolean }) => [s.name, s.required]), [["token", true]]);
+  assert.doesNotMatch(targets.stderr + outline.stderr, /\[run 1\/1\]|booting/, "nothing was built");
+});
+
 test("Cxfile errors show the offending lines the way Dockerfile errors do", async () => {
   const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
   await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - src: a\n    dset: /b\nentrypoint: [/a]\n");

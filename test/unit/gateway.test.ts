@@ -9,6 +9,7 @@ import { GrpcGateway } from "../../frontend/gateway/client.js";
 import { workerPlatform } from "../../frontend/gateway/opts.js";
 import { relayStdio } from "../../frontend/gateway/stdio-relay.js";
 import { gw, pb } from "../../frontend/protos.js";
+import { UnsupportedSubrequestError } from "../../frontend/subrequests/serve.js";
 
 type Msg = Record<string, unknown>;
 
@@ -258,4 +259,58 @@ test("the worker's platform is read in both spellings BuildKit has used", () => 
   assert.deepEqual(workerPlatform(workers({ os: "linux", architecture: "amd64" })), { os: "linux", architecture: "amd64" }, "BuildKit v0.8 (Docker 20.10)");
   assert.equal(workerPlatform(workers({})), undefined);
   assert.equal(workerPlatform({ BUILDKIT_WORKERS: "not json" }), undefined);
+});
+
+const DESCRIBED = [
+  "# syntax=containerx/frontend",
+  "args:",
+  "  # The greeting the app prints",
+  "  GREETING: hi",
+  "  UNSAID: x",
+  "# An aarch64 guest with the app",
+  "base: minimal/aarch64",
+  "run:",
+  "  - command: cat /run/secrets/token",
+  "    secrets: [token]",
+  "targets:",
+  "  # The debug build",
+  "  debug: { cmd: [debug] }",
+  "  plain: { cmd: [plain] }",
+].join("\n");
+
+test("subrequests are answered from the Cxfile with nothing built: targets, outline, describe", async () => {
+  await withGateway(DESCRIBED, async (gateway, calls) => {
+    const targets = await build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.targets" });
+    assert.ok(!("ref" in targets) && !("refs" in targets), "an answer, not an image");
+    assert.equal(calls.filter((c) => c.method === "Solve").length, 1, "only the Cxfile was read");
+    assert.equal(targets.metadata.version.toString(), "1.0.0");
+    const list = JSON.parse(targets.metadata["result.json"].toString()) as { targets: { name?: string; default?: boolean; description?: string; location: { ranges: { start: { line: number } }[] } }[] };
+    assert.deepEqual(list.targets.map((t) => [t.name, t.default, t.description, t.location.ranges[0].start.line]), [
+      [undefined, true, "An aarch64 guest with the app", 7],
+      ["debug", undefined, "The debug build", 13],
+      ["plain", undefined, undefined, 14],
+    ]);
+    assert.match(targets.metadata["result.txt"].toString(), /^TARGET\s+DESCRIPTION\n\(default\)\s+An aarch64 guest with the app\ndebug\s+The debug build\nplain\n$/);
+
+    const outline = await build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.outline", BUILDKIT_FRONTEND_OPT_3: "target=debug",
+      BUILDKIT_FRONTEND_OPT_4: "build-arg:GREETING=hello" });
+    const o = JSON.parse(outline.metadata["result.json"].toString());
+    assert.equal(o.name, "debug");
+    assert.deepEqual(o.args.map((a: { name: string; value: string; description?: string }) => [a.name, a.value, a.description]),
+      [["GREETING", "hello", "The greeting the app prints"], ["UNSAID", "x", undefined]]);
+    assert.deepEqual(o.secrets, [{ name: "token", required: true, location: { ranges: [{ start: { line: 9 }, end: { line: 9 } }] } }]);
+    assert.equal(Buffer.from(o.sources[0], "base64").toString(), DESCRIBED);
+
+    const described = await build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.subrequests.describe" });
+    assert.deepEqual(JSON.parse(described.metadata["result.json"].toString()).map((r: { name: string }) => r.name),
+      ["frontend.subrequests.describe", "frontend.outline", "frontend.targets"]);
+
+    await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.lint" }), UnsupportedSubrequestError);
+    await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.outline", BUILDKIT_FRONTEND_OPT_3: "target=nope" }),
+      /target 'nope' is not in the Cxfile \(targets: debug, plain\)/);
+    await gateway.returnResult(targets);
+    const returned = calls.at(-1)!.req as { result: { ref?: unknown; metadata: Record<string, Buffer> } };
+    assert.equal(returned.result.ref, undefined);
+    assert.equal(returned.result.metadata["result.json"].toString(), targets.metadata["result.json"].toString());
+  });
 });
