@@ -27,6 +27,9 @@ export const LAYOUT = {
   snapshotManifest: "/cx/snapshot/snapshot.json",
   /** One directory per `run` step, each disk a qcow2 over the one before. */
   layersDir: "/cx/layers",
+  /** A run step's build secrets, one file per id (BuildKit's secret mounts), shared into the guest at guestSecretsDir. */
+  secretsDir: "/cx/secrets",
+  guestSecretsDir: "/run/secrets",
   /** The runtime's entrypoints (compiled launcher and build steps under /cx/runtime). */
   launcher: "/cx/runtime/bin/cx-launch",
   populate: "/cx/runtime/bin/cx-populate",

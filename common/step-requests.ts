@@ -42,6 +42,8 @@ export interface RunStepRequest {
   readonly backing: string;
   readonly argv: readonly string[];
   readonly env: readonly string[];
+  /** Where the step's build secrets are mounted, one file per id, when it reads any. */
+  readonly secretsDir?: string;
 }
 
 /** cx-snapshot: the guest booted once and saved, ready for the app. */

@@ -116,7 +116,8 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     await checkPublishedBase(gateway, spec, planned, buildPlatform);
     return planned;
   });
-  const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache });
+  const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache,
+    secrets: plan.runs.some((r) => r.secrets.length > 0) });
   if (unmet.length) {
     throw new UnsupportedError(`this BuildKit lacks what the build needs: ${unmet.join("; ")}. ` +
       "Use a newer Docker engine (Docker 20.10 or later; 23 or later with the containerd image store for several platforms) or buildx's docker-container driver");

@@ -152,12 +152,16 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   };
   plan.runs.forEach((step, i) => {
     const out = `${runLayerDir(i)}/disk.qcow2`;
-    const request: RunStepRequest = { top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env };
+    const request: RunStepRequest = {
+      top: topDiskAfter(i), out, backing: backingPath(out, topDiskAfter(i)), argv: step.argv, env: step.env,
+      ...(step.secrets.length ? { secretsDir: LAYOUT.secretsDir } : {}),
+    };
+    const secrets = step.secrets.map((s): ExecMount => ({ dest: `${LAYOUT.secretsDir}/${s.id}`, secret: { id: s.id, optional: !s.required } }));
     layers.push(diskStep({
       bin: LAYOUT.runStep,
       env: vmEnv,
       request,
-      mounts: [{ dest: runLayerDir(i), output: true }],
+      mounts: [{ dest: runLayerDir(i), output: true }, ...secrets],
       name: `[run ${i + 1}/${plan.runs.length}] ${commandText(step.argv)}`,
     }));
   });

@@ -44,6 +44,8 @@ export interface BuildFeatures {
   readonly download: boolean;
   /** --no-cache. */
   readonly noCache: boolean;
+  /** A run step reads a build secret. */
+  readonly secrets: boolean;
 }
 
 export interface GatewayCaps {
@@ -60,6 +62,7 @@ export function unmetNeeds(caps: GatewayCaps, features: BuildFeatures): string[]
     ...LLB_BASE,
     ...(features.download ? [{ cap: "source.http.checksum", for: "downloading a base disk by URL with its sha256" }] : []),
     ...(features.noCache ? [{ cap: "meta.ignorecache", for: "--no-cache" }] : []),
+    ...(features.secrets ? [{ cap: "exec.mount.secret", for: "build secrets (run: secrets)" }] : []),
   ];
   return [
     ...frontend.filter((n) => !enabled(caps.frontend, n.cap)),

@@ -5,6 +5,10 @@ import { sortedMap, type Output, type Vertex } from "./graph.js";
 const NONE = -1;
 /** NetMode NONE: build steps that need no network get none. */
 const NET_NONE = 2;
+/** MountType SECRET: a file BuildKit fills from the client's --secret, never part of a layer or the cache key. */
+const MOUNT_SECRET = 1;
+/** Secrets as Dockerfile's RUN --mount=type=secret has them: root's, read-only to root. */
+const SECRET_MODE = 0o400;
 
 export function image(ref: string, platform: Platform, name: string): Output {
   const vertex: Vertex = { body: { source: { identifier: `docker-image://${ref}`, attrs: {} } }, inputs: [], platform, name };
@@ -44,6 +48,8 @@ export interface ExecMount {
   readonly readonly?: boolean;
   /** Whether this mount's final content is an output of the step. */
   readonly output?: boolean;
+  /** A build secret at `dest` instead of a filesystem; an optional one missing from the build is left out. */
+  readonly secret?: { readonly id: string; readonly optional: boolean };
 }
 
 export interface ExecOptions {
@@ -71,13 +77,19 @@ export function exec(opts: ExecOptions): Output[] {
   // which is sometimes mounted read-only and then mount points fail
   // ("mkdir …/rootfs/cx/app: read-only file system").
   const all: ExecMount[] = [{ dest: "/", from: opts.root, readonly: true }, ...opts.mounts];
-  const mounts = all.map((m) => ({
+  const mounts = all.map((m) => m.secret ? {
+    input: NONE,
+    dest: m.dest,
+    output: NONE,
+    mountType: MOUNT_SECRET,
+    secretOpt: { ID: m.secret.id, uid: 0, gid: 0, mode: SECRET_MODE, optional: m.secret.optional },
+  } : {
     input: m.from ? inputIndex(m.from) : NONE,
     ...(m.selector ? { selector: m.selector } : {}),
     dest: m.dest,
     output: m.output ? outputs++ : NONE,
     ...(m.readonly ? { readonly: true } : {}),
-  }));
+  });
   const body = {
     exec: {
       meta: { args: [...opts.args], env: [...opts.env], cwd: opts.cwd ?? "/" },

@@ -1,7 +1,7 @@
 import { ARCHES, ARCH_NAMES, hasDebianBase, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
 import { CxfileError, suggest, type Pos } from "../cxfile/errors.js";
-import type { AppConfigSpec, CopySpec, CxfileSpec, DiskBaseSpec, GuestSpec, StageSpec } from "../cxfile/spec.js";
+import type { AppConfigSpec, CopySpec, CxfileSpec, DiskBaseSpec, GuestSpec, SecretUse, StageSpec } from "../cxfile/spec.js";
 import { normalizeImageRef } from "./image-ref.js";
 import type { Platform } from "./platform.js";
 
@@ -11,10 +11,13 @@ export const BASE_FLAVOURS = ["minimal", "debian"] as const;
 /** A user's disk, imported as the OS base with the minimal base's kernel and agent, or with its own way to boot. */
 export type BaseDisk = Omit<DiskBaseSpec, "kind" | "arch" | "pos">;
 
-/** A run step as the build executes it: argv in the guest, with the build args as environment. */
+/** A run step as the build executes it: argv in the guest, with the build args as environment, and the secrets it reads. */
 export interface RunStep {
   readonly argv: readonly string[];
   readonly env: readonly string[];
+  readonly secrets: readonly SecretUse[];
+  /** Where the Cxfile asks for it. */
+  readonly pos: Pos;
 }
 
 export type CopyStep = Omit<CopySpec, "pos">;
@@ -170,7 +173,7 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
     buildPlatform: opts.buildPlatform,
     ...(target === undefined ? {} : { target }),
     guest: spec.guest,
-    runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv] })),
+    runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv], secrets: r.secrets, pos: r.pos })),
     copies,
     contextPaths: [...new Set(copies.map((c) => c.src))].sort(),
     app: mergeConfig(stages.map((s) => s.config)),

@@ -5,15 +5,27 @@
  * build's progress, and keeps what the command wrote as the new layer.
  * The VM comes from the same settings and vmConfigFor as `docker run`.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
+import { LAYOUT } from "../../common/layout.js";
 import { runStepMain, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
 import { readCgroupLimits, sizeGuest } from "../launcher/guest-size.js";
 import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
 import { failureReason, runGuest } from "../launcher/vm-session.js";
+import { slotTag, type HostShare } from "../launcher/qemu-args.js";
 
 const STATE_DIR = "/tmp/cx-run-step";
+
+/**
+ * The step's secrets, shared into the guest by 9p: they stay in BuildKit's
+ * secret mounts and the guest's memory, never on the guest disk. None when
+ * the step reads none, or every one it reads is optional and missing.
+ */
+async function secretShares(dir: string | undefined): Promise<HostShare[]> {
+  if (dir === undefined || (await readdir(dir).catch(() => [])).length === 0) return [];
+  return [{ fstype: "9p", tag: slotTag(0), hostPath: dir, guestPath: LAYOUT.guestSecretsDir }];
+}
 
 async function runStep(req: RunStepRequest): Promise<number> {
   const settings = settingsFromEnv(process.env);
@@ -25,8 +37,16 @@ async function runStep(req: RunStepRequest): Promise<number> {
   process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);
   const started = Date.now();
   const size = sizeGuest(settings, await readCgroupLimits());
-  const outcome = await runGuest(vmConfigFor(base, settings, { disk: req.out, stateDir: STATE_DIR, accel: "tcg", size }),
-    { argv: req.argv, env: req.env, cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n },
+  const shares = await secretShares(req.secretsDir);
+  if (req.secretsDir) {
+    process.stderr.write(shares.length ? `containerx: the step's secrets are at ${LAYOUT.guestSecretsDir} in the guest\n`
+      : "containerx: none of the step's secrets was given (all optional)\n");
+  }
+  const outcome = await runGuest(vmConfigFor(base, settings, { disk: req.out, stateDir: STATE_DIR, accel: "tcg", size, shares }),
+    {
+      argv: req.argv, env: req.env, cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n,
+      mounts: shares.map(({ fstype, tag, guestPath }) => ({ fstype, tag, guestPath })),
+    },
     { stdout: process.stdout, stderr: process.stderr });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   switch (outcome.kind) {

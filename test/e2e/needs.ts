@@ -24,6 +24,7 @@ export const E2E_NEEDS: Readonly<Record<string, Needs>> = {
   // Every Debian base: examples/debian-jq installs jq on each.
   cxfile: { bases: ["minimal/aarch64", "debian/aarch64", "debian/riscv64", "debian/arm", "debian/x86_64"] },
   arches: { bases: selectedArches().map((a) => `minimal/${a}`) },
+  "build-habits": HELLO,
   "disk-base": HELLO,
   "own-os": HELLO,
   registry: { bases: ["minimal/aarch64"], allPlatforms: true },

@@ -68,7 +68,7 @@ function errorOf(text: string, buildArgs?: Map<string, string>): CxfileError {
 
 test("parses every key of a valid Cxfile into typed values", () => {
   const spec = parseCxfile(ok, "Cxfile", { buildArgs: new Map([["VERSION", "2.0"], ["UNDECLARED", "x"]]) });
-  assert.deepEqual(spec.args, [{ name: "VERSION", value: "2.0" }, { name: "PREFIX", value: "" }]);
+  assert.deepEqual(spec.args.map((a) => [a.name, a.value, a.pos.line]), [["VERSION", "2.0", 3], ["PREFIX", "", 4]]);
   assert.deepEqual(spec.base, { kind: "named", flavour: "minimal", arch: "aarch64", pos: { line: 5, column: 7 } });
   assert.deepEqual(spec.guest, { machine: "virt", cpu: "cortex-a72", cpus: 2, memoryMiB: 1024, kernelArgs: ["loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"], snapshot: true });
   assert.deepEqual(spec.stage.run.map((r) => r.argv), [["/bin/sh", "-c", 'echo "$HOME" > /etc/built'], ["/bin/touch", "/etc/x"]]);
@@ -214,4 +214,22 @@ test("base is required, and reserved env names are refused", () => {
   assert.match(errorOf("base: minimal/aarch64\nenv:\n  CX_ACCEL: kvm\n").message, /3:3: .*reserved/);
   assert.match(errorOf("base: minimal\n").message, /1:7: base 'minimal' is not a base name/);
   assert.match(errorOf("").message, /empty/);
+});
+
+test("a run entry may be a mapping with its command and the secrets it reads", () => {
+  const spec = parseCxfile([
+    "base: minimal/aarch64",
+    "run:",
+    "  - echo plain",
+    "  - command: [cat, /run/secrets/npmrc]",
+    "    secrets: [npmrc, { id: licence.key, required: false }]",
+  ].join("\n"), "Cxfile");
+  assert.deepEqual(spec.stage.run.map((r) => [r.argv, r.secrets, r.pos.line]), [
+    [["/bin/sh", "-c", "echo plain"], [], 3],
+    [["cat", "/run/secrets/npmrc"], [{ id: "npmrc", required: true }, { id: "licence.key", required: false }], 4],
+  ]);
+  assert.match(errorOf("base: minimal/aarch64\nrun:\n  - secrets: [a]\n").message, /3:5: run\[0\] has no 'command'/);
+  assert.match(errorOf("base: minimal/aarch64\nrun:\n  - { command: x, secret: [a] }\n").message, /unknown key 'secret' in run\[0\] \(did you mean 'secrets'\?\)/);
+  assert.match(errorOf("base: minimal/aarch64\nrun:\n  - { command: x, secrets: [a/b] }\n").message, /run\[0\]\.secrets\[0\] 'a\/b' is not a secret id/);
+  assert.match(errorOf("base: minimal/aarch64\nrun:\n  - { command: x, secrets: [a, { id: a }] }\n").message, /run\[0\]\.secrets names 'a' twice/);
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { ALLOWED_QEMU_OPTIONS } from "../../common/qemu-options.js";
-import { APP_KEYS, BASE_KEYS, COPY_KEYS, GUEST_KEYS, HEALTHCHECK_KEYS, TOP_LEVEL_KEYS } from "../../frontend/cxfile/spec.js";
+import { APP_KEYS, BASE_KEYS, COPY_KEYS, GUEST_KEYS, HEALTHCHECK_KEYS, RUN_KEYS, SECRET_KEYS, TOP_LEVEL_KEYS } from "../../frontend/cxfile/spec.js";
 
 const SCHEMA = fileURLToPath(new URL("../../../docs/cxfile.schema.json", import.meta.url));
 
@@ -17,5 +17,8 @@ test("the editor schema names exactly the keys the parser accepts", async () => 
   assert.deepEqual(keys(schema.$defs.target), [...APP_KEYS].sort());
   assert.deepEqual(keys(schema.$defs.copy.items.oneOf[1]), [...COPY_KEYS].sort());
   assert.deepEqual(keys(schema.$defs.healthcheck.oneOf[1]), [...HEALTHCHECK_KEYS].sort());
+  const runForm = schema.$defs.run.items.oneOf[1];
+  assert.deepEqual(keys(runForm), [...RUN_KEYS].sort());
+  assert.deepEqual(keys(runForm.properties.secrets.items.oneOf[1]), [...SECRET_KEYS].sort());
   for (const option of ALLOWED_QEMU_OPTIONS) assert.ok(schema.properties.guest.properties.qemu_args.description.includes(option));
 });

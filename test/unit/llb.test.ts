@@ -141,3 +141,18 @@ test("an OS that boots itself is imported with its own boot files, and the image
   assert.deepEqual(locals, [["os.img", "boot/Image", "boot/initrd"]]);
   assert.deepEqual(importRequest(kernel).boot, { kind: "kernel", kernel: "/cx/base-context/boot/Image", initrd: "/cx/base-context/boot/initrd" });
 });
+
+test("a run step's secrets are BuildKit secret mounts, read-only to root, and their values are nowhere in the graph", () => {
+  const withSecrets = planBuild(parseCxfile("base: minimal/aarch64\nrun:\n  - { command: make, secrets: [token, { id: extra, required: false }] }\n  - echo after\n", "Cxfile"), planOpts);
+  type SecretMount = { dest: string; mountType?: number; secretOpt?: { ID: string; mode: number; optional?: boolean }; input: number };
+  const ops = marshal(planToLLB(withSecrets, { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64)).definition.def
+    .map((d) => pb.Op.toObject(pb.Op.decode(d), { longs: Number, defaults: false }) as { exec?: { meta: { args: string[]; env: string[] }; mounts: SecretMount[] } });
+  const steps = ops.filter((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-run-step");
+  const request = (i: number) => JSON.parse(steps[i].exec!.meta.env.find((e) => e.startsWith("CX_STEP_REQUEST="))!.slice("CX_STEP_REQUEST=".length));
+  const secretMounts = (i: number) => steps[i].exec!.mounts.filter((m) => m.mountType === 1);
+  assert.deepEqual(secretMounts(0).map((m) => [m.dest, m.input, m.secretOpt!.ID, m.secretOpt!.mode.toString(8), m.secretOpt!.optional ?? false]),
+    [["/cx/secrets/token", -1, "token", "400", false], ["/cx/secrets/extra", -1, "extra", "400", true]]);
+  assert.equal(request(0).secretsDir, "/cx/secrets");
+  assert.deepEqual(secretMounts(1), [], "the next step has none");
+  assert.equal(request(1).secretsDir, undefined);
+});

@@ -1,0 +1,59 @@
+/**
+ * What a Dockerfile user relies on from `docker buildx build`, with a
+ * Cxfile, on the real engine: build secrets, and what a failing step shows.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCapture } from "../../common/run.js";
+import { buildx } from "./docker.js";
+import { layerCount, searchBlobs } from "./layer-search.js";
+
+const IMAGE = "containerx-e2e/habits";
+
+async function context(cxfile: string[]): Promise<string> {
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-habits-"));
+  await writeFile(join(ctx, "Cxfile"), ["# syntax=containerx/frontend", ...cxfile, ""].join("\n"));
+  return ctx;
+}
+
+test("a run step reads a build secret at /run/secrets/<id>, for that step only, and no layer keeps it", async () => {
+  const secret = `cx-secret-${randomBytes(12).toString("hex")}`;
+  const marker = `cx-marker-${randomBytes(12).toString("hex")}`;
+  const ctx = await context([
+    "base: minimal/aarch64",
+    "run:",
+    "  - command: >-",
+    "      test \"$(stat -c '%a %u' /run/secrets/token)\" = '400 0' &&",
+    // Its hash, not the secret: the Cxfile is part of the build's cache key and progress.
+    `      test "$(sha256sum < /run/secrets/token)" = "${createHash("sha256").update(secret).digest("hex")}  -" &&`,
+    `      echo ${marker} > /etc/marker && echo read the secret`,
+    "    secrets: [token, { id: spare, required: false }]",
+    "  - test ! -e /run/secrets/token && echo no secret in the next step",
+    "entrypoint: [cat, /etc/marker]",
+  ]);
+  await writeFile(join(ctx, "token.txt"), secret);
+  const out = join(ctx, "oci");
+  await mkdir(out);
+  const built = await buildx(ctx, ["--no-cache", "--secret", `id=token,src=${join(ctx, "token.txt")}`,
+    "--output", `type=oci,dest=${join(ctx, "image.tar")}`]);
+  assert.equal(built.exitCode, 0, built.stderr);
+  assert.match(built.stderr, /read the secret/);
+  assert.match(built.stderr, /no secret in the next step/);
+
+  assert.equal((await runCapture("tar", ["-xf", join(ctx, "image.tar"), "-C", out])).exitCode, 0);
+  const [withSecret, withMarker] = await searchBlobs(out, [secret, marker]);
+  const layers = await layerCount(out);
+  process.stderr.write(`secret search: ${layers} layers decompressed and searched; secret in ${withSecret.length}, marker in ${withMarker.length}\n`);
+  assert.ok(withMarker.length > 0, "the search finds what the step wrote to the guest disk, so it would find the secret too");
+  assert.deepEqual(withSecret, [], "no blob holds the secret");
+
+  // As with Dockerfile, the secret's content is no part of the cache key: only an uncached step misses it.
+  const missing = await buildx(ctx, ["--no-cache", "-t", IMAGE]);
+  assert.notEqual(missing.exitCode, 0, "a required secret not given fails the build");
+  assert.match(missing.stderr, /secret token: not found/);
+  await rm(ctx, { recursive: true, force: true });
+});
