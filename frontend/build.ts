@@ -8,7 +8,7 @@ import { CxfileError } from "./cxfile/errors.js";
 import type { CxfileSpec } from "./cxfile/spec.js";
 import { planToLLB } from "./convert/to-llb.js";
 import type { Gateway, Result } from "./gateway/client.js";
-import { dockerignorePatterns, frontendOpts, prefixedOpts, workerPlatform } from "./gateway/opts.js";
+import { cacheImports, dockerignorePatterns, frontendOpts, prefixedOpts, workerPlatform } from "./gateway/opts.js";
 import { imageAnnotations, imageConfig } from "./image/config.js";
 import { buildResult } from "./image/result.js";
 import { marshal } from "./llb/graph.js";
@@ -116,8 +116,9 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     await checkPublishedBase(gateway, spec, planned, buildPlatform);
     return planned;
   });
+  const imports = cacheImports(opts);
   const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache,
-    secrets: plan.runs.some((r) => r.secrets.length > 0) });
+    secrets: plan.runs.some((r) => r.secrets.length > 0), cacheImports: imports.length > 0 });
   if (unmet.length) {
     throw new UnsupportedError(`this BuildKit lacks what the build needs: ${unmet.join("; ")}. ` +
       "Use a newer Docker engine (Docker 20.10 or later; 23 or later with the containerd image store for several platforms) or buildx's docker-container driver");
@@ -143,7 +144,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
           `(build it on this machine with bootstrap/images.sh --platforms all, which adds every host platform, ` +
           "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/)");
       });
-    const ref = await gateway.solve(marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache }).definition);
+    const ref = await gateway.solve(marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache }).definition, { cacheImports: imports });
     const config = imageConfig(plan, host, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
     return { host, ref, config: Buffer.from(JSON.stringify(config)) };
   }));

@@ -46,6 +46,8 @@ export interface BuildFeatures {
   readonly noCache: boolean;
   /** A run step reads a build secret. */
   readonly secrets: boolean;
+  /** --cache-from was given. */
+  readonly cacheImports: boolean;
 }
 
 export interface GatewayCaps {
@@ -57,7 +59,11 @@ const enabled = (caps: readonly ApiCap[], id: string) => caps.some((c) => c.ID =
 
 /** The needs of this build that the gateway's BuildKit does not meet. */
 export function unmetNeeds(caps: GatewayCaps, features: BuildFeatures): string[] {
-  const frontend = [...FRONTEND_BASE, ...(features.platformMap ? [{ cap: "returnmap", for: "a multi-platform result (--platform a,b)" }] : [])];
+  const frontend = [
+    ...FRONTEND_BASE,
+    ...(features.platformMap ? [{ cap: "returnmap", for: "a multi-platform result (--platform a,b)" }] : []),
+    ...(features.cacheImports ? [{ cap: "importcaches", for: "--cache-from" }] : []),
+  ];
   const llb = [
     ...LLB_BASE,
     ...(features.download ? [{ cap: "source.http.checksum", for: "downloading a base disk by URL with its sha256" }] : []),

@@ -2,6 +2,8 @@ import * as grpc from "@grpc/grpc-js";
 import type protobuf from "protobufjs";
 import { gw } from "../protos.js";
 import type { Platform } from "../plan/platform.js";
+import { sortedMap } from "../llb/graph.js";
+import type { CacheImport } from "./opts.js";
 
 const SERVICE = "/moby.buildkit.v1.frontend.LLBBridge";
 
@@ -31,12 +33,17 @@ export interface ApiCap {
 /** The calls Containerx makes to BuildKit's LLBBridge. */
 export interface Gateway {
   ping(): Promise<{ frontendCaps: ApiCap[]; llbCaps: ApiCap[] }>;
-  solve(definition: object): Promise<string>;
+  solve(definition: object, opts?: SolveOptions): Promise<string>;
   readFile(ref: string, path: string): Promise<Buffer>;
   resolveImageConfig(ref: string, platform: Platform, logName: string): Promise<{ digest: string; config: Buffer }>;
   returnResult(result: Result): Promise<void>;
   returnError(code: number, message: string, details?: readonly ErrorDetail[]): Promise<void>;
   close(): void;
+}
+
+export interface SolveOptions {
+  /** --cache-from sources to look for this definition's results in. */
+  readonly cacheImports?: readonly CacheImport[];
 }
 
 export class GrpcGateway implements Gateway {
@@ -72,8 +79,11 @@ export class GrpcGateway implements Gateway {
     return { frontendCaps: (pong.FrontendAPICaps ?? []) as ApiCap[], llbCaps: (pong.LLBCaps ?? []) as ApiCap[] };
   }
 
-  async solve(definition: object): Promise<string> {
-    const res = await this.call("Solve", "SolveRequest", "SolveResponse", { Definition: definition, allowResultReturn: true, allowResultArrayRef: true });
+  async solve(definition: object, opts: SolveOptions = {}): Promise<string> {
+    const res = await this.call("Solve", "SolveRequest", "SolveResponse", {
+      Definition: definition, allowResultReturn: true, allowResultArrayRef: true,
+      ...(opts.cacheImports?.length ? { CacheImports: opts.cacheImports.map((c) => ({ Type: c.Type, Attrs: sortedMap(c.Attrs) })) } : {}),
+    });
     const ref = (res.result as { ref?: { id?: string } } | undefined)?.ref?.id;
     if (ref === undefined) throw new Error("Solve returned no single ref");
     return ref;

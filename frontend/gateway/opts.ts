@@ -35,6 +35,34 @@ export function workerPlatform(env: NodeJS.ProcessEnv): { os: string; architectu
   }
 }
 
+/** A cache source BuildKit imports from, as the control API and SolveRequest.CacheImports spell it. */
+export interface CacheImport {
+  readonly Type: string;
+  readonly Attrs: Readonly<Record<string, string>>;
+}
+
+/**
+ * The build's --cache-from sources: buildx sends them as `cache-imports`
+ * (JSON), older clients as `cache-from` (comma-separated registry refs).
+ * A frontend must pass them to its own solves: BuildKit applies them only
+ * to definitions solved through the gateway.
+ */
+export function cacheImports(opts: ReadonlyMap<string, string>): CacheImport[] {
+  const imports: CacheImport[] = [];
+  const json = opts.get("cache-imports");
+  if (json) {
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed)) throw new Error(`cache-imports is not a list: ${json}`);
+    for (const e of parsed as { Type?: string; type?: string; Attrs?: Record<string, string>; attrs?: Record<string, string> }[]) {
+      const type = e.Type ?? e.type;
+      if (!type) throw new Error(`a cache import without a type: ${JSON.stringify(e)}`);
+      imports.push({ Type: type, Attrs: e.Attrs ?? e.attrs ?? {} });
+    }
+  }
+  for (const ref of (opts.get("cache-from") ?? "").split(",").map((r) => r.trim()).filter(Boolean)) imports.push({ Type: "registry", Attrs: { ref } });
+  return imports;
+}
+
 /** .dockerignore lines as BuildKit's local source takes them: comments and blanks dropped. */
 export function dockerignorePatterns(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));

@@ -13,27 +13,11 @@ import { fileURLToPath } from "node:url";
 import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { runCapture } from "../../common/run.js";
 import { mainIndex } from "./debian-mirror.js";
-import { buildx, docker } from "./docker.js";
+import { buildSteps as steps, buildx, docker } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/language/", import.meta.url));
 const IMAGE = "containerx-e2e/language";
 
-
-/** Step names BuildKit reported as CACHED, and the ones it ran. */
-function steps(progress: string): { cached: string[]; ran: string[] } {
-  const names = new Map<string, string>();
-  const cached = new Set<string>();
-  const ran = new Set<string>();
-  for (const line of progress.split("\n")) {
-    const m = /^#(\d+) (.*)$/.exec(line);
-    if (!m) continue;
-    const [, id, rest] = m;
-    if (!names.has(id)) names.set(id, rest);
-    else if (rest === "CACHED") cached.add(names.get(id)!);
-    else if (rest.startsWith("DONE")) ran.add(names.get(id)!);
-  }
-  return { cached: [...cached], ran: [...ran].filter((n) => !cached.has(n)) };
-}
 
 let context: string;
 

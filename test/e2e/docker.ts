@@ -10,6 +10,22 @@ export const docker = (args: string[], input?: string) => runCapture("docker", a
 export const buildx = (context: string, args: string[]) =>
   runCapture("docker", ["buildx", "build", "--progress=plain", "-f", join(context, "Cxfile"), ...args, context]);
 
+/** Step names BuildKit reported as CACHED in plain progress, and the ones it ran. */
+export function buildSteps(progress: string): { cached: string[]; ran: string[] } {
+  const names = new Map<string, string>();
+  const cached = new Set<string>();
+  const ran = new Set<string>();
+  for (const line of progress.split("\n")) {
+    const m = /^#(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, id, rest] = m;
+    if (!names.has(id)) names.set(id, rest);
+    else if (rest === "CACHED") cached.add(names.get(id)!);
+    else if (rest.startsWith("DONE")) ran.add(names.get(id)!);
+  }
+  return { cached: [...cached], ran: [...ran].filter((n) => !cached.has(n)) };
+}
+
 /** Starts a detached container named `name` and waits until the app printed `ready`. */
 export async function startReady(name: string, args: string[]): Promise<void> {
   const started = await docker(["run", "-d", "--name", name, ...args]);

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCapture } from "../../common/run.js";
-import { buildx, docker, pushImage } from "./docker.js";
+import { buildSteps, buildx, docker, pushImage } from "./docker.js";
 import { startCleanEngine, type CleanEngine } from "./clean-engine.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -127,17 +127,32 @@ test("a two-platform aarch64 app is pushed with shared guest layers, and pulls a
   assert.match(cleanRun.stderr, /resuming the guest from the image's build-time snapshot/, "a snapshot made on one engine resumes on another");
 });
 
-test("the same Cxfile and context build to the same digests on two engines from clean caches, from images published to a registry", multiPlatform, async () => {
-  const mirror = `${REGISTRY}/containerx-e2e-mirror`;
-  const published = await runCapture("bash", [join(REPO, "bootstrap/publish.sh"), mirror, "minimal/aarch64"]);
-  assert.equal(published.exitCode, 0, published.stderr.slice(-3000));
-  assert.match(published.stderr, new RegExp(`pushed ${mirror}/frontend:latest`));
+const MIRROR = `${REGISTRY}/containerx-e2e-mirror`;
+let mirrorPublished: Promise<void> | undefined;
 
-  const ctx = await appContext(`repro-${process.pid}`);
+/** The frontend, runtime and minimal/aarch64 published to the local registry once, for the clean engine to build from. */
+function publishMirror(): Promise<void> {
+  mirrorPublished ??= (async () => {
+    const published = await runCapture("bash", [join(REPO, "bootstrap/publish.sh"), MIRROR, "minimal/aarch64"]);
+    assert.equal(published.exitCode, 0, published.stderr.slice(-3000));
+    assert.match(published.stderr, new RegExp(`pushed ${MIRROR}/frontend:latest`));
+  })();
+  return mirrorPublished;
+}
+
+/** The fixture's Cxfile building from the mirror, with `edit` applied. */
+async function mirroredCxfile(ctx: string, edit: (text: string) => string = (t) => t): Promise<string> {
   const cxfile = join(ctx, "Cxfile");
+  await writeFile(cxfile, edit((await readFile(cxfile, "utf8")).replace(/^# syntax=.*$/m, `# syntax=${MIRROR}/frontend`)));
+  return cxfile;
+}
+
+test("the same Cxfile and context build to the same digests on two engines from clean caches, from images published to a registry", multiPlatform, async () => {
+  await publishMirror();
+  const mirror = MIRROR;
+  const ctx = await appContext(`repro-${process.pid}`);
   // A snapshot holds the guest's RAM as it happened to be, so reproducible builds leave it out.
-  await writeFile(cxfile, (await readFile(cxfile, "utf8")).replace(/^# syntax=.*$/m, `# syntax=${mirror}/frontend`)
-    .replace(/^base: .*$/m, "$&\nguest:\n  snapshot: false"));
+  const cxfile = await mirroredCxfile(ctx, (t) => t.replace(/^base: .*$/m, "$&\nguest:\n  snapshot: false"));
   const repo = "containerx-e2e/repro";
   const buildArgs = (tag: string) => ["-f", cxfile, "--platform", PLATFORMS.join(","), "--no-cache", "--provenance=false",
     "--build-arg", "SOURCE_DATE_EPOCH=1700000000", "--build-arg", `CX_IMAGE_PREFIX=${mirror}/`, "-t", `${REGISTRY}/${repo}:${tag}`, ctx];
@@ -160,3 +175,30 @@ test("the same Cxfile and context build to the same digests on two engines from 
   assert.equal(a.digest, b.digest, "the image index");
   process.stdout.write(`# index ${a.digest} on both engines\n`);
 });
+
+for (const type of ["registry", "local"] as const) {
+  test(`--cache-to type=${type} on one engine, --cache-from on a clean one: the run step and the snapshot come back CACHED and no guest boots`, multiPlatform, async () => {
+    await publishMirror();
+    const nonce = `cache-${type}-${process.pid}-${Date.now()}`;
+    const ctx = await appContext(nonce);
+    const cxfile = await mirroredCxfile(ctx, (t) => t.replace(/^base: .*$/m, `$&\nrun:\n  - echo ${nonce} > /etc/nonce`));
+    const cacheDir = join(ctx, "cache");
+    const [to, from] = type === "registry"
+      ? [`type=registry,ref=${REGISTRY}/containerx-e2e/cache:${process.pid},mode=max`, `type=registry,ref=${REGISTRY}/containerx-e2e/cache:${process.pid}`]
+      : [`type=local,dest=${cacheDir},mode=max`, `type=local,src=${cacheDir}`];
+    const build = (cli: typeof docker, cache: string[]) => cli(["buildx", "build", "--progress=plain", "-f", cxfile,
+      "--build-arg", `CX_IMAGE_PREFIX=${MIRROR}/`, ...cache, ctx]);
+
+    const first = await build(docker, ["--cache-to", to]);
+    assert.equal(first.exitCode, 0, first.stderr.slice(-3000));
+    assert.match(first.stderr, /booting the aarch64 guest \(TCG\) to run/, "the first build runs the step in a guest");
+
+    const second = await build(engine!.docker, ["--cache-from", from]);
+    assert.equal(second.exitCode, 0, second.stderr.slice(-3000));
+    const { cached, ran } = buildSteps(second.stderr);
+    process.stdout.write(`# clean engine, --cache-from ${from}:\n#   CACHED: ${cached.join(" | ")}\n#   ran: ${ran.join(" | ")}\n`);
+    assert.ok(cached.some((s) => s.startsWith(`[run 1/1] echo ${nonce}`)), "the run step is CACHED");
+    assert.ok(cached.some((s) => s.startsWith("[snapshot]")), "the snapshot is CACHED");
+    assert.doesNotMatch(second.stderr, /booting the aarch64 guest/, "no guest boots");
+  });
+}

@@ -14,10 +14,10 @@ import { UnsupportedSubrequestError } from "../../frontend/subrequests/serve.js"
 type Msg = Record<string, unknown>;
 
 /** The caps Docker 26's BuildKit reports that Containerx looks at. */
-const FRONTEND_CAPS = ["solve.base", "resolveimage", "readfile", "return", "returnmap", "proto.refarray"];
+const FRONTEND_CAPS = ["solve.base", "resolveimage", "readfile", "return", "returnmap", "proto.refarray", "importcaches"];
 const LLB_CAPS = ["source.image", "source.local", "source.local.includepatterns", "source.local.excludepatterns", "source.local.sharedkeyhint",
   "source.http", "source.http.checksum", "exec.meta.base", "exec.meta.network", "exec.mount.bind", "exec.mount.selector", "platform",
-  "meta.description", "meta.ignorecache", "exporter.image.annotations"];
+  "meta.description", "meta.ignorecache", "exporter.image.annotations", "exec.mount.secret"];
 
 interface BridgeOptions {
   /** Caps reported disabled. */
@@ -312,5 +312,24 @@ test("subrequests are answered from the Cxfile with nothing built: targets, outl
     const returned = calls.at(-1)!.req as { result: { ref?: unknown; metadata: Record<string, Buffer> } };
     assert.equal(returned.result.ref, undefined);
     assert.equal(returned.result.metadata["result.json"].toString(), targets.metadata["result.json"].toString());
+  });
+});
+
+test("--cache-from sources reach the app's solve, as buildx (cache-imports) and older clients (cache-from) send them", async () => {
+  const cxfile = "base: minimal/aarch64\ncopy:\n  - hello: /opt/hello\n";
+  await withGateway(cxfile, async (gateway, calls) => {
+    await build(gateway, {
+      ...env,
+      BUILDKIT_FRONTEND_OPT_2: `cache-imports=${JSON.stringify([{ Type: "local", Attrs: { src: "/c", digest: "sha256:1" } }, { Type: "registry", Attrs: { ref: "r/c:1" } }])}`,
+      BUILDKIT_FRONTEND_OPT_3: "cache-from=old/ref:1",
+    });
+    const solves = calls.filter((c) => c.method === "Solve");
+    const app = solves.at(-1)!.req as { CacheImports: { Type: string; Attrs: Record<string, string> }[] };
+    assert.deepEqual(app.CacheImports, [
+      { Type: "local", Attrs: { digest: "sha256:1", src: "/c" } },
+      { Type: "registry", Attrs: { ref: "r/c:1" } },
+      { Type: "registry", Attrs: { ref: "old/ref:1" } },
+    ]);
+    assert.ok(solves.slice(0, -1).every((s) => s.req.CacheImports === undefined), "reading the Cxfile imports no cache");
   });
 });
