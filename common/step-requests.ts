@@ -3,6 +3,7 @@
  * Both sides compile against these types, so the LLB the frontend writes and
  * the step that reads it cannot drift apart.
  */
+import { RUNTIME_FAILURE } from "./exit-codes.js";
 import { STEP_REQUEST_ENV } from "./layout.js";
 
 export interface Owner {
@@ -95,7 +96,7 @@ export function runStepMain<T>(name: string, step: (request: T) => Promise<numbe
       },
       (err: unknown) => {
         process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
+        process.exit(RUNTIME_FAILURE);
       },
     );
 }

@@ -6,8 +6,10 @@
 import { parseCxfile } from "./cxfile/parse.js";
 import { CxfileError } from "./cxfile/errors.js";
 import type { CxfileSpec } from "./cxfile/spec.js";
-import { planToLLB } from "./convert/to-llb.js";
-import type { Gateway, Result } from "./gateway/client.js";
+import { appContext, planToLLB } from "./convert/to-llb.js";
+import { checkCopySources } from "./context-check.js";
+import { GatewayError, type Gateway, type Result } from "./gateway/client.js";
+import { describeStepFailure } from "./step-failure.js";
 import { cacheImports, dockerignorePatterns, frontendOpts, prefixedOpts, workerPlatform } from "./gateway/opts.js";
 import { imageAnnotations, imageConfig } from "./image/config.js";
 import { buildResult } from "./image/result.js";
@@ -16,7 +18,7 @@ import { local } from "./llb/ops.js";
 import { normalizeImageRef } from "./plan/image-ref.js";
 import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
 import { formatPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
-import { takesAnnotations, unmetNeeds } from "./gateway/caps.js";
+import { evaluatesSolve, takesAnnotations, unmetNeeds } from "./gateway/caps.js";
 import { answer, describe, needsCxfile } from "./subrequests/serve.js";
 
 /** A request Containerx understands but cannot serve yet. */
@@ -117,6 +119,8 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     return planned;
   });
   const imports = cacheImports(opts);
+  // Evaluated here, a failing step's error comes back to be told in the Cxfile's words; older BuildKits fail it after Return.
+  const evaluate = evaluatesSolve(caps);
   const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache,
     secrets: plan.runs.some((r) => r.secrets.length > 0), cacheImports: imports.length > 0 });
   if (unmet.length) {
@@ -131,6 +135,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
   };
+  await withSource(text, () => checkCopySources(gateway, plan, marshal(appContext(plan, convertOpts)).definition, filename));
   const configOpts = {
     labels: Object.fromEntries(prefixedOpts(opts, "label:")),
     ...(epoch === undefined ? {} : { created: new Date(epoch * 1000).toISOString() }),
@@ -144,7 +149,10 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
           `(build it on this machine with bootstrap/images.sh --platforms all, which adds every host platform, ` +
           "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/)");
       });
-    const ref = await gateway.solve(marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache }).definition, { cacheImports: imports });
+    const definition = marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache, source: { filename, text, language: "Cxfile" } }).definition;
+    const ref = await gateway.solve(definition, { cacheImports: imports, evaluate }).catch((err: unknown) => {
+      throw err instanceof GatewayError ? describeStepFailure(err.message, err.details, plan, filename) ?? err : err;
+    });
     const config = imageConfig(plan, host, JSON.parse(runtime.config.toString("utf8") || "{}"), configOpts);
     return { host, ref, config: Buffer.from(JSON.stringify(config)) };
   }));

@@ -8,7 +8,8 @@ import { format } from "node:util";
 import { build, UnsupportedError } from "./build.js";
 import { errorSourceDetail } from "./cxfile/error-source.js";
 import { CxfileError } from "./cxfile/errors.js";
-import { GrpcGateway, RpcCode } from "./gateway/client.js";
+import { GatewayError, GrpcGateway, RpcCode } from "./gateway/client.js";
+import { StepFailure } from "./step-failure.js";
 import { relayStdio } from "./gateway/stdio-relay.js";
 import { subrequestDetail, UnsupportedSubrequestError } from "./subrequests/serve.js";
 
@@ -26,10 +27,11 @@ async function main(): Promise<void> {
     // Cxfile errors go back as UNKNOWN: BuildKit prefixes any other code's name
     // to the message once per layer it crosses ("InvalidArgument: InvalidArgument: …").
     const code = err instanceof UnsupportedError || err instanceof UnsupportedSubrequestError ? RpcCode.UNIMPLEMENTED : RpcCode.UNKNOWN;
-    const detail = err instanceof CxfileError ? errorSourceDetail(err)
-      : err instanceof UnsupportedSubrequestError ? subrequestDetail(err.request) : undefined;
+    const details = err instanceof CxfileError ? [errorSourceDetail(err)]
+      : err instanceof UnsupportedSubrequestError ? [subrequestDetail(err.request)]
+      : err instanceof StepFailure || err instanceof GatewayError ? err.details : [];
     process.stderr.write(`containerx frontend: ${message}\n`);
-    await gateway.returnError(code, message, detail ? [detail] : []);
+    await gateway.returnError(code, message, details.filter((d) => d !== undefined));
   } finally {
     gateway.close();
     relay.close();

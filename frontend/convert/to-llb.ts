@@ -79,7 +79,7 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
   const platform = plan.buildPlatform;
   const disk = plan.baseDisk;
   const published = plan.baseImage === undefined ? undefined : image(plan.baseImage, platform,
-    disk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`);
+    disk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`, [plan.basePos.line]);
   if (!disk) return { from: published!, dir: LAYOUT.baseDir };
   const src = disk.source;
   const mounts: ExecMount[] = [];
@@ -102,10 +102,19 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
     mounts: [...mounts, { dest: LAYOUT.baseDir, output: true }, { dest: "/tmp" }],
     platform,
     network: "none",
+    lines: [plan.basePos.line],
     name: `[base] import ${plan.baseName} as the OS base${plan.agent ? "" : ` (boots with ${disk.boot.kind}, no agent)`}`,
   });
   return { from: imported, dir: "/" };
 }
+
+/** The build-context files the app's `copy` entries name: one op, whoever asks, so BuildKit transfers them once. */
+export const appContext = (plan: BuildPlan, opts: ConvertOptions): Output => local(opts.contextName, {
+  sessionId: opts.sessionId,
+  includePatterns: plan.contextPaths,
+  excludePatterns: opts.excludePatterns,
+  sharedKeyHint: opts.contextName,
+}, `[context] load ${plan.contextPaths.length} path(s) from the build context`);
 
 /**
  * The app image for one host platform as LLB, layers over the runtime image:
@@ -138,7 +147,9 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
    * env, the disk chain so far read-only where the step's backing paths expect
    * it, its own mounts, and scratch space (the root is read-only, see exec).
    */
-  const diskStep = (step: { bin: string; env: readonly string[]; request: object; mounts: ExecMount[]; network?: "none"; name: string }): Output => {
+  const diskStep = (step: {
+    bin: string; env: readonly string[]; request: object; mounts: ExecMount[]; network?: "none"; name: string; lines?: readonly number[];
+  }): Output => {
     const [out] = exec({
       root: tools,
       args: [step.bin],
@@ -147,6 +158,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       platform,
       ...(step.network ? { network: step.network } : {}),
       name: step.name,
+      ...(step.lines ? { lines: step.lines } : {}),
     });
     return out;
   };
@@ -162,16 +174,12 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       env: vmEnv,
       request,
       mounts: [{ dest: runLayerDir(i), output: true }, ...secrets],
+      lines: [step.pos.line],
       name: `[run ${i + 1}/${plan.runs.length}] ${commandText(step.argv)}`,
     }));
   });
 
-  const context = local(opts.contextName, {
-    sessionId: opts.sessionId,
-    includePatterns: plan.contextPaths,
-    excludePatterns: opts.excludePatterns,
-    sharedKeyHint: opts.contextName,
-  }, `[context] load ${plan.contextPaths.length} path(s) from the build context`);
+  const context = appContext(plan, opts);
   const top = topDiskAfter(plan.runs.length);
   const request: PopulateRequest = {
     context: CONTEXT_MOUNT,
@@ -192,6 +200,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
     request,
     mounts: [{ dest: CONTEXT_MOUNT, from: context, readonly: true }, { dest: LAYOUT.appDir, output: true }],
     network: "none",
+    lines: plan.copies.map((c) => c.pos.line),
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
 

@@ -76,5 +76,8 @@ export function unmetNeeds(caps: GatewayCaps, features: BuildFeatures): string[]
   ].map((n) => `${n.cap} (${n.for})`);
 }
 
+/** Whether Solve can run the graph before it answers (BuildKit 0.11 and later). */
+export const evaluatesSolve = (caps: GatewayCaps) => enabled(caps.frontend, "gateway.solve.evaluate");
+
 /** Whether the exporter takes manifest annotations (BuildKit 0.11 and later): older ones get none rather than an error. */
 export const takesAnnotations = (caps: GatewayCaps) => enabled(caps.llb, "exporter.image.annotations");

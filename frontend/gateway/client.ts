@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type protobuf from "protobufjs";
-import { gw } from "../protos.js";
+import { gw, protos } from "../protos.js";
 import type { Platform } from "../plan/platform.js";
 import { sortedMap } from "../llb/graph.js";
 import type { CacheImport } from "./opts.js";
@@ -25,6 +25,23 @@ export interface ErrorDetail {
   readonly value: Uint8Array;
 }
 
+/** A failed call, with the details BuildKit attached (errdefs.Source of a failing op, among others). */
+export class GatewayError extends Error {
+  constructor(message: string, readonly details: readonly ErrorDetail[]) {
+    super(message);
+    this.name = "GatewayError";
+  }
+}
+
+/** The google.rpc.Status details grpc-go sends in the grpc-status-details-bin trailer. */
+function statusDetails(error: grpc.ServiceError): ErrorDetail[] {
+  const [bin] = error.metadata?.get("grpc-status-details-bin") ?? [];
+  if (!Buffer.isBuffer(bin)) return [];
+  const status = protos.lookupType("google.rpc.Status");
+  const decoded = status.toObject(status.decode(bin), { bytes: Buffer }) as { details?: { type_url: string; value: Buffer }[] };
+  return (decoded.details ?? []).map((d) => ({ typeUrl: d.type_url, value: d.value }));
+}
+
 export interface ApiCap {
   readonly ID: string;
   readonly Enabled?: boolean;
@@ -35,6 +52,8 @@ export interface Gateway {
   ping(): Promise<{ frontendCaps: ApiCap[]; llbCaps: ApiCap[] }>;
   solve(definition: object, opts?: SolveOptions): Promise<string>;
   readFile(ref: string, path: string): Promise<Buffer>;
+  /** The names in a directory of a solved result. */
+  readDir(ref: string, path: string): Promise<string[]>;
   resolveImageConfig(ref: string, platform: Platform, logName: string): Promise<{ digest: string; config: Buffer }>;
   returnResult(result: Result): Promise<void>;
   returnError(code: number, message: string, details?: readonly ErrorDetail[]): Promise<void>;
@@ -44,6 +63,8 @@ export interface Gateway {
 export interface SolveOptions {
   /** --cache-from sources to look for this definition's results in. */
   readonly cacheImports?: readonly CacheImport[];
+  /** Run the solve before answering, so a failing op fails this call (cap gateway.solve.evaluate). */
+  readonly evaluate?: boolean;
 }
 
 export class GrpcGateway implements Gateway {
@@ -69,7 +90,8 @@ export class GrpcGateway implements Gateway {
         (msg: object) => Buffer.from(req.encode(req.fromObject(msg)).finish()),
         (buf: Buffer) => res.toObject(res.decode(buf), { longs: Number, bytes: Buffer, defaults: false }),
         request,
-        (error, value) => (error ? reject(new Error(`${method}: ${error.details || error.message}`)) : resolve(value as Record<string, unknown>)),
+        (error, value) => (error ? reject(new GatewayError(`${method}: ${error.details || error.message}`, statusDetails(error)))
+          : resolve(value as Record<string, unknown>)),
       );
     });
   }
@@ -83,6 +105,7 @@ export class GrpcGateway implements Gateway {
     const res = await this.call("Solve", "SolveRequest", "SolveResponse", {
       Definition: definition, allowResultReturn: true, allowResultArrayRef: true,
       ...(opts.cacheImports?.length ? { CacheImports: opts.cacheImports.map((c) => ({ Type: c.Type, Attrs: sortedMap(c.Attrs) })) } : {}),
+      ...(opts.evaluate ? { Evaluate: true } : {}),
     });
     const ref = (res.result as { ref?: { id?: string } } | undefined)?.ref?.id;
     if (ref === undefined) throw new Error("Solve returned no single ref");
@@ -92,6 +115,11 @@ export class GrpcGateway implements Gateway {
   async readFile(ref: string, path: string): Promise<Buffer> {
     const res = await this.call("ReadFile", "ReadFileRequest", "ReadFileResponse", { Ref: ref, FilePath: path });
     return (res.Data as Buffer | undefined) ?? Buffer.alloc(0);
+  }
+
+  async readDir(ref: string, path: string): Promise<string[]> {
+    const res = await this.call("ReadDir", "ReadDirRequest", "ReadDirResponse", { Ref: ref, DirPath: path });
+    return ((res.entries ?? []) as { path?: string }[]).map((e) => e.path ?? "");
   }
 
   async resolveImageConfig(ref: string, platform: Platform, logName: string) {

@@ -12,6 +12,8 @@ export interface Vertex {
   readonly platform?: Platform;
   /** Shown as the step's name in `docker buildx build` progress. */
   readonly name: string;
+  /** The lines of the source file (the Cxfile) this op comes from, 1-based: BuildKit shows them when it fails. */
+  readonly lines?: readonly number[];
 }
 
 /** An output (a filesystem) of a vertex. */
@@ -25,9 +27,23 @@ export function sortedMap<T>(map: Readonly<Record<string, T>>): Record<string, T
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** The file vertices' `lines` point into. */
+export interface SourceFile {
+  readonly filename: string;
+  readonly text: string;
+  readonly language: string;
+}
+
+type LineRange = { start: { line: number }; end: { line: number } };
+type SourceMap = { locations: Record<string, { locations: { sourceIndex: number; ranges: LineRange[] }[] }>; infos: object[] };
+
 export interface Marshalled {
   /** pb.Definition as a plain object, ready for the gateway's Solve. */
-  readonly definition: { def: Uint8Array[]; metadata: Record<string, { description: Record<string, string>; ignore_cache?: boolean }> };
+  readonly definition: {
+    def: Uint8Array[];
+    metadata: Record<string, { description: Record<string, string>; ignore_cache?: boolean }>;
+    Source?: SourceMap;
+  };
   /** Digest of the terminal op: stable for the same graph. */
   readonly digest: string;
 }
@@ -50,9 +66,10 @@ function encodeOp(v: Vertex, inputDigests: readonly { digest: string; index: num
  * takes the last op as the terminal). `ignoreCache` (--no-cache) marks every
  * op so BuildKit runs it again.
  */
-export function marshal(result: Output, opts: { ignoreCache?: boolean } = {}): Marshalled {
+export function marshal(result: Output, opts: { ignoreCache?: boolean; source?: SourceFile } = {}): Marshalled {
   const defs: Uint8Array[] = [];
   const metadata: Marshalled["definition"]["metadata"] = {};
+  const locations: SourceMap["locations"] = {};
   const done = new Map<Vertex, string>();
   const visit = (v: Vertex): string => {
     const known = done.get(v);
@@ -64,11 +81,20 @@ export function marshal(result: Output, opts: { ignoreCache?: boolean } = {}): M
     if (!(digest in metadata)) {
       defs.push(bytes);
       metadata[digest] = { description: { "llb.customname": v.name }, ...(opts.ignoreCache ? { ignore_cache: true } : {}) };
+      if (opts.source && v.lines?.length) {
+        locations[digest] = { locations: [{ sourceIndex: 0, ranges: v.lines.map((line) => ({ start: { line }, end: { line } })) }] };
+      }
     }
     return digest;
   };
   const top = visit(result.vertex);
   const terminal = pb.Op.encode(pb.Op.fromObject({ inputs: [{ digest: top, index: result.index }] })).finish();
   defs.push(terminal);
-  return { definition: { def: defs, metadata: sortedMap(metadata) }, digest: digestOf(terminal) };
+  const source = opts.source && Object.keys(locations).length ? {
+    Source: {
+      locations: sortedMap(locations),
+      infos: [{ filename: opts.source.filename, data: Buffer.from(opts.source.text, "utf8"), language: opts.source.language }],
+    },
+  } : {};
+  return { definition: { def: defs, metadata: sortedMap(metadata), ...source }, digest: digestOf(terminal) };
 }

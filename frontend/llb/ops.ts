@@ -10,8 +10,8 @@ const MOUNT_SECRET = 1;
 /** Secrets as Dockerfile's RUN --mount=type=secret has them: root's, read-only to root. */
 const SECRET_MODE = 0o400;
 
-export function image(ref: string, platform: Platform, name: string): Output {
-  const vertex: Vertex = { body: { source: { identifier: `docker-image://${ref}`, attrs: {} } }, inputs: [], platform, name };
+export function image(ref: string, platform: Platform, name: string, lines?: readonly number[]): Output {
+  const vertex: Vertex = { body: { source: { identifier: `docker-image://${ref}`, attrs: {} } }, inputs: [], platform, name, ...(lines ? { lines } : {}) };
   return { vertex, index: 0 };
 }
 
@@ -61,6 +61,8 @@ export interface ExecOptions {
   readonly platform: Platform;
   readonly network?: "none" | "sandbox";
   readonly name: string;
+  /** The source lines the step comes from (graph.ts Vertex.lines). */
+  readonly lines?: readonly number[];
 }
 
 /** Runs a command; returns one Output per mount that asked for one, in order. */
@@ -97,6 +99,6 @@ export function exec(opts: ExecOptions): Output[] {
       ...(opts.network === "none" ? { network: NET_NONE } : {}),
     },
   };
-  const vertex: Vertex = { body, inputs, platform: opts.platform, name: opts.name };
+  const vertex: Vertex = { body, inputs, platform: opts.platform, name: opts.name, ...(opts.lines ? { lines: opts.lines } : {}) };
   return Array.from({ length: outputs }, (_, index) => ({ vertex, index }));
 }

@@ -16,11 +16,12 @@ export interface RunStep {
   readonly argv: readonly string[];
   readonly env: readonly string[];
   readonly secrets: readonly SecretUse[];
-  /** Where the Cxfile asks for it. */
+  /** Where the Cxfile asks for it, and how errors name it: run[1], targets.debug.run[0]. */
   readonly pos: Pos;
+  readonly label: string;
 }
 
-export type CopyStep = Omit<CopySpec, "pos">;
+export type CopyStep = CopySpec;
 
 /**
  * The image config of the chosen target, all inheritance resolved: the
@@ -39,6 +40,8 @@ export interface BuildPlan {
   readonly arch: ArchName;
   /** How the user named the base: minimal/aarch64, the image reference, or the disk. */
   readonly baseName: string;
+  /** Where the Cxfile names it. */
+  readonly basePos: Pos;
   /**
    * The guest-base image: the base itself, or for a disk base the one its
    * kernel and agent come from; absent for a disk that boots without the agent.
@@ -165,7 +168,8 @@ function resolveBase(spec: CxfileSpec, opts: PlanOptions): ResolvedBase {
 export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
   const { stages, target } = chooseStage(spec, opts.target);
   const argEnv = spec.args.map((a) => `${a.name}=${a.value}`);
-  const copies = stages.flatMap((s) => s.copy).map(({ pos: _pos, ...copy }) => copy);
+  const copies = stages.flatMap((s) => s.copy);
+  const prefixes = target === undefined ? [""] : ["", `targets.${target}.`];
   return {
     ...resolveBase(spec, opts),
     runtimeImage: normalizeImageRef(`${opts.imagePrefix}runtime:${opts.runtimeTag}`),
@@ -173,7 +177,10 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
     buildPlatform: opts.buildPlatform,
     ...(target === undefined ? {} : { target }),
     guest: spec.guest,
-    runs: stages.flatMap((s) => s.run).map((r) => ({ argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv], secrets: r.secrets, pos: r.pos })),
+    basePos: spec.base.pos,
+    runs: stages.flatMap((s, k) => s.run.map((r, i) => ({
+      argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv], secrets: r.secrets, pos: r.pos, label: `${prefixes[k]}run[${i}]`,
+    }))),
     copies,
     contextPaths: [...new Set(copies.map((c) => c.src))].sort(),
     app: mergeConfig(stages.map((s) => s.config)),

@@ -8,7 +8,8 @@
 import { createConnection } from "node:net";
 import { EXEC_SOCKET, stateDir } from "../../common/layout.js";
 import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FrameDecoder, signalName } from "../launcher/agent-protocol.js";
-import { guestProcess, rawContainerTerminal, RUNTIME_FAILURE, thisProcess } from "../launcher/container-process.js";
+import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
+import { guestProcess, rawContainerTerminal, thisProcess } from "../launcher/container-process.js";
 import { relayInput } from "../launcher/input-relay.js";
 import { hasAgent, readBaseManifest } from "../launcher/vm-config.js";
 

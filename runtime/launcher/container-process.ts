@@ -8,12 +8,6 @@ import { spawnSync } from "node:child_process";
 import type { ProcessSpec, TerminalSize } from "./agent-protocol.js";
 import { isRuntimeVariable } from "./settings.js";
 
-/**
- * Exit code when the runtime, not the guest command, failed: `docker run`
- * uses 125 for its own errors; 126 and 127 stay the command's, as in Docker.
- */
-export const RUNTIME_FAILURE = 125;
-
 export interface ContainerProcess {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;

@@ -8,7 +8,7 @@ import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import type { AgentLink } from "./agent-link.js";
 import { encodeFrame, FrameDecoder, type Frame } from "./agent-protocol.js";
-import { RUNTIME_FAILURE } from "./container-process.js";
+import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 
 export class ExecRelay {
   private link: AgentLink | undefined;

@@ -17,7 +17,7 @@ import { run, runCapture } from "../../common/run.js";
 import { changedExtents, type Extent } from "./block-diff.js";
 import type { Owner, PopulateCopy, PopulateRequest } from "../../common/step-requests.js";
 import { debugfsScripts, type GuestEntry } from "./debugfs-script.js";
-import { expandGlob, hasGlob } from "./glob.js";
+import { expandGlob, hasGlob, type ListDir } from "../../common/glob.js";
 
 const say = (msg: string) => process.stdout.write(`${msg}\n`);
 
@@ -45,6 +45,9 @@ async function walkContents(dir: string, dest: string, attrs: CopyAttrs, entries
   for (const name of (await readdir(dir)).sort()) await walk(join(dir, name), posix.join(dest, name), attrs, entries);
 }
 
+/** A directory lister for the context as this step has it mounted. */
+const listUnder = (root: string): ListDir => (dir) => readdir(join(root, dir)).catch(() => []);
+
 /** One copy source (no glob): like Dockerfile COPY, a directory's contents go into dest. */
 async function copyOne(contextRoot: string, source: string, dest: string, attrs: CopyAttrs, entries: GuestEntry[]): Promise<void> {
   const st = await lstat(source).catch(() => {
@@ -62,7 +65,7 @@ export async function guestEntries(copies: readonly PopulateCopy[], contextRoot:
       continue;
     }
     const pattern = posix.relative(contextRoot, copy.source);
-    const matches = await expandGlob(contextRoot, pattern);
+    const matches = await expandGlob(listUnder(contextRoot), pattern);
     if (!matches.length) throw new Error(`${pattern}: no file in the build context matches`);
     for (const match of matches) await copyOne(contextRoot, join(contextRoot, match), copy.dest, copy, entries);
   }

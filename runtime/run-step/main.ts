@@ -6,6 +6,7 @@
  * The VM comes from the same settings and vmConfigFor as `docker run`.
  */
 import { mkdir, readdir } from "node:fs/promises";
+import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { LAYOUT } from "../../common/layout.js";
 import { runStepMain, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
@@ -59,10 +60,10 @@ async function runStep(req: RunStepRequest): Promise<number> {
       return outcome.code;
     case "stopped":
       process.stderr.write(`containerx: the run step was stopped by ${outcome.signal}\n`);
-      return 1;
+      return RUNTIME_FAILURE;
     default:
       process.stderr.write(`containerx: ${failureReason(outcome)}\n`);
-      return 1;
+      return RUNTIME_FAILURE;
   }
 }
 

@@ -102,13 +102,19 @@ test("caching: an unchanged rebuild is all cache hits; changing an app file re-d
   assert.ok(ran.stdout.startsWith(`built with bonjour-${nonce} on aarch64\n`), ran.stdout);
 });
 
-test("a failing run step fails the build with the guest's output and exit code", async () => {
+test("a failing run step fails the build with the guest's output, the Cxfile lines and the user's command", async () => {
   const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-"));
-  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\nrun:\n  - echo about to fail >&2; exit 5\n");
-  const built = await buildx(ctx, []);
+  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\nrun:\n  - echo first\n  - echo about to fail >&2; exit 5\n");
+  const built = await buildx(ctx, ["--no-cache"]);
   assert.notEqual(built.exitCode, 0);
   assert.match(built.stderr, /about to fail/);
   assert.match(built.stderr, /the command exited with code 5 in the guest/);
+  assert.match(built.stderr, /Cxfile:5\n-+\n(.*\n)*\s+5 \| >>>\s+- echo about to fail >&2; exit 5\n/, "the Cxfile excerpt");
+  // Docker 20.10's BuildKit cannot evaluate a solve for the frontend: its last line names the runtime's step program.
+  if (!(await docker(["version", "-f", "{{.Server.Version}}"])).stdout.startsWith("20.")) {
+    assert.match(built.stderr, /ERROR: failed to solve: Cxfile:5: run\[1\]: echo about to fail >&2; exit 5 exited with code 5\n/);
+  }
+  process.stdout.write(`# a failing run step ends with:\n${built.stderr.slice(built.stderr.indexOf("Cxfile:5\n")).replace(/^/gm, "#   ")}\n`);
 });
 
 test("--print=targets and --print=outline answer from the Cxfile without building it", async () => {
@@ -153,9 +159,11 @@ test("Cxfile errors show the offending lines the way Dockerfile errors do", asyn
   assert.match(built.stderr, /ERROR: failed to solve: (.*desc = )?Cxfile:5:5: unknown key 'dset' in copy\[0\] \(did you mean 'dest'\?\)/);
   assert.doesNotMatch(built.stderr, /at .*\.js:\d+/, "no stack trace");
 
-  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - missing.bin: /opt/x\n");
-  const missing = await buildx(ctx, []);
-  assert.match(missing.stderr, /missing\.bin: not found in the build context/);
+  await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\nrun:\n  - echo prepare\ncopy:\n  - missing.bin: /opt/x\n");
+  const missing = await buildx(ctx, ["--no-cache"]);
+  assert.match(missing.stderr, /Cxfile:6\n-+\n(.*\n)*\s+6 \| >>>\s+- missing\.bin: \/opt\/x\n/);
+  assert.match(missing.stderr, /ERROR: failed to solve: (.*desc = )?Cxfile:6:5: copy: missing\.bin: not found in the build context/);
+  assert.doesNotMatch(missing.stderr, /booting the aarch64 guest/, "it fails before any guest boots");
 });
 
 test("examples/debian-jq: apt installs jq inside a Debian arm64 guest at build time, and the app uses it", async () => {

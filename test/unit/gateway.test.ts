@@ -64,6 +64,12 @@ function fakeBridge(files: Record<string, string>, { without = [], missing = [] 
       if (data === undefined) throw new Error(`open ${String(req.FilePath)}: no such file or directory`);
       return { Data: Buffer.from(data) };
     }),
+    // The context as files' paths name it: every solve's result holds them all.
+    ReadDir: method("ReadDir", "ReadDirRequest", "ReadDirResponse", (req) => {
+      const dir = req.DirPath === "." ? "" : `${String(req.DirPath)}/`;
+      const names = Object.keys(files).filter((f) => f.startsWith(dir)).map((f) => f.slice(dir.length).split("/")[0]);
+      return { entries: [...new Set(names)].map((path) => ({ path })) };
+    }),
     ResolveImageConfig: method("ResolveImageConfig", "ResolveImageConfigRequest", "ResolveImageConfigResponse", (req) => {
       if (missing.includes(req.Ref as string)) throw new Error(`${String(req.Ref)}: not found`);
       return { Digest: "sha256:00", Config: Buffer.from(JSON.stringify({ history: [{ created_by: "runtime layer" }] })) };
@@ -119,14 +125,16 @@ test("Ping answers through the relay with the server's capabilities", async () =
 
 test("a build reads the Cxfile, solves the app graph and returns ref plus image config", async () => {
   const cxfile = "# syntax=containerx/frontend\nbase: minimal/aarch64\ncopy:\n  - hello: /opt/hello/hello\nentrypoint: [/opt/hello/hello, world]\n";
-  await withGateway(cxfile, async (gateway, calls) => {
+  await withGateway({ Cxfile: cxfile, hello: "binary" }, async (gateway, calls) => {
     const result = await build(gateway, env);
     assert.ok("ref" in result, "one platform asked for: one image, not a platform map");
-    assert.equal(result.ref, "ref-3");
-    assert.deepEqual(calls.map((c) => c.method), ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "ResolveImageConfig", "Solve"]);
+    assert.equal(result.ref, "ref-4");
+    assert.deepEqual(calls.map((c) => c.method),
+      ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "Solve", "ReadDir", "ResolveImageConfig", "Solve"]);
     assert.deepEqual([calls[2].req.FilePath, calls[4].req.FilePath], ["Cxfile", ".dockerignore"]);
-    assert.deepEqual([calls[5].req.Ref, calls[6].req.Ref], ["docker.io/containerx/minimal:aarch64", "docker.io/containerx/runtime:latest"]);
-    const ops = decodeOps(calls[7].req);
+    assert.deepEqual([calls[5].req.Ref, calls[8].req.Ref], ["docker.io/containerx/minimal:aarch64", "docker.io/containerx/runtime:latest"]);
+    assert.deepEqual([calls[7].req.DirPath], ["."], "the copy source is looked for before anything is built");
+    const ops = decodeOps(calls[9].req);
     const runtimes = ops.filter((o) => o.source?.identifier === "docker-image://docker.io/containerx/runtime:latest");
     assert.deepEqual(runtimes.map((o) => o.platform!.Architecture).sort(), ["amd64", "arm64"], "the image is the arm64 runtime; steps use the worker's");
     assert.ok(ops.filter((o) => o.exec).every((o) => o.platform!.Architecture === "amd64"), "every step runs natively on the worker");
@@ -166,7 +174,7 @@ test("a Cxfile error surfaces with file and line, before any app step is solved"
 
 test("several host platforms give a platform map whose images share every guest step", async () => {
   const cxfile = "base: minimal/aarch64\nrun: [\"echo hi\"]\ncopy:\n  - app: /opt/app\n";
-  await withGateway(cxfile, async (gateway, calls) => {
+  await withGateway({ Cxfile: cxfile, app: "binary" }, async (gateway, calls) => {
     const result = await build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_1: "platform=linux/amd64,linux/arm64" });
     assert.ok("refs" in result);
     const solves = calls.filter((c) => c.method === "Solve").slice(-2);
@@ -230,7 +238,7 @@ test("build args, target, labels, --no-cache and .dockerignore reach the graph a
     "  one: { cmd: [one] }",
     "  two: { cmd: [two], run: [\"echo two\"] }",
   ].join("\n");
-  await withGateway({ Cxfile: cxfile, ".dockerignore": "# comment\n*.log\n\n!keep.log\n" }, async (gateway, calls) => {
+  await withGateway({ Cxfile: cxfile, app: "binary", ".dockerignore": "# comment\n*.log\n\n!keep.log\n" }, async (gateway, calls) => {
     const result = await build(gateway, {
       ...env,
       BUILDKIT_FRONTEND_OPT_2: "build-arg:GREETING=hello",
@@ -317,7 +325,7 @@ test("subrequests are answered from the Cxfile with nothing built: targets, outl
 
 test("--cache-from sources reach the app's solve, as buildx (cache-imports) and older clients (cache-from) send them", async () => {
   const cxfile = "base: minimal/aarch64\ncopy:\n  - hello: /opt/hello\n";
-  await withGateway(cxfile, async (gateway, calls) => {
+  await withGateway({ Cxfile: cxfile, hello: "binary" }, async (gateway, calls) => {
     await build(gateway, {
       ...env,
       BUILDKIT_FRONTEND_OPT_2: `cache-imports=${JSON.stringify([{ Type: "local", Attrs: { src: "/c", digest: "sha256:1" } }, { Type: "registry", Attrs: { ref: "r/c:1" } }])}`,
@@ -332,4 +340,17 @@ test("--cache-from sources reach the app's solve, as buildx (cache-imports) and 
     ]);
     assert.ok(solves.slice(0, -1).every((s) => s.req.CacheImports === undefined), "reading the Cxfile imports no cache");
   });
+});
+
+test("a copy source missing from the context fails at its line before anything is built, globs included", async () => {
+  for (const [src, line] of [["missing.bin", 4], ["bin/*.so", 4]] as const) {
+    const cxfile = `base: minimal/aarch64\nrun: ["echo hi"]\ncopy:\n  - src: "${src}"\n    dest: /opt/\n  - bin/tool: /opt/tool\n`;
+    await withGateway({ Cxfile: cxfile, "bin/tool": "x", "bin/a.txt": "y" }, async (gateway, calls) => {
+      const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
+      assert.ok(err instanceof CxfileError, String(err));
+      assert.equal(err.message, `Cxfile:${line}:5: copy: ${src}: not found in the build context (context paths are relative to the context directory; check .dockerignore does not exclude it)`);
+      const solved = calls.filter((c) => c.method === "Solve").flatMap((c) => decodeOps(c.req));
+      assert.ok(!solved.some((o) => o.exec), "no step was solved");
+    });
+  }
 });

@@ -156,3 +156,25 @@ test("a run step's secrets are BuildKit secret mounts, read-only to root, and th
   assert.deepEqual(secretMounts(1), [], "the next step has none");
   assert.equal(request(1).secretsDir, undefined);
 });
+
+test("with the Cxfile as source, each run step, the copy step and the base carry their Cxfile lines; digests do not change", () => {
+  const text = "base: minimal/aarch64\nrun:\n  - echo one\n  - echo two\ncopy:\n  - a: /a\n  - b: /b\n";
+  const planned = planBuild(parseCxfile(text, "Cxfile"), planOpts);
+  const graph = planToLLB(planned, { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64);
+  const plain = marshal(graph);
+  const mapped = marshal(graph, { source: { filename: "Cxfile", text, language: "Cxfile" } });
+  assert.equal(mapped.digest, plain.digest);
+  assert.equal(plain.definition.Source, undefined);
+  const source = mapped.definition.Source!;
+  assert.deepEqual(source.infos, [{ filename: "Cxfile", data: Buffer.from(text), language: "Cxfile" }]);
+  const linesOf = (name: string) => {
+    const digest = Object.entries(mapped.definition.metadata).find(([, m]) => m.description["llb.customname"].startsWith(name))![0];
+    return source.locations[digest].locations[0].ranges.map((r) => r.start.line);
+  };
+  assert.deepEqual(linesOf("[run 1/2]"), [3]);
+  assert.deepEqual(linesOf("[run 2/2]"), [4]);
+  assert.deepEqual(linesOf("[copy]"), [6, 7]);
+  assert.deepEqual(linesOf("[base] fetch"), [1]);
+  const encoded = pb.Definition.decode(pb.Definition.encode(pb.Definition.fromObject(mapped.definition)).finish()) as unknown as { Source: { locations: Record<string, unknown> } };
+  assert.equal(Object.keys(encoded.Source.locations).length, 4, "the source map survives protobuf encoding");
+});

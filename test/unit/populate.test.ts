@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { debugfsScripts } from "../../runtime/populate/debugfs-script.js";
-import { expandGlob } from "../../runtime/populate/glob.js";
+import { expandGlob } from "../../common/glob.js";
 import { guestEntries, populate } from "../../runtime/populate/populate.js";
 import { run } from "../../common/run.js";
 
@@ -19,10 +19,11 @@ async function context(): Promise<string> {
 
 test("globs match one path segment each, sorted", async () => {
   const root = await context();
-  assert.deepEqual(await expandGlob(root, "bin/*"), ["bin/a", "bin/b", "bin/c.txt"]);
-  assert.deepEqual(await expandGlob(root, "bin/[ab]"), ["bin/a", "bin/b"]);
-  assert.deepEqual(await expandGlob(root, "*/app.?onf"), ["conf/app.conf"]);
-  assert.deepEqual(await expandGlob(root, "bin/*.so"), []);
+  const list = (dir: string) => readdir(join(root, dir)).catch(() => []);
+  assert.deepEqual(await expandGlob(list, "bin/*"), ["bin/a", "bin/b", "bin/c.txt"]);
+  assert.deepEqual(await expandGlob(list, "bin/[ab]"), ["bin/a", "bin/b"]);
+  assert.deepEqual(await expandGlob(list, "*/app.?onf"), ["conf/app.conf"]);
+  assert.deepEqual(await expandGlob(list, "bin/*.so"), []);
 });
 
 test("copy entries expand to guest entries: globs, directory contents, mode and owner", async () => {

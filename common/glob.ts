@@ -1,6 +1,8 @@
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
-
+/**
+ * Cxfile copy globs (`*`, `?`, `[...]`, each within one path segment),
+ * expanded over any tree that can list a directory: the build context as
+ * the populate step sees it, or through BuildKit's ReadDir in the frontend.
+ */
 export const hasGlob = (path: string) => /[*?[]/.test(path);
 
 /** A glob segment (*, ?, [...]) as a regular expression; `*` never matches '/'. */
@@ -21,8 +23,11 @@ function segmentRegex(segment: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** Paths under `root` matching `pattern` (relative, '/'-separated), sorted. */
-export async function expandGlob(root: string, pattern: string): Promise<string[]> {
+/** Lists the names in a directory (relative, "" for the root); none for a directory that is not there. */
+export type ListDir = (dir: string) => Promise<string[]>;
+
+/** Paths matching `pattern` (relative, '/'-separated), sorted; segments without glob characters are taken as they are. */
+export async function expandGlob(list: ListDir, pattern: string): Promise<string[]> {
   let matches = [""];
   for (const segment of pattern.split("/").filter(Boolean)) {
     const next: string[] = [];
@@ -32,7 +37,7 @@ export async function expandGlob(root: string, pattern: string): Promise<string[
         continue;
       }
       const re = segmentRegex(segment);
-      const names = await readdir(join(root, dir)).catch(() => [] as string[]);
+      const names = await list(dir);
       for (const name of names.sort()) if (re.test(name)) next.push(dir ? `${dir}/${name}` : name);
     }
     matches = next;
