@@ -18,7 +18,9 @@ import { local } from "./llb/ops.js";
 import { normalizeImageRef } from "./plan/image-ref.js";
 import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
 import { formatPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
-import { evaluatesSolve, takesAnnotations, unmetNeeds } from "./gateway/caps.js";
+import { proxyEnv } from "../common/proxy.js";
+import { evaluatesSolve, takesAnnotations, takesWarnings, unmetNeeds, type GatewayCaps } from "./gateway/caps.js";
+import { unusedBuildArgs } from "./plan/build-args.js";
 import { answer, describe, needsCxfile } from "./subrequests/serve.js";
 
 /** A request Containerx understands but cannot serve yet. */
@@ -26,10 +28,20 @@ export class UnsupportedError extends Error {}
 
 const BASE_ARCH_LABEL = "org.containerx.base.arch";
 
-async function readLocalFile(gateway: Gateway, name: string, sessionId: string, path: string, display: string): Promise<Buffer | undefined> {
-  const source = local(name, { sessionId, includePatterns: [path], sharedKeyHint: path }, display);
-  const ref = await gateway.solve(marshal(source).definition);
-  return gateway.readFile(ref, path).catch(() => undefined);
+/** A file of a local source, and the digest of the op that read it (for warnings about it). */
+async function readLocalFile(gateway: Gateway, name: string, sessionId: string, path: string, display: string): Promise<{ data?: Buffer; op: string }> {
+  const source = marshal(local(name, { sessionId, includePatterns: [path], sharedKeyHint: path }, display));
+  const ref = await gateway.solve(source.definition);
+  return { data: await gateway.readFile(ref, path).catch(() => undefined), op: source.head };
+}
+
+/** Build args nothing uses, said the way BuildKit warns (older BuildKits, without warnings, say nothing). */
+async function warnUnusedArgs(gateway: Gateway, caps: GatewayCaps, spec: CxfileSpec, buildArgs: ReadonlyMap<string, string>,
+  cxfile: { op: string; text: string }): Promise<void> {
+  const unused = unusedBuildArgs(buildArgs, spec);
+  if (unused.length === 0 || !takesWarnings(caps)) return;
+  await gateway.warn(cxfile.op, `build-arg ${unused.join(", ")} ${unused.length === 1 ? "is" : "are"} not declared under args: in ${spec.file}, so nothing uses ${unused.length === 1 ? "it" : "them"}`,
+    { filename: spec.file, text: cxfile.text, line: spec.args[0]?.pos.line ?? 1 });
 }
 
 /** The guest arch an image base declares, for `base: { image: … }`. */
@@ -95,13 +107,13 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   const pong = await gateway.ping();
   const caps = { frontend: pong.frontendCaps, llb: pong.llbCaps };
   const cxfile = await readLocalFile(gateway, opts.get("dockerfilekey") ?? "dockerfile", sessionId, filename, `[internal] load ${filename}`);
-  if (!cxfile) throw new CxfileError(filename, undefined, "cannot read the Cxfile", "check the -f path");
-  const text = cxfile.toString("utf8");
+  if (!cxfile.data) throw new CxfileError(filename, undefined, "cannot read the Cxfile", "check the -f path");
+  const text = cxfile.data.toString("utf8");
   if (request !== undefined) {
     const spec = await withSource(text, async () => parseCxfile(text, filename, { buildArgs }));
     return { metadata: answer(request, spec, text, opts.get("target") || undefined) };
   }
-  const ignore = await readLocalFile(gateway, contextName, sessionId, ".dockerignore", "[internal] load .dockerignore");
+  const ignore = (await readLocalFile(gateway, contextName, sessionId, ".dockerignore", "[internal] load .dockerignore")).data;
 
   const plan = await withSource(text, async () => {
     const spec = parseCxfile(text, filename, { buildArgs });
@@ -112,7 +124,9 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
       runtimeTag: buildArgs.get("CX_RUNTIME_TAG") ?? "latest",
       ...(opts.get("target") ? { target: opts.get("target") } : {}),
       noCache: opts.has("no-cache"),
+      proxy: proxyEnv(buildArgs),
     };
+    await warnUnusedArgs(gateway, caps, spec, buildArgs, { op: cxfile.op, text });
     const arch = await imageBaseArch(gateway, spec, buildPlatform);
     const planned = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
     await checkPublishedBase(gateway, spec, planned, buildPlatform);
@@ -122,7 +136,8 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   // Evaluated here, a failing step's error comes back to be told in the Cxfile's words; older BuildKits fail it after Return.
   const evaluate = evaluatesSolve(caps);
   const unmet = unmetNeeds(caps, { platformMap, download: plan.baseDisk?.source.kind === "url", noCache: plan.noCache,
-    secrets: plan.runs.some((r) => r.secrets.length > 0), cacheImports: imports.length > 0 });
+    secrets: plan.runs.some((r) => r.secrets.length > 0), cacheImports: imports.length > 0,
+    proxy: Object.keys(plan.proxy).length > 0 && plan.runs.length > 0 });
   if (unmet.length) {
     throw new UnsupportedError(`this BuildKit lacks what the build needs: ${unmet.join("; ")}. ` +
       "Use a newer Docker engine (Docker 20.10 or later; 23 or later with the containerd image store for several platforms) or buildx's docker-container driver");

@@ -1,4 +1,5 @@
 import { guestEnv } from "../../common/guest-env.js";
+import type { ProxyEnv } from "../../common/proxy.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest, SnapshotRequest } from "../../common/step-requests.js";
 import { takesSnapshot, type BaseDisk, type BuildPlan } from "../plan/plan.js";
@@ -149,6 +150,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
    */
   const diskStep = (step: {
     bin: string; env: readonly string[]; request: object; mounts: ExecMount[]; network?: "none"; name: string; lines?: readonly number[];
+    proxy?: ProxyEnv;
   }): Output => {
     const [out] = exec({
       root: tools,
@@ -159,6 +161,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       ...(step.network ? { network: step.network } : {}),
       name: step.name,
       ...(step.lines ? { lines: step.lines } : {}),
+      ...(step.proxy ? { proxy: step.proxy } : {}),
     });
     return out;
   };
@@ -175,6 +178,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       request,
       mounts: [{ dest: runLayerDir(i), output: true }, ...secrets],
       lines: [step.pos.line],
+      proxy: plan.proxy,
       name: `[run ${i + 1}/${plan.runs.length}] ${commandText(step.argv)}`,
     }));
   });

@@ -48,6 +48,8 @@ export interface BuildFeatures {
   readonly secrets: boolean;
   /** --cache-from was given. */
   readonly cacheImports: boolean;
+  /** A proxy build arg reaches the run steps. */
+  readonly proxy: boolean;
 }
 
 export interface GatewayCaps {
@@ -69,12 +71,16 @@ export function unmetNeeds(caps: GatewayCaps, features: BuildFeatures): string[]
     ...(features.download ? [{ cap: "source.http.checksum", for: "downloading a base disk by URL with its sha256" }] : []),
     ...(features.noCache ? [{ cap: "meta.ignorecache", for: "--no-cache" }] : []),
     ...(features.secrets ? [{ cap: "exec.mount.secret", for: "build secrets (run: secrets)" }] : []),
+    ...(features.proxy ? [{ cap: "exec.meta.proxyenv", for: "the proxy build args (HTTP_PROXY …)" }] : []),
   ];
   return [
     ...frontend.filter((n) => !enabled(caps.frontend, n.cap)),
     ...llb.filter((n) => !enabled(caps.llb, n.cap)),
   ].map((n) => `${n.cap} (${n.for})`);
 }
+
+/** Whether the gateway takes warnings for the build's output (BuildKit 0.10 and later). */
+export const takesWarnings = (caps: GatewayCaps) => enabled(caps.frontend, "gateway.warnings");
 
 /** Whether Solve can run the graph before it answers (BuildKit 0.11 and later). */
 export const evaluatesSolve = (caps: GatewayCaps) => enabled(caps.frontend, "gateway.solve.evaluate");

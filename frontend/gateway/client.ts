@@ -52,6 +52,8 @@ export interface Gateway {
   ping(): Promise<{ frontendCaps: ApiCap[]; llbCaps: ApiCap[] }>;
   solve(definition: object, opts?: SolveOptions): Promise<string>;
   readFile(ref: string, path: string): Promise<Buffer>;
+  /** A warning for the build's output, on the progress of the op `digest`, pointing at `line` of the source file. */
+  warn(digest: string, text: string, source: { filename: string; text: string; line: number }): Promise<void>;
   /** The names in a directory of a solved result. */
   readDir(ref: string, path: string): Promise<string[]>;
   resolveImageConfig(ref: string, platform: Platform, logName: string): Promise<{ digest: string; config: Buffer }>;
@@ -115,6 +117,14 @@ export class GrpcGateway implements Gateway {
   async readFile(ref: string, path: string): Promise<Buffer> {
     const res = await this.call("ReadFile", "ReadFileRequest", "ReadFileResponse", { Ref: ref, FilePath: path });
     return (res.Data as Buffer | undefined) ?? Buffer.alloc(0);
+  }
+
+  async warn(digest: string, text: string, source: { filename: string; text: string; line: number }): Promise<void> {
+    const at = { line: source.line };
+    await this.call("Warn", "WarnRequest", "WarnResponse", {
+      digest, level: 1, short: Buffer.from(text),
+      info: { filename: source.filename, data: Buffer.from(source.text), language: "Cxfile" }, ranges: [{ start: at, end: at }],
+    });
   }
 
   async readDir(ref: string, path: string): Promise<string[]> {

@@ -46,6 +46,8 @@ export interface Marshalled {
   };
   /** Digest of the terminal op: stable for the same graph. */
   readonly digest: string;
+  /** Digest of the result's own op: the vertex progress shows. */
+  readonly head: string;
 }
 
 const digestOf = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -96,5 +98,5 @@ export function marshal(result: Output, opts: { ignoreCache?: boolean; source?: 
       infos: [{ filename: opts.source.filename, data: Buffer.from(opts.source.text, "utf8"), language: opts.source.language }],
     },
   } : {};
-  return { definition: { def: defs, metadata: sortedMap(metadata), ...source }, digest: digestOf(terminal) };
+  return { definition: { def: defs, metadata: sortedMap(metadata), ...source }, digest: digestOf(terminal), head: top };
 }

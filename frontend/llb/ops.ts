@@ -1,3 +1,4 @@
+import type { ProxyEnv } from "../../common/proxy.js";
 import type { Platform } from "../plan/platform.js";
 import { sortedMap, type Output, type Vertex } from "./graph.js";
 
@@ -63,6 +64,8 @@ export interface ExecOptions {
   readonly name: string;
   /** The source lines the step comes from (graph.ts Vertex.lines). */
   readonly lines?: readonly number[];
+  /** Proxy settings BuildKit puts in the step's environment, outside its cache key. */
+  readonly proxy?: ProxyEnv;
 }
 
 /** Runs a command; returns one Output per mount that asked for one, in order. */
@@ -94,7 +97,10 @@ export function exec(opts: ExecOptions): Output[] {
   });
   const body = {
     exec: {
-      meta: { args: [...opts.args], env: [...opts.env], cwd: opts.cwd ?? "/" },
+      meta: {
+        args: [...opts.args], env: [...opts.env], cwd: opts.cwd ?? "/",
+        ...(opts.proxy && Object.keys(opts.proxy).length ? { proxy_env: opts.proxy } : {}),
+      },
       mounts,
       ...(opts.network === "none" ? { network: NET_NONE } : {}),
     },

@@ -1,5 +1,6 @@
 import { ARCHES, ARCH_NAMES, hasDebianBase, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
+import type { ProxyEnv } from "../../common/proxy.js";
 import { CxfileError, suggest, type Pos } from "../cxfile/errors.js";
 import type { AppConfigSpec, CopySpec, CxfileSpec, DiskBaseSpec, GuestSpec, SecretUse, StageSpec } from "../cxfile/spec.js";
 import { normalizeImageRef } from "./image-ref.js";
@@ -62,6 +63,8 @@ export interface BuildPlan {
   readonly guest: GuestSpec;
   /** Steps in the guest at build time, each its own qcow2 layer over the base. */
   readonly runs: readonly RunStep[];
+  /** The proxy build args, for the run steps only. */
+  readonly proxy: ProxyEnv;
   /** Files placed into the app overlay, the last layer. */
   readonly copies: readonly CopyStep[];
   /** Context paths to transfer: only what `copy` names. */
@@ -85,6 +88,7 @@ export interface PlanOptions {
   /** The guest arch of an image base, read from its label by the caller. */
   readonly imageBaseArch?: string;
   readonly noCache?: boolean;
+  readonly proxy?: ProxyEnv;
 }
 
 
@@ -181,6 +185,7 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
     runs: stages.flatMap((s, k) => s.run.map((r, i) => ({
       argv: r.argv, env: [`PATH=${STANDARD_PATH}`, ...argEnv], secrets: r.secrets, pos: r.pos, label: `${prefixes[k]}run[${i}]`,
     }))),
+    proxy: opts.proxy ?? {},
     copies,
     contextPaths: [...new Set(copies.map((c) => c.src))].sort(),
     app: mergeConfig(stages.map((s) => s.config)),

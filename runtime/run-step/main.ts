@@ -8,6 +8,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { LAYOUT } from "../../common/layout.js";
+import { proxyEnv, proxyEnvLines } from "../../common/proxy.js";
 import { runStepMain, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../launcher/overlay-disk.js";
 import { settingsFromEnv } from "../launcher/settings.js";
@@ -45,7 +46,8 @@ async function runStep(req: RunStepRequest): Promise<number> {
   }
   const outcome = await runGuest(vmConfigFor(base, settings, { disk: req.out, stateDir: STATE_DIR, accel: "tcg", size, shares }),
     {
-      argv: req.argv, env: req.env, cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n,
+      // BuildKit sets the proxy build args in this step's environment (LLB proxy_env); the guest's command gets them.
+      argv: req.argv, env: [...req.env, ...proxyEnvLines(proxyEnv(process.env))], cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n,
       mounts: shares.map(({ fstype, tag, guestPath }) => ({ fstype, tag, guestPath })),
     },
     { stdout: process.stdout, stderr: process.stderr });

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCapture } from "../../common/run.js";
-import { buildx } from "./docker.js";
+import { buildSteps, buildx, docker } from "./docker.js";
 import { layerCount, searchBlobs } from "./layer-search.js";
 
 const IMAGE = "containerx-e2e/habits";
@@ -55,5 +55,29 @@ test("a run step reads a build secret at /run/secrets/<id>, for that step only, 
   const missing = await buildx(ctx, ["--no-cache", "-t", IMAGE]);
   assert.notEqual(missing.exitCode, 0, "a required secret not given fails the build");
   assert.match(missing.stderr, /secret token: not found/);
+  await rm(ctx, { recursive: true, force: true });
+});
+
+test("the proxy build args reach run steps undeclared, outside the cache key and the image; an unused build arg is warned about", async () => {
+  const nonce = `${process.pid}-${Date.now()}`;
+  const ctx = await context([
+    "args:",
+    "  GREETING: hi",
+    "base: minimal/aarch64",
+    `run:\n  - echo "proxy=$HTTP_PROXY,$http_proxy,$NO_PROXY greeting=$GREETING ${nonce}"`,
+    "entrypoint: [env]",
+  ]);
+  const built = await buildx(ctx, ["--build-arg", "UNDECLARED=1", "--build-arg", "HTTP_PROXY=http://10.0.2.2:3128", "--build-arg", "no_proxy=example.org",
+    "-t", IMAGE]);
+  assert.equal(built.exitCode, 0, built.stderr);
+  assert.match(built.stderr, new RegExp(`proxy=http://10\\.0\\.2\\.2:3128,http://10\\.0\\.2\\.2:3128,example\\.org greeting=hi ${nonce}`));
+  assert.match(built.stderr, /WARN: build-arg UNDECLARED is not declared under args: in Cxfile, so nothing uses it/);
+  assert.doesNotMatch(built.stderr, /HTTP_PROXY is not declared|no_proxy is not declared/, "the proxy args are Docker's own");
+
+  const inspected = await docker(["image", "inspect", "-f", "{{json .Config.Env}}", IMAGE]);
+  assert.doesNotMatch(inspected.stdout, /proxy/i, "no proxy setting in the image config");
+  const rebuilt = await buildx(ctx, ["--build-arg", "HTTP_PROXY=http://10.0.2.2:8080"]);
+  assert.equal(rebuilt.exitCode, 0, rebuilt.stderr);
+  assert.ok(buildSteps(rebuilt.stderr).cached.some((s) => s.startsWith("[run 1/1]")), "another proxy leaves the run step cached");
   await rm(ctx, { recursive: true, force: true });
 });

@@ -178,3 +178,16 @@ test("with the Cxfile as source, each run step, the copy step and the base carry
   const encoded = pb.Definition.decode(pb.Definition.encode(pb.Definition.fromObject(mapped.definition)).finish()) as unknown as { Source: { locations: Record<string, unknown> } };
   assert.equal(Object.keys(encoded.Source.locations).length, 4, "the source map survives protobuf encoding");
 });
+
+test("proxy build args go into the run steps' proxy_env, not their env, so they leave the cache key alone", () => {
+  const text = "base: minimal/aarch64\nrun:\n  - apt-get update\ncopy:\n  - a: /a\n";
+  const build = (proxy: Record<string, string>) => marshal(planToLLB(planBuild(parseCxfile(text, "Cxfile"), { ...planOpts, proxy }),
+    { sessionId: "s1", contextName: "context", excludePatterns: [] }, amd64)).definition.def
+    .map((d) => pb.Op.toObject(pb.Op.decode(d), { defaults: false }) as { exec?: { meta: { args: string[]; env: string[]; proxy_env?: object } } });
+  const runStep = build({ http_proxy: "http://p:3128", no_proxy: "x" }).find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-run-step")!;
+  assert.deepEqual(runStep.exec!.meta.proxy_env, { http_proxy: "http://p:3128", no_proxy: "x" });
+  assert.ok(!runStep.exec!.meta.env.some((e) => /proxy/i.test(e)));
+  assert.ok(build({}).every((o) => o.exec?.meta.proxy_env === undefined));
+  const others = build({ http_proxy: "http://p:3128" }).filter((o) => o.exec && o.exec.meta.args[0] !== "/cx/runtime/bin/cx-run-step");
+  assert.ok(others.every((o) => o.exec!.meta.proxy_env === undefined), "only run steps get the proxy");
+});
