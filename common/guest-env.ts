@@ -11,22 +11,26 @@ export const GUEST_ENV = {
   memory: "CX_MEMORY",
   kernelArgs: "CX_KERNEL_ARGS",
   qemuArgs: "CX_QEMU_ARGS",
+  diskSize: "CX_DISK_SIZE",
 } as const;
 
 /** Bounds of the VM's shape, checked in the Cxfile and again on CX_* at run time. */
 export const GUEST_LIMITS = {
   cpus: { min: 1, max: 64 },
   memoryMiB: { min: 64, max: 1024 * 1024 },
+  /** The guest disk's size; at least the image's own disk, which the launcher checks. */
+  diskMiB: { min: 64, max: 16 * 1024 * 1024 },
 } as const;
 
 /**
- * A memory size in MiB: 512, 512M, 512MiB, 2G, 2GB. The Cxfile's guest.memory
- * and CX_MEMORY share it, so a value valid in one is valid in the other.
+ * A size in MiB: 512, 512M, 512MiB, 2G, 2GB, 1T. The Cxfile's guest.memory
+ * and guest.disk_size and their CX_* variables share it, so a value valid in
+ * one is valid in the other.
  */
-export function parseMemoryMiB(text: string): number | undefined {
-  const m = /^(\d+)\s*(?:([mMgG])(?:i?[bB])?)?$/.exec(text.trim());
+export function parseSizeMiB(text: string): number | undefined {
+  const m = /^(\d+)\s*(?:([mMgGtT])(?:i?[bB])?)?$/.exec(text.trim());
   if (!m) return undefined;
-  return Number(m[1]) * (m[2]?.toLowerCase() === "g" ? 1024 : 1);
+  return Number(m[1]) * ({ g: 1024, t: 1024 * 1024 }[m[2]?.toLowerCase() ?? ""] ?? 1);
 }
 
 /** A QEMU machine type or CPU model name: one word, nothing a shell or QEMU option parser would split. */
@@ -39,6 +43,8 @@ export interface GuestShape {
   readonly memoryMiB?: number;
   readonly kernelArgs: readonly string[];
   readonly qemuArgs: readonly string[];
+  /** The guest disk's size; the image's own disk's when absent. */
+  readonly diskMiB?: number;
 }
 
 /** KEY=VALUE lines for the parts of `shape` that are set. */
@@ -50,6 +56,7 @@ export function guestEnv(shape: GuestShape): string[] {
   if (shape.memoryMiB !== undefined) env.push(`${GUEST_ENV.memory}=${shape.memoryMiB}M`);
   if (shape.kernelArgs.length) env.push(`${GUEST_ENV.kernelArgs}=${shape.kernelArgs.join(" ")}`);
   if (shape.qemuArgs.length) env.push(`${GUEST_ENV.qemuArgs}=${JSON.stringify(shape.qemuArgs)}`);
+  if (shape.diskMiB !== undefined) env.push(`${GUEST_ENV.diskSize}=${shape.diskMiB}M`);
   return env;
 }
 

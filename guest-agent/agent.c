@@ -41,6 +41,7 @@
 #include <net/if.h>
 #include <net/route.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <linux/random.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -730,6 +731,34 @@ static int serve(int sigfd) {
   }
 }
 
+/* ext4's online resize (linux/ext4.h is not exported to userspace). */
+#ifndef EXT4_IOC_RESIZE_FS
+#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
+#endif
+
+/*
+ * The root filesystem grown to fill its disk, which CX_DISK_SIZE or a
+ * Cxfile's guest.disk_size may have made larger than the filesystem. ext4
+ * grows while mounted and does nothing when the sizes already match; a
+ * filesystem that cannot grow (no room reserved for it) keeps its size.
+ */
+static void grow_root(void) {
+  uint64_t bytes = 0;
+  struct statfs st;
+  int dev = open(ROOT_DEVICE, O_RDONLY | O_CLOEXEC);
+  if (dev < 0 || ioctl(dev, BLKGETSIZE64, &bytes) != 0 || statfs(SYSROOT, &st) != 0 || st.f_bsize <= 0) {
+    dprintf(2, "cx-agent: cannot read the size of %s: %s\n", ROOT_DEVICE, strerror(errno));
+    if (dev >= 0) close(dev);
+    return;
+  }
+  close(dev);
+  uint64_t blocks = bytes / (uint64_t)st.f_bsize;
+  int root = open(SYSROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) != 0)
+    dprintf(2, "cx-agent: cannot grow the root filesystem to %llu blocks: %s\n", (unsigned long long)blocks, strerror(errno));
+  if (root >= 0) close(root);
+}
+
 int main(void) {
   char dev[300];
 
@@ -745,6 +774,7 @@ int main(void) {
 
   if (!wait_for(root_device_ready, dev, sizeof dev)) fatal("no root disk at " ROOT_DEVICE);
   must_mount(ROOT_DEVICE, SYSROOT, "ext4", MS_NOATIME);
+  grow_root();
   must_mount("proc", SYSROOT "/proc", "proc", 0);
   must_mount("sysfs", SYSROOT "/sys", "sysfs", 0);
   must_mount("/dev", SYSROOT "/dev", NULL, MS_BIND | MS_REC);

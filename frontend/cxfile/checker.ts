@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { parseMemoryMiB } from "../../common/guest-env.js";
+import { parseSizeMiB } from "../../common/guest-env.js";
 import { substitute, SubstitutionError } from "./args.js";
 import { CxfileError, suggest, type Pos } from "./errors.js";
 import { entry, type YNode } from "./yaml-positions.js";
@@ -84,7 +84,7 @@ export class Checker {
   /** A size such as 512M or 2G, in MiB. */
   sizeMiB(node: YNode, what: string, minMiB: number, maxMiB: number): number {
     const text = this.string(node, what);
-    const mib = parseMemoryMiB(text);
+    const mib = parseSizeMiB(text);
     if (mib === undefined) this.fail(node.pos, `${what} '${text}' is not a size`, "write it as 512M or 2G");
     if (mib < minMiB || mib > maxMiB) this.fail(node.pos, `${what} ${text} must be between ${minMiB}M and ${maxMiB / 1024}G`);
     return mib;

@@ -27,6 +27,7 @@ export function parseGuest(c: Checker, node: YNode): GuestSpec {
   const cpu = word("cpu");
   const cpus = f.get("cpus");
   const memory = f.get("memory");
+  const disk = f.get("disk_size");
   const kernelArgs = f.get("kernel_args");
   const extra = f.get("qemu_args");
   const snapshot = f.get("snapshot");
@@ -35,6 +36,7 @@ export function parseGuest(c: Checker, node: YNode): GuestSpec {
     ...(cpu ? { cpu } : {}),
     ...(cpus ? { cpus: c.integer(cpus, "guest.cpus", GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
     ...(memory ? { memoryMiB: c.sizeMiB(memory, "guest.memory", GUEST_LIMITS.memoryMiB.min, GUEST_LIMITS.memoryMiB.max) } : {}),
+    ...(disk ? { diskMiB: c.sizeMiB(disk, "guest.disk_size", GUEST_LIMITS.diskMiB.min, GUEST_LIMITS.diskMiB.max) } : {}),
     kernelArgs: kernelArgs ? c.strings(kernelArgs, "guest.kernel_args", (n, w) => c.string(n, w)).flatMap((s) => s.split(/\s+/)).filter(Boolean) : [],
     qemuArgs: extra && extra.value !== null ? qemuArgs(c, extra) : [],
     snapshot: snapshot ? c.boolean(snapshot, "guest.snapshot") : true,

@@ -136,7 +136,7 @@ export const TOP_LEVEL_KEYS = ["args", "base", "guest", ...APP_KEYS, "targets"] 
 export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format", "boot", "kernel", "initrd", "firmware"] as const;
 /** What only the Containerx agent in the guest can do: not available with a base that boots without it. */
 export const AGENT_KEYS = ["copy", "run", "env", "workdir", "user", "entrypoint", "cmd", "volumes", "healthcheck", "stop_signal"] as const;
-export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "kernel_args", "qemu_args", "snapshot"] as const;
+export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "disk_size", "kernel_args", "qemu_args", "snapshot"] as const;
 export const RUN_KEYS = ["command", "secrets"] as const;
 export const SECRET_KEYS = ["id", "required"] as const;
 export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;

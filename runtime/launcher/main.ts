@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(notes.deviation);
   if (!hasAgent(manifest)) {
-    if (firstStart) await createOverlayDisk(disk, await imageDisk());
+    if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size }, notes);
   }
   const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
   if (start.resume) notes.info("resuming the guest from the image's build-time snapshot");
   // Asked for with CX_SNAPSHOT=off, a cold boot is no deviation.
   else if (start.whyCold) (settings.snapshot === "off" ? notes.info : notes.deviation)(`booting the guest, not resuming its snapshot: ${start.whyCold}`);
-  if (firstStart) await createOverlayDisk(disk, start.resume ? LAYOUT.snapshotDisk : await imageDisk());
+  if (firstStart) await createOverlayDisk(disk, start.resume ? LAYOUT.snapshotDisk : await imageDisk(), settings.diskMiB);
 
   const spec: AppSpec = {
     ...guestProcess(appArgv(process.env, process.argv.slice(2)), container),
@@ -168,7 +168,7 @@ async function main(): Promise<number> {
       notes.deviation(`${failureReason(outcome)}; booting the guest instead`);
       // The failed resume ran no guest code, so a fresh disk over the image's loses nothing.
       await rm(disk, { force: true });
-      await createOverlayDisk(disk, await imageDisk());
+      await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     }
     let outcome = await run(config(choice.accel, volumes.shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
     if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {

@@ -22,6 +22,8 @@ export interface VmConfig {
   readonly tbSizeMiB?: number;
   readonly boot: VmBoot;
   readonly disk: string;
+  /** The size `disk` was made at (CX_DISK_SIZE), for the snapshot's identity; QEMU reads the size from the disk itself. */
+  readonly diskMiB?: number;
   /** Unix socket the launcher listens on; QEMU connects the agent port to it. Absent for a guest without the agent. */
   readonly agentSocket?: string;
   /** QEMU's monitor (QMP) socket, through which the launcher powers the guest off. */

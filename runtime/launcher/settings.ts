@@ -1,4 +1,4 @@
-import { GUEST_ENV, GUEST_LIMITS, parseMemoryMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
+import { GUEST_ENV, GUEST_LIMITS, parseSizeMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 import { LOG_LEVELS, type LogLevel } from "./notes.js";
@@ -8,6 +8,8 @@ export interface LauncherSettings {
   readonly accel: AccelSetting;
   /** Asked for by CX_MEMORY / CX_CPUS; guest-size.ts decides the final size. */
   readonly memoryMiB?: number;
+  /** CX_DISK_SIZE: the guest disk grown to this size (never below the image's disk); the image's size when absent. */
+  readonly diskMiB?: number;
   readonly cpus?: number;
   /** Guest ports reachable on the container's ports of the same number (CX_PORTS). */
   readonly ports: readonly Port[];
@@ -38,10 +40,18 @@ export class SettingsError extends Error {
 }
 
 function parseMemory(value: string): number {
-  const mib = parseMemoryMiB(value);
+  const mib = parseSizeMiB(value);
   if (mib === undefined) throw new SettingsError(`${GUEST_ENV.memory}=${value}: expected a size such as 512M or 2G`);
   const { min, max } = GUEST_LIMITS.memoryMiB;
   if (mib < min || mib > max) throw new SettingsError(`${GUEST_ENV.memory}=${value}: must be between ${min}M and ${max / 1024}G`);
+  return mib;
+}
+
+function parseDiskSize(value: string): number {
+  const mib = parseSizeMiB(value);
+  if (mib === undefined) throw new SettingsError(`${GUEST_ENV.diskSize}=${value}: expected a size such as 8G or 512M`);
+  const { min, max } = GUEST_LIMITS.diskMiB;
+  if (mib < min || mib > max) throw new SettingsError(`${GUEST_ENV.diskSize}=${value}: must be between ${min}M and ${max / 1024 / 1024}T`);
   return mib;
 }
 
@@ -104,6 +114,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   return {
     accel,
     ...(env[GUEST_ENV.memory] ? { memoryMiB: parseMemory(env[GUEST_ENV.memory]!) } : {}),
+    ...(env[GUEST_ENV.diskSize] ? { diskMiB: parseDiskSize(env[GUEST_ENV.diskSize]!) } : {}),
     ...(env[GUEST_ENV.cpus] ? { cpus: parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
     ports: parsePorts(env[PORTS_ENV]),
     ...(machine ? { machine } : {}),

@@ -18,6 +18,8 @@ export interface MachineIdentity {
   readonly cpus: number;
   readonly kernelArgs: readonly string[];
   readonly extraArgs: readonly string[];
+  /** CX_DISK_SIZE as the disk was made; absent, the image's own size. */
+  readonly diskMiB?: number;
   /**
    * The whole QEMU command line with what is only the container's side (disk
    * file, sockets, console, forwarded ports, volumes' folders) left out: the
@@ -57,6 +59,7 @@ export function machineIdentity(vm: VmConfig): MachineIdentity {
     cpus: vm.cpus,
     kernelArgs: vm.boot.kind === "kernel" ? vm.boot.args : [],
     extraArgs: vm.extraArgs,
+    ...(vm.diskMiB === undefined ? {} : { diskMiB: vm.diskMiB }),
     qemuArgs: buildQemuArgs(containerSide).args,
   };
 }
@@ -76,6 +79,10 @@ export function resumeBlocker(snapshot: SnapshotManifest, vm: VmConfig, qemuVers
   if (have.memoryMiB !== want.memoryMiB) return `the guest gets ${have.memoryMiB}M of memory (CX_MEMORY, or the container's memory limit), the snapshot has ${want.memoryMiB}M`;
   if (have.cpus !== want.cpus) return `the guest gets ${have.cpus} CPUs (CX_CPUS, or the container's CPU limit), the snapshot has ${want.cpus}`;
   if (have.machine !== want.machine || have.cpu !== want.cpu) return `the machine is ${have.machine}/${have.cpu} (CX_MACHINE, CX_CPU), the snapshot's is ${want.machine}/${want.cpu}`;
+  if (have.diskMiB !== want.diskMiB) {
+    const size = (mib: number | undefined) => (mib === undefined ? "the image's size" : `${mib}M`);
+    return `the guest disk is ${size(have.diskMiB)} (CX_DISK_SIZE), the snapshot's is ${size(want.diskMiB)}`;
+  }
   if (!sameList(have.kernelArgs, want.kernelArgs)) return `the kernel command line differs from the snapshot's (CX_KERNEL_ARGS)`;
   if (!sameList(have.extraArgs, want.extraArgs)) return `the extra QEMU arguments differ from the snapshot's (CX_QEMU_ARGS)`;
   if (!sameList(have.qemuArgs, want.qemuArgs)) {
@@ -104,7 +111,8 @@ export function parseSnapshotManifest(text: string): SnapshotManifest | undefine
   const strings = (list: unknown) => Array.isArray(list) && list.every((x) => typeof x === "string");
   const ok = typeof m.qemuVersion === "string" && typeof m.agentVersion === "string" && typeof m.bootSeconds === "number" && id !== undefined &&
     (id.accel === "tcg" || id.accel === "kvm") && typeof id.machine === "string" && typeof id.cpu === "string" &&
-    typeof id.memoryMiB === "number" && typeof id.cpus === "number" && strings(id.kernelArgs) && strings(id.extraArgs) && strings(id.qemuArgs);
+    typeof id.memoryMiB === "number" && typeof id.cpus === "number" && strings(id.kernelArgs) && strings(id.extraArgs) && strings(id.qemuArgs) &&
+    (id.diskMiB === undefined || typeof id.diskMiB === "number");
   return ok ? (m as SnapshotManifest) : undefined;
 }
 

@@ -80,6 +80,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     ...(size.tbSizeMiB === undefined ? {} : { tbSizeMiB: size.tbSizeMiB }),
     boot: vmBoot(base, settings, place.baseDir ?? LAYOUT.baseDir, stateDir),
     disk,
+    ...(settings.diskMiB === undefined ? {} : { diskMiB: settings.diskMiB }),
     ...(agent ? { agentSocket: join(stateDir, "agent.sock") } : {}),
     qmpSocket: join(stateDir, "qmp.sock"),
     console: !agent ? "stdio" : settings.log === "debug" ? "stderr" : { file: join(stateDir, "console.log") },

@@ -33,7 +33,7 @@ async function runStep(req: RunStepRequest): Promise<number> {
   const settings = settingsFromEnv(process.env);
   const base = await readBaseManifest();
   await mkdir(STATE_DIR, { recursive: true });
-  await createOverlayDisk(req.out, req.backing);
+  await createOverlayDisk(req.out, req.backing, settings.diskMiB);
 
   // BuildKit gives build steps no /dev/kvm, so TCG it is.
   process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);

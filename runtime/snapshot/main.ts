@@ -24,7 +24,7 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   const base = await readBaseManifest();
   await mkdir(STATE_DIR, { recursive: true });
   await mkdir(LAYOUT.snapshotDir, { recursive: true });
-  await createOverlayDisk(LAYOUT.snapshotDisk, req.backing);
+  await createOverlayDisk(LAYOUT.snapshotDisk, req.backing, settings.diskMiB);
   const size = sizeGuest(settings, await readCgroupLimits());
   // TCG, as at run time wherever the guest arch is not the host's; a guest that runs under KVM boots cold.
   const vm = vmConfigFor(base, settings, { disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", size });

@@ -81,3 +81,38 @@ test("the proxy build args reach run steps undeclared, outside the cache key and
   assert.ok(buildSteps(rebuilt.stderr).cached.some((s) => s.startsWith("[run 1/1]")), "another proxy leaves the run step cached");
   await rm(ctx, { recursive: true, force: true });
 });
+
+test("guest.disk_size and CX_DISK_SIZE grow the guest disk, its filesystem grown before the app starts; smaller than the image's is an error", async () => {
+  const ctx = await context([
+    "base: minimal/aarch64",
+    "guest: { disk_size: 1536M }",
+    "run:",
+    "  - test \"$(df -k / | awk 'NR==2 {print $2}')\" -gt 1400000 && echo build-time disk is 1.5G",
+    "entrypoint: [/bin/sh, -c]",
+    "cmd: [\"df -k / | awk 'NR==2 {print $2}'\"]",
+  ]);
+  const built = await buildx(ctx, ["-t", IMAGE]);
+  assert.equal(built.exitCode, 0, built.stderr);
+  assert.match(built.stderr, /build-time disk is 1\.5G/);
+  const sizeKiB = async (env: string[], cmd: string[] = []) => {
+    const ran = await docker(["run", "--rm", ...env, IMAGE, ...cmd]);
+    assert.equal(ran.exitCode, 0, ran.stderr);
+    return ran;
+  };
+  const kept = Number((await sizeKiB([])).stdout.trim());
+  assert.ok(kept > 1_400_000 && kept < 1_600_000, `the image's size at run time: ${kept} KiB`);
+
+  // A file larger than the image's whole disk fits once CX_DISK_SIZE grows it.
+  const grown = await sizeKiB(["-e", "CX_DISK_SIZE=3G"],
+    ["df -h / | tail -1 && dd if=/dev/zero of=/big bs=1M count=1700 2>/dev/null && sync && ls -l /big | awk '{print $5}' && df -k / | awk 'NR==2 {print $2}'"]);
+  const [dfLine, written, total] = grown.stdout.trim().split("\n");
+  process.stdout.write(`# df -h / with CX_DISK_SIZE=3G: ${dfLine}\n`);
+  assert.equal(Number(written), 1700 * 1024 * 1024, "a 1700 MiB file was written");
+  assert.ok(Number(total) > 2_900_000, `the filesystem filled the 3G disk: ${total} KiB`);
+
+  const small = await docker(["run", "--rm", "-e", "CX_DISK_SIZE=512M", IMAGE]);
+  assert.equal(small.exitCode, 125);
+  assert.match(small.stderr, /CX_DISK_SIZE=512M is smaller than the image's guest disk: the minimum is 1536M/);
+  await docker(["rmi", IMAGE]);
+  await rm(ctx, { recursive: true, force: true });
+});

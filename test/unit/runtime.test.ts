@@ -10,6 +10,7 @@ import { vmConfigFor } from "../../runtime/launcher/vm-config.js";
 import type { BaseManifest } from "../../common/layout.js";
 import { chooseVolumeFs, virtiofsdArgs } from "../../runtime/launcher/virtiofsd.js";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
+import { guestEnv } from "../../common/guest-env.js";
 import { readCgroupLimits, sizeGuest } from "../../runtime/launcher/guest-size.js";
 import { volumeMountPoints } from "../../runtime/launcher/volumes.js";
 import { guestProcess } from "../../runtime/launcher/container-process.js";
@@ -82,6 +83,14 @@ test("settings come from CX_* variables and bad values are explained", () => {
   assert.equal(settingsFromEnv({ CX_LOG: "debug" }).log, "debug");
   assert.throws(() => settingsFromEnv({ CX_LOG: "verbose" }), /CX_LOG=verbose: expected quiet, info, debug/);
   assert.throws(() => settingsFromEnv({ CX_CPUS: "0" }), /between 1 and 64/);
+  for (const [text, mib] of [["8G", 8192], ["1536M", 1536], ["1T", 1024 * 1024]] as const) {
+    assert.equal(settingsFromEnv({ CX_DISK_SIZE: text }).diskMiB, mib, `CX_DISK_SIZE=${text}`);
+    const guest = parseCxfile(`base: minimal/aarch64\nguest: { disk_size: "${text}" }\n`, "Cxfile").guest;
+    assert.equal(guest.diskMiB, mib, `guest.disk_size: ${text}`);
+    assert.ok(guestEnv(guest).includes(`CX_DISK_SIZE=${mib}M`), "the Cxfile's size is the image's CX_DISK_SIZE default");
+  }
+  assert.throws(() => settingsFromEnv({ CX_DISK_SIZE: "big" }), /CX_DISK_SIZE=big: expected a size such as 8G/);
+  assert.throws(() => settingsFromEnv({ CX_DISK_SIZE: "1M" }), /CX_DISK_SIZE=1M: must be between 64M and 16T/);
 });
 
 test("the QEMU command line boots the kernel with the disk and the agent port", () => {

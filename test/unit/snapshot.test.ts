@@ -33,6 +33,11 @@ test("what changes the machine boots cold, and the note names the setting", () =
   assert.match(why(atRun({ CX_CPU: "cortex-a72" })) ?? "", /CX_MACHINE, CX_CPU/);
   assert.match(why(atRun({ CX_KERNEL_ARGS: "loglevel=7" })) ?? "", /CX_KERNEL_ARGS/);
   assert.match(why(atRun({ CX_QEMU_ARGS: "-device virtio-rng-pci" })) ?? "", /CX_QEMU_ARGS/);
+  assert.match(why(atRun({ CX_DISK_SIZE: "8G" })) ?? "", /the guest disk is 8192M \(CX_DISK_SIZE\), the snapshot's is the image's size/);
+  const bigger = { ...snapshot, identity: machineIdentity(vmConfigFor(base, settingsFromEnv({ CX_DISK_SIZE: "2G" }),
+    { disk: "/cx/snapshot/disk.qcow2", stateDir: "/tmp/cx-snapshot", accel: "tcg", size })) };
+  assert.equal(resumeBlocker(bigger, atRun({ CX_DISK_SIZE: "2048M" }), QEMU), undefined, "an image built with guest.disk_size resumes at that size");
+  assert.equal(parseSnapshotManifest(JSON.stringify(bigger))?.identity.diskMiB, 2048);
   const virtiofs: HostShare = { fstype: "virtiofs", tag: "cxvol0", hostPath: "/v", guestPath: "/v", socket: "/s" };
   assert.match(volumesBlocker(atRun({}, { shares: [virtiofs] })) ?? "", /virtiofs volumes need devices the snapshot does not have/);
   assert.match(volumesBlocker(atRun({}, { shares: [0, 1, 2, 3, 4].map(nineP) })) ?? "", /room for 4 volumes, and this container has 5/);
