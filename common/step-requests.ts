@@ -14,6 +14,8 @@ export interface Owner {
 export interface PopulateCopy {
   /** Path of the source inside this build step (a context mount). */
   readonly source: string;
+  /** The mount `source` is in, when not the build context (`copy: { from }`): globs and messages are relative to it. */
+  readonly root?: string;
   /** Absolute guest path; a trailing "/" means "into this directory". */
   readonly dest: string;
   /** Permission bits for copied files; the source's when absent. */

@@ -6,7 +6,8 @@
 import { parseCxfile } from "./cxfile/parse.js";
 import { CxfileError } from "./cxfile/errors.js";
 import type { CxfileSpec } from "./cxfile/spec.js";
-import { appContext, planToLLB } from "./convert/to-llb.js";
+import { appContext, copySourceOutput, planToLLB, type ConvertOptions } from "./convert/to-llb.js";
+import { copySource, imageOverride } from "./gateway/named-contexts.js";
 import { checkCopySources } from "./context-check.js";
 import { GatewayError, type Gateway, type Result } from "./gateway/client.js";
 import { describeStepFailure } from "./step-failure.js";
@@ -45,10 +46,11 @@ async function warnUnusedArgs(gateway: Gateway, caps: GatewayCaps, spec: CxfileS
 }
 
 /** The guest arch an image base declares, for `base: { image: … }`. */
-async function imageBaseArch(gateway: Gateway, spec: CxfileSpec, platform: Platform): Promise<string | undefined> {
+async function imageBaseArch(gateway: Gateway, spec: CxfileSpec, platform: Platform, opts: ReadonlyMap<string, string>,
+  sessionId: string): Promise<string | undefined> {
   const base = spec.base;
   if (base.kind !== "image") return undefined;
-  const ref = normalizeImageRef(base.ref);
+  const ref = imageOverride(opts, normalizeImageRef(base.ref), sessionId, platform);
   const resolved = await gateway.resolveImageConfig(ref, platform, `[base] resolve ${ref}`).catch((err: Error) => {
     throw new CxfileError(spec.file, base.pos, `cannot resolve base image '${base.ref}': ${err.message}`);
   });
@@ -68,6 +70,15 @@ async function checkPublishedBase(gateway: Gateway, spec: CxfileSpec, plan: Buil
       `build it on this machine with bootstrap/images.sh ${spec.base.kind === "named" ? plan.baseName : `minimal/${plan.arch}`}, ` +
       "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/");
   });
+}
+
+/** The base and runtime images as the build pulls them: --build-context NAME=docker-image://REF replaces them by name. */
+function withImageOverrides(plan: BuildPlan, opts: ReadonlyMap<string, string>, sessionId: string): BuildPlan {
+  return {
+    ...plan,
+    runtimeImage: imageOverride(opts, plan.runtimeImage, sessionId),
+    ...(plan.baseImage === undefined ? {} : { baseImage: imageOverride(opts, plan.baseImage, sessionId, plan.buildPlatform) }),
+  };
 }
 
 /** Cxfile errors thrown by `fn` carry the Cxfile's text, for BuildKit to show their lines. */
@@ -127,8 +138,8 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
       proxy: proxyEnv(buildArgs),
     };
     await warnUnusedArgs(gateway, caps, spec, buildArgs, { op: cxfile.op, text });
-    const arch = await imageBaseArch(gateway, spec, buildPlatform);
-    const planned = planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch });
+    const arch = await imageBaseArch(gateway, spec, buildPlatform, opts, sessionId);
+    const planned = withImageOverrides(planBuild(spec, arch === undefined ? planOpts : { ...planOpts, imageBaseArch: arch }), opts, sessionId);
     await checkPublishedBase(gateway, spec, planned, buildPlatform);
     return planned;
   });
@@ -144,13 +155,18 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
   }
 
   const epoch = sourceDateEpoch(buildArgs.get("SOURCE_DATE_EPOCH"));
-  const convertOpts = {
+  const convertOpts: ConvertOptions = {
     sessionId,
     contextName,
     excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
+    copySources: new Map(plan.copySources.map((s) => [s.from, copySource(opts, s.from, sessionId, buildPlatform)])),
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
   };
-  await withSource(text, () => checkCopySources(gateway, plan, marshal(appContext(plan, convertOpts)).definition, filename));
+  const sources = new Map<string | undefined, object>([
+    [undefined, marshal(appContext(plan, convertOpts)).definition],
+    ...plan.copySources.map((s) => [s.from, marshal(copySourceOutput(plan, s, convertOpts)).definition] as const),
+  ]);
+  await withSource(text, () => checkCopySources(gateway, plan.copies, sources, filename));
   const configOpts = {
     labels: Object.fromEntries(prefixedOpts(opts, "label:")),
     ...(epoch === undefined ? {} : { created: new Date(epoch * 1000).toISOString() }),

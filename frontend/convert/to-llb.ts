@@ -1,5 +1,6 @@
 import { guestEnv } from "../../common/guest-env.js";
 import type { ProxyEnv } from "../../common/proxy.js";
+import type { NamedSource } from "../gateway/named-contexts.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest, SnapshotRequest } from "../../common/step-requests.js";
 import { takesSnapshot, type BaseDisk, type BuildPlan } from "../plan/plan.js";
@@ -13,6 +14,8 @@ const CONTEXT_MOUNT = "/cx/context";
 /** Where the import step finds the user's files (disk, boot files), a downloaded disk, and the base that lends it a kernel. */
 const BASE_CONTEXT_MOUNT = "/cx/base-context";
 const DOWNLOAD_MOUNT = "/cx/download";
+/** Where the populate step finds the other sources of `copy: { from }`, one directory each. */
+const NAMED_MOUNT = "/cx/named";
 const KERNEL_BASE_MOUNT = "/cx/kernel-base";
 const DOWNLOAD_NAME = "disk";
 const STEP_PATH = `PATH=${STANDARD_PATH}`;
@@ -23,6 +26,8 @@ export interface ConvertOptions {
   readonly contextName: string;
   /** .dockerignore patterns of the context. */
   readonly excludePatterns: readonly string[];
+  /** What each `copy: { from }` name resolved to (gateway/named-contexts.ts). */
+  readonly copySources?: ReadonlyMap<string, NamedSource>;
   /**
    * SOURCE_DATE_EPOCH, when given: the time of the files written into the
    * guest disk, and of every file in the layers the build adds (0 without it).
@@ -109,6 +114,21 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
   return { from: imported, dir: "/" };
 }
 
+/** The files of a `copy: { from }` source: another local context, an image's root, or a downloaded file named "context". */
+export function copySourceOutput(plan: BuildPlan, source: BuildPlan["copySources"][number], opts: ConvertOptions): Output {
+  const named = opts.copySources?.get(source.from);
+  if (!named) throw new Error(`no source resolved for copy from '${source.from}'`);
+  switch (named.kind) {
+    case "local":
+      return local(named.name, { sessionId: named.sessionId, includePatterns: [...source.paths], sharedKeyHint: `named:${named.name}` },
+        `[context ${source.from}] load ${source.paths.length} path(s)`);
+    case "image":
+      return image(named.ref, plan.buildPlatform, `[context ${source.from}] ${named.ref}`);
+    case "http":
+      return http(named.url, undefined, "context", `[context ${source.from}] download ${named.url}`);
+  }
+}
+
 /** The build-context files the app's `copy` entries name: one op, whoever asks, so BuildKit transfers them once. */
 export const appContext = (plan: BuildPlan, opts: ConvertOptions): Output => local(opts.contextName, {
   sessionId: opts.sessionId,
@@ -184,6 +204,8 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   });
 
   const context = appContext(plan, opts);
+  const sources = plan.copySources.map((s, i) => ({ from: s.from, mount: `${NAMED_MOUNT}/${i}`, files: copySourceOutput(plan, s, opts) }));
+  const rootOf = (from: string | undefined) => (from === undefined ? CONTEXT_MOUNT : sources.find((s) => s.from === from)!.mount);
   const top = topDiskAfter(plan.runs.length);
   const request: PopulateRequest = {
     context: CONTEXT_MOUNT,
@@ -191,7 +213,8 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
     backing: backingPath(LAYOUT.appDisk, top),
     out: LAYOUT.appDisk,
     copies: plan.copies.map((c) => ({
-      source: `${CONTEXT_MOUNT}/${c.src}`,
+      source: `${rootOf(c.from)}/${c.src}`,
+      ...(c.from === undefined ? {} : { root: rootOf(c.from) }),
       dest: c.dest,
       ...(c.mode === undefined ? {} : { mode: c.mode }),
       ...(c.owner === undefined ? {} : { owner: c.owner }),
@@ -202,7 +225,11 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
     bin: LAYOUT.populate,
     env: [STEP_PATH],
     request,
-    mounts: [{ dest: CONTEXT_MOUNT, from: context, readonly: true }, { dest: LAYOUT.appDir, output: true }],
+    mounts: [
+      { dest: CONTEXT_MOUNT, from: context, readonly: true },
+      ...sources.map((s): ExecMount => ({ dest: s.mount, from: s.files, readonly: true })),
+      { dest: LAYOUT.appDir, output: true },
+    ],
     network: "none",
     lines: plan.copies.map((c) => c.pos.line),
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,

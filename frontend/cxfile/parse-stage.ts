@@ -7,6 +7,8 @@ import {
 import { entry, type YNode } from "./yaml-positions.js";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A --build-context name, or an image reference (registry/path:tag@digest). */
+const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 /** Signals a guest app can be stopped with, by name (with or without SIG) or number. */
 const SIGNALS = ["HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "TERM", "PWR", "WINCH", "STOP"];
 
@@ -40,8 +42,16 @@ function parseCopy(c: Checker, item: YNode, where: string): CopySpec {
   const dest = fields.get("dest") ?? c.fail(item.pos, `${where} has no 'dest'`, "dest: absolute path in the guest");
   const mode = fields.get("mode");
   const owner = fields.get("owner");
+  const fromNode = fields.get("from");
+  const from = fromNode ? c.string(fromNode, `${where}.from`) : undefined;
+  if (from !== undefined && !CONTEXT_NAME.test(from)) {
+    c.fail(fromNode!.pos, `${where}.from '${from}' is not a build context or image name`, "as --build-context NAME=… names it, or an image reference");
+  }
+  // In another context or an image, paths are written from its root, as COPY --from writes them.
+  const srcIn = from === undefined ? src : { ...src, value: typeof src.value === "string" ? src.value.replace(/^\/+/, "") || "." : src.value };
   const spec: CopySpec = {
-    src: c.contextPath(src, `${where}.src`, true),
+    ...(from === undefined ? {} : { from }),
+    src: c.contextPath(srcIn, `${where}.src`, true),
     dest: c.guestPath(dest, `${where}.dest`),
     ...(mode ? { mode: parseMode(c, mode, `${where}.mode`) } : {}),
     ...(owner ? { owner: parseOwner(c, owner, `${where}.owner`) } : {}),

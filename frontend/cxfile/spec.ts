@@ -67,7 +67,13 @@ export interface GuestSpec extends GuestShape {
 export const NO_GUEST_SPEC: GuestSpec = { kernelArgs: [], qemuArgs: [], snapshot: true };
 
 export interface CopySpec {
-  /** Context path; may hold glob characters (*, ?, [..]). */
+  /**
+   * Where src is: a named build context (--build-context NAME=…) or, when
+   * none has that name, an image, as Dockerfile's COPY --from; the build
+   * context when absent.
+   */
+  readonly from?: string;
+  /** Path in that source (leading "/" dropped); may hold glob characters (*, ?, [..]). */
   readonly src: string;
   /** Absolute guest path; a trailing "/" means "into this directory". */
   readonly dest: string;
@@ -139,5 +145,5 @@ export const AGENT_KEYS = ["copy", "run", "env", "workdir", "user", "entrypoint"
 export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "disk_size", "kernel_args", "qemu_args", "snapshot"] as const;
 export const RUN_KEYS = ["command", "secrets"] as const;
 export const SECRET_KEYS = ["id", "required"] as const;
-export const COPY_KEYS = ["src", "dest", "mode", "owner"] as const;
+export const COPY_KEYS = ["from", "src", "dest", "mode", "owner"] as const;
 export const HEALTHCHECK_KEYS = ["test", "interval", "timeout", "start_period", "retries"] as const;

@@ -16,9 +16,9 @@ export function image(ref: string, platform: Platform, name: string, lines?: rea
   return { vertex, index: 0 };
 }
 
-/** A file downloaded by BuildKit, which refuses it unless its sha256 matches. */
-export function http(url: string, sha256: string, filename: string, name: string): Output {
-  const attrs = sortedMap({ "http.checksum": `sha256:${sha256}`, "http.filename": filename });
+/** A file downloaded by BuildKit, which refuses it unless its sha256 matches when one is given. */
+export function http(url: string, sha256: string | undefined, filename: string, name: string): Output {
+  const attrs = sortedMap({ ...(sha256 ? { "http.checksum": `sha256:${sha256}` } : {}), "http.filename": filename });
   const vertex: Vertex = { body: { source: { identifier: url, attrs } }, inputs: [], name };
   return { vertex, index: 0 };
 }

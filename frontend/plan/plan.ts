@@ -69,6 +69,8 @@ export interface BuildPlan {
   readonly copies: readonly CopyStep[];
   /** Context paths to transfer: only what `copy` names. */
   readonly contextPaths: readonly string[];
+  /** The other sources `copy` entries name with `from`, each with the paths taken from it. */
+  readonly copySources: readonly { readonly from: string; readonly paths: readonly string[] }[];
   readonly app: AppConfig;
   /** --no-cache: every step is re-run. */
   readonly noCache: boolean;
@@ -169,6 +171,9 @@ function resolveBase(spec: CxfileSpec, opts: PlanOptions): ResolvedBase {
   return { arch: base.arch as ArchName, baseName: name, baseImage: published(base.flavour, base.arch), agent: true };
 }
 
+const pathsFrom = (copies: readonly CopySpec[], from: string | undefined) =>
+  [...new Set(copies.filter((c) => c.from === from).map((c) => c.src))].sort();
+
 export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
   const { stages, target } = chooseStage(spec, opts.target);
   const argEnv = spec.args.map((a) => `${a.name}=${a.value}`);
@@ -187,7 +192,9 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
     }))),
     proxy: opts.proxy ?? {},
     copies,
-    contextPaths: [...new Set(copies.map((c) => c.src))].sort(),
+    contextPaths: pathsFrom(copies, undefined),
+    copySources: [...new Set(copies.flatMap((c) => (c.from === undefined ? [] : [c.from])))].sort()
+      .map((from) => ({ from, paths: pathsFrom(copies, from) })),
     app: mergeConfig(stages.map((s) => s.config)),
     noCache: opts.noCache ?? false,
   };

@@ -60,14 +60,15 @@ async function copyOne(contextRoot: string, source: string, dest: string, attrs:
 export async function guestEntries(copies: readonly PopulateCopy[], contextRoot: string): Promise<GuestEntry[]> {
   const entries: GuestEntry[] = [];
   for (const copy of copies) {
+    const root = copy.root ?? contextRoot;
     if (!hasGlob(copy.source)) {
-      await copyOne(contextRoot, copy.source, copy.dest, copy, entries);
+      await copyOne(root, copy.source, copy.dest, copy, entries);
       continue;
     }
-    const pattern = posix.relative(contextRoot, copy.source);
-    const matches = await expandGlob(listUnder(contextRoot), pattern);
+    const pattern = posix.relative(root, copy.source);
+    const matches = await expandGlob(listUnder(root), pattern);
     if (!matches.length) throw new Error(`${pattern}: no file in the build context matches`);
-    for (const match of matches) await copyOne(contextRoot, join(contextRoot, match), copy.dest, copy, entries);
+    for (const match of matches) await copyOne(root, join(root, match), copy.dest, copy, entries);
   }
   return entries;
 }

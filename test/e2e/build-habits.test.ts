@@ -116,3 +116,34 @@ test("guest.disk_size and CX_DISK_SIZE grow the guest disk, its filesystem grown
   await docker(["rmi", IMAGE]);
   await rm(ctx, { recursive: true, force: true });
 });
+
+test("named contexts: copy from a --build-context directory and from an image, and a base replaced by --build-context", async () => {
+  const ctx = await context([
+    "base: minimal/aarch64",
+    "copy:",
+    "  - { from: assets, src: \"*.txt\", dest: /opt/assets/ }",
+    "  - { from: containerx/frontend, src: /opt/containerx/package.json, dest: /etc/frontend-package.json }",
+    "entrypoint: [/bin/sh, -c, \"cat /opt/assets/*.txt && grep -c containerx /etc/frontend-package.json\"]",
+  ]);
+  const assets = await mkdtemp(join(tmpdir(), "cx-e2e-assets-"));
+  await writeFile(join(assets, "a.txt"), "asset a\n");
+  await writeFile(join(assets, "b.txt"), "asset b\n");
+  await writeFile(join(assets, "skip.bin"), "not copied\n");
+  const alias = "containerx-e2e/minimal-alias:aarch64";
+  assert.equal((await docker(["tag", "containerx/minimal:aarch64", alias])).exitCode, 0);
+
+  const built = await buildx(ctx, ["--build-context", `assets=${assets}`,
+    "--build-context", `containerx/minimal:aarch64=docker-image://${alias}`, "-t", IMAGE]);
+  assert.equal(built.exitCode, 0, built.stderr);
+  const ran = await docker(["run", "--rm", IMAGE]);
+  assert.equal(ran.exitCode, 0, ran.stderr);
+  assert.match(ran.stdout, /^asset a\nasset b\n[1-9]\d*\n$/);
+
+  const missing = await buildx(ctx, ["--build-context", `assets=${assets}`,
+    "--build-context", "containerx/minimal:aarch64=docker-image://containerx-e2e/no-such-base:1"]);
+  assert.notEqual(missing.exitCode, 0, "the replaced base is the one pulled");
+  assert.match(missing.stderr, /containerx-e2e\/no-such-base:1/);
+  await docker(["rmi", alias, IMAGE]);
+  await rm(assets, { recursive: true, force: true });
+  await rm(ctx, { recursive: true, force: true });
+});

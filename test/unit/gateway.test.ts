@@ -354,3 +354,42 @@ test("a copy source missing from the context fails at its line before anything i
     });
   }
 });
+
+test("named contexts: copy from a --build-context directory or an image, and a base replaced by name", async () => {
+  const cxfile = [
+    "base: minimal/aarch64",
+    "copy:",
+    "  - { from: assets, src: \"img/*.png\", dest: /opt/img/ }",
+    "  - { from: containerx/frontend, src: /opt/containerx/package.json, dest: /etc/frontend.json }",
+    "  - app: /opt/app",
+  ].join("\n");
+  const files = { Cxfile: cxfile, app: "x", "img/a.png": "p", "opt/containerx/package.json": "{}" };
+  await withGateway(files, async (gateway, calls) => {
+    await build(gateway, {
+      ...env,
+      BUILDKIT_FRONTEND_OPT_2: "context:assets=local:assets",
+      BUILDKIT_FRONTEND_OPT_3: "context:containerx/minimal:aarch64=docker-image://127.0.0.1:5000/mirror/minimal:aarch64",
+    });
+    const ops = decodeOps(calls.filter((c) => c.method === "Solve").at(-1)!.req) as (DecodedOp & { source?: { attrs?: Record<string, string> }; exec?: { meta: { env?: string[] } } })[];
+    const sources = ops.flatMap((o) => (o.source ? [o.source.identifier] : []));
+    assert.ok(sources.includes("local://assets"), "the directory context is its own local source");
+    assert.ok(sources.includes("docker-image://docker.io/containerx/frontend:latest"), "a from that names no context is an image");
+    assert.ok(sources.includes("docker-image://127.0.0.1:5000/mirror/minimal:aarch64"), "the base is the named context's image");
+    assert.ok(!sources.includes("docker-image://docker.io/containerx/minimal:aarch64"));
+    assert.deepEqual(JSON.parse(ops.find((o) => o.source?.identifier === "local://assets")!.source!.attrs!["local.includepattern"]), ["img/*.png"]);
+    const populate = ops.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-populate")!;
+    const request = JSON.parse(populate.exec!.meta.env!.find((e) => e.startsWith("CX_STEP_REQUEST="))!.slice("CX_STEP_REQUEST=".length));
+    assert.deepEqual(request.copies.map((c: { source: string; root?: string }) => [c.source, c.root]), [
+      ["/cx/named/0/img/*.png", "/cx/named/0"],
+      ["/cx/named/1/opt/containerx/package.json", "/cx/named/1"],
+      ["/cx/context/app", undefined],
+    ]);
+  });
+  await withGateway({ Cxfile: "base: minimal/aarch64\ncopy:\n  - { from: assets, src: nope.png, dest: /x }\n" }, async (gateway) => {
+    await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "context:assets=local:assets" }), /Cxfile:3:5: copy: nope\.png: not found in 'assets'/);
+  });
+  await withGateway({ Cxfile: "base: minimal/aarch64\n" }, async (gateway) => {
+    await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "context:containerx/minimal:aarch64=git://example.org/x.git" }),
+      /Containerx takes a directory, docker-image:\/\/REF or an https:\/\/ file/);
+  });
+});
