@@ -7,7 +7,9 @@ import { parseCxfile } from "./cxfile/parse.js";
 import { CxfileError } from "./cxfile/errors.js";
 import type { CxfileSpec } from "./cxfile/spec.js";
 import { appContext, copySourceOutput, planToLLB, type ConvertOptions } from "./convert/to-llb.js";
-import { copySource, imageOverride } from "./gateway/named-contexts.js";
+import { copySource } from "./gateway/named-contexts.js";
+import { readLocalFile } from "./gateway/local-file.js";
+import { checkPublishedBase, imageBaseArch, withImageOverrides } from "./resolve-images.js";
 import { checkCopySources } from "./context-check.js";
 import { GatewayError, type Gateway, type Result } from "./gateway/client.js";
 import { describeStepFailure } from "./step-failure.js";
@@ -15,10 +17,8 @@ import { cacheImports, dockerignorePatterns, frontendOpts, prefixedOpts, workerP
 import { imageAnnotations, imageConfig } from "./image/config.js";
 import { buildResult } from "./image/result.js";
 import { marshal } from "./llb/graph.js";
-import { local } from "./llb/ops.js";
-import { normalizeImageRef } from "./plan/image-ref.js";
-import { planBuild, type BuildPlan, type PlanOptions } from "./plan/plan.js";
-import { formatPlatform, parsePlatform, platformOfNode, type Platform } from "./plan/platform.js";
+import { planBuild, type PlanOptions } from "./plan/plan.js";
+import { formatPlatform, parsePlatform, platformOfNode } from "./plan/platform.js";
 import { proxyEnv } from "../common/proxy.js";
 import { evaluatesSolve, takesAnnotations, takesWarnings, unmetNeeds, type GatewayCaps } from "./gateway/caps.js";
 import { unusedBuildArgs } from "./plan/build-args.js";
@@ -27,15 +27,6 @@ import { answer, describe, needsCxfile } from "./subrequests/serve.js";
 /** A request Containerx understands but cannot serve yet. */
 export class UnsupportedError extends Error {}
 
-const BASE_ARCH_LABEL = "org.containerx.base.arch";
-
-/** A file of a local source, and the digest of the op that read it (for warnings about it). */
-async function readLocalFile(gateway: Gateway, name: string, sessionId: string, path: string, display: string): Promise<{ data?: Buffer; op: string }> {
-  const source = marshal(local(name, { sessionId, includePatterns: [path], sharedKeyHint: path }, display));
-  const ref = await gateway.solve(source.definition);
-  return { data: await gateway.readFile(ref, path).catch(() => undefined), op: source.head };
-}
-
 /** Build args nothing uses, said the way BuildKit warns (older BuildKits, without warnings, say nothing). */
 async function warnUnusedArgs(gateway: Gateway, caps: GatewayCaps, spec: CxfileSpec, buildArgs: ReadonlyMap<string, string>,
   cxfile: { op: string; text: string }): Promise<void> {
@@ -43,42 +34,6 @@ async function warnUnusedArgs(gateway: Gateway, caps: GatewayCaps, spec: CxfileS
   if (unused.length === 0 || !takesWarnings(caps)) return;
   await gateway.warn(cxfile.op, `build-arg ${unused.join(", ")} ${unused.length === 1 ? "is" : "are"} not declared under args: in ${spec.file}, so nothing uses ${unused.length === 1 ? "it" : "them"}`,
     { filename: spec.file, text: cxfile.text, line: spec.args[0]?.pos.line ?? 1 });
-}
-
-/** The guest arch an image base declares, for `base: { image: … }`. */
-async function imageBaseArch(gateway: Gateway, spec: CxfileSpec, platform: Platform, opts: ReadonlyMap<string, string>,
-  sessionId: string): Promise<string | undefined> {
-  const base = spec.base;
-  if (base.kind !== "image") return undefined;
-  const ref = imageOverride(opts, normalizeImageRef(base.ref), sessionId, platform);
-  const resolved = await gateway.resolveImageConfig(ref, platform, `[base] resolve ${ref}`).catch((err: Error) => {
-    throw new CxfileError(spec.file, base.pos, `cannot resolve base image '${base.ref}': ${err.message}`);
-  });
-  const config = JSON.parse(resolved.config.toString("utf8") || "{}") as { config?: { Labels?: Record<string, string> } };
-  return config.config?.Labels?.[BASE_ARCH_LABEL] ?? "";
-}
-
-/**
- * A named base (minimal/aarch64) or the base lending a disk its kernel must
- * exist before anything is built; BuildKit's own error for a missing one is
- * a pull error from a registry the user never named.
- */
-async function checkPublishedBase(gateway: Gateway, spec: CxfileSpec, plan: BuildPlan, platform: Platform): Promise<void> {
-  if (plan.baseImage === undefined || spec.base.kind === "image") return;
-  await gateway.resolveImageConfig(plan.baseImage, platform, `[base] resolve ${plan.baseImage}`).catch((err: Error) => {
-    throw new CxfileError(spec.file, spec.base.pos, `the guest base image ${plan.baseImage} is not available: ${err.message}`,
-      `build it on this machine with bootstrap/images.sh ${spec.base.kind === "named" ? plan.baseName : `minimal/${plan.arch}`}, ` +
-      "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/");
-  });
-}
-
-/** The base and runtime images as the build pulls them: --build-context NAME=docker-image://REF replaces them by name. */
-function withImageOverrides(plan: BuildPlan, opts: ReadonlyMap<string, string>, sessionId: string): BuildPlan {
-  return {
-    ...plan,
-    runtimeImage: imageOverride(opts, plan.runtimeImage, sessionId),
-    ...(plan.baseImage === undefined ? {} : { baseImage: imageOverride(opts, plan.baseImage, sessionId, plan.buildPlatform) }),
-  };
 }
 
 /** Cxfile errors thrown by `fn` carry the Cxfile's text, for BuildKit to show their lines. */
