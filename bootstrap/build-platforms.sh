@@ -40,30 +40,13 @@ case $first in
   *) full=docker.io/$image ;;
 esac
 
-layout=$work/layout
-mkdir "$layout"
-docker save "${parts[@]}" | tar -x -C "$layout"
-blob() { echo "$layout/blobs/${1/://}"; }
-entries=()
-while read -r digest media size; do
-  config=$(jq -r .config.digest "$(blob "$digest")")
-  platform=$(jq -c '{architecture, os} + (if .variant then {variant} else {} end)' "$(blob "$config")")
-  entries+=("$(jq -nc --arg d "$digest" --arg m "$media" --argjson s "$size" --argjson p "$platform" '{mediaType: $m, digest: $d, size: $s, platform: $p}')")
-done < <(jq -r '.manifests[] | "\(.digest) \(.mediaType) \(.size)"' "$layout/index.json")
-index=$(printf '%s\n' "${entries[@]}" | jq -sc '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: .}')
-sum=$(printf '%s' "$index" | sha256sum | cut -d' ' -f1)
-printf '%s' "$index" >"$layout/blobs/sha256/$sum"
-jq -n --arg d "sha256:$sum" --argjson s "${#index}" --arg name "$full" --arg tag "$tag" \
-  '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
-                 annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": $tag}}]}' >"$layout/index.json"
-# Without the Docker archive manifest, the load names the image from index.json.
-rm -f "$layout/manifest.json"
+# The parts' manifests under one index named $image (typed code: bootstrap/platform-index.ts).
+docker save "${parts[@]}" | node "$(dirname "$0")/../dist/bootstrap/platform-index.js" "$full" "$tag" "$work/image.tar"
 # Seen once in a CI run: the load's unpack found a parent snapshot gone ("parent
 # snapshot … does not exist"), likely containerd's garbage collection of an
 # image replaced a moment before; loading again went through.
 for attempt in 1 2 3; do
-  if err=$(tar -C "$layout" -c . | docker load -q 2>&1 >/dev/null); then break; fi
+  if err=$(docker load -q <"$work/image.tar" 2>&1 >/dev/null); then break; fi
   [ "$attempt" = 3 ] && { echo "$err" >&2; exit 1; }
   echo "containerx-setup: loading $image again after: $err" >&2
   sleep 2

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { execa, ExecaError } from "execa";
 
 /** A command that failed, with what a person needs to see why. */
@@ -15,7 +16,8 @@ export class CommandError extends Error {
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
-  input?: string | Buffer;
+  /** stdin: text, bytes, or a stream (such as common/tar.ts's archives). */
+  input?: string | Buffer | Readable;
   /** Prefix of the "+ command" trace line on stderr; no trace when absent. */
   trace?: string;
 }

@@ -3,12 +3,10 @@
  * the ext4 image made without mounting, and publishing the /cx/base tree as a
  * local image that records its inputs (so an unchanged base is not rebuilt).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HOST_PLATFORMS } from "../common/host-platforms.js";
 import { run } from "../common/run.js";
+import { packTar, treeEntries } from "../common/tar.js";
 
 export const CACHE = process.env.CX_CACHE_DIR ?? "/var/cache/containerx";
 /** Fixed so the same inputs give the same disk bytes. */
@@ -61,7 +59,6 @@ export async function ext4Qcow2(rootfs: string, raw: string, qcow2: string, size
 
 /** Publishes `out` (vmlinuz, initrd.img, disk.qcow2, base.json) as the image `image`. */
 export async function publishBase(out: string, image: string, arch: string, flavour: string, inputs: string): Promise<void> {
-  await run("find", [out, "-exec", "touch", "-h", "-d", `@${SOURCE_DATE_EPOCH}`, "{}", "+"]);
   // The platforms the image had stay: a one-platform run after a multi-platform one drops none.
   const platforms = [...new Set([...askedPlatforms().split(","), ...(await publishedPlatforms(image))])].sort().join(",");
   const dockerfile = [
@@ -73,13 +70,12 @@ export async function publishBase(out: string, image: string, arch: string, flav
   // directory per base name and skips files whose size and mtime match, so
   // every base's out/ (all with the same fixed mtimes) would pick up another's
   // files of equal size (seen: minimal:mips published with ppc64's base.json).
-  const dockerfileDir = await mkdtemp(join(tmpdir(), "cx-base-"));
-  await writeFile(join(dockerfileDir, "Dockerfile"), dockerfile);
+  // Every entry is dated SOURCE_DATE_EPOCH and root's, so the layer is the same bytes on every machine.
+  const context = packTar([...(await treeEntries(out, "base")), { name: "Dockerfile", kind: "data", data: Buffer.from(dockerfile) }],
+    new Date(Number(SOURCE_DATE_EPOCH) * 1000));
   // A guest base has no host part, but BuildKit takes an image for the
   // platform of the step that uses it: one manifest per host platform, all
   // with the same layer, for the platforms bootstrap/images.sh was asked for.
-  await run("sh", ["-c", `tar -c --transform 's,^\\.,base,' -C "$1" . -C "$2" Dockerfile | bash "$5" "$3" "$4" -`,
-    "sh", out, dockerfileDir, image, platforms, BUILD_PLATFORMS], { trace });
-  await rm(dockerfileDir, { recursive: true });
+  await run("bash", [BUILD_PLATFORMS, image, platforms, "-"], { trace, input: context });
   log(`built ${image}`);
 }
