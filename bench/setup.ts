@@ -50,7 +50,8 @@ async function diskMb(path: string): Promise<number> {
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "";
   if (!["", "--tests", "--suite"].includes(mode)) throw new Error("usage: bench/setup [--tests|--suite]");
-  const engine = await startCleanEngine({ bridge: "cx-bench-br", address: "10.198.0.1/24", nat: true });
+  // Its own subnet: 10.198 is bootstrap/engine-20.10.sh's and 10.199 the e2e clean engine's; a bridge left on another's subnet takes its routes.
+  const engine = await startCleanEngine({ bridge: "cx-bench-br", address: "10.197.0.1/24", nat: true });
   const cache = await mkdtemp("/var/tmp/cx-bench-cache-");
   const log = join(cache, "..", `${cache.split("/").pop()}.log`);
   const times = join(cache, "times");
