@@ -6,6 +6,7 @@
 # ("fatal error: concurrent map iteration and map write" in llb.mergeMetadata,
 # seen here; moby/buildkit#5570). So each platform is built on its own, and
 # the index is put together from `docker save` and loaded back.
+# Needs the TypeScript compiled (bootstrap/compile.sh, which images.sh runs first).
 # Usage: build-platforms.sh IMAGE PLATFORMS [docker buildx build arguments…]
 #   IMAGE with its tag; PLATFORMS comma-separated; a "-" argument (context or
 #   -f) reads stdin, which is kept for every platform's build.

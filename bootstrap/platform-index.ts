@@ -11,8 +11,7 @@
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { extractTar, packTar, treeEntries, type TarEntry } from "../common/tar.js";
 
@@ -26,7 +25,8 @@ interface Descriptor {
 }
 
 async function main(name: string, tag: string, out: string): Promise<void> {
-  const layout = await mkdtemp(join(tmpdir(), "cx-platform-index-"));
+  // Beside OUT (build-platforms.sh's work directory under /var/tmp), not in a /tmp that may be RAM: it holds every part's layers.
+  const layout = await mkdtemp(join(dirname(out), "layout-"));
   try {
     await extractTar(process.stdin, layout);
     const blob = (digest: string) => join(layout, "blobs", ...digest.split(":"));

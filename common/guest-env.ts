@@ -33,6 +33,12 @@ export function parseSizeMiB(text: string): number | undefined {
   return Number(m[1]) * ({ g: 1024, t: 1024 * 1024 }[m[2]?.toLowerCase() ?? ""] ?? 1);
 }
 
+/** A size in MiB as the messages show it: 512M, 2G, 16T. */
+export function formatMiB(mib: number): string {
+  if (mib % (1024 * 1024) === 0) return `${mib / 1024 / 1024}T`;
+  return mib % 1024 === 0 ? `${mib / 1024}G` : `${mib}M`;
+}
+
 /** A QEMU machine type or CPU model name: one word, nothing a shell or QEMU option parser would split. */
 export const QEMU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 

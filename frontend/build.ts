@@ -4,7 +4,7 @@
  * the Gateway, so tests run it against a fake one.
  */
 import { parseCxfile } from "./cxfile/parse.js";
-import { CxfileError } from "./cxfile/errors.js";
+import { CXFILE_LANGUAGE, CxfileError } from "./cxfile/errors.js";
 import type { CxfileSpec } from "./cxfile/spec.js";
 import { appContext, copySourceOutput, planToLLB, type ConvertOptions } from "./convert/to-llb.js";
 import { copySource } from "./gateway/named-contexts.js";
@@ -18,7 +18,7 @@ import { imageAnnotations, imageConfig } from "./image/config.js";
 import { buildResult } from "./image/result.js";
 import { marshal } from "./llb/graph.js";
 import { planBuild, type PlanOptions } from "./plan/plan.js";
-import { formatPlatform, parsePlatform, platformOfNode } from "./plan/platform.js";
+import { formatPlatform, guestPlatform, parsePlatform, platformOfNode } from "./plan/platform.js";
 import { proxyEnv } from "../common/proxy.js";
 import { evaluatesSolve, takesAnnotations, takesWarnings, unmetNeeds, type GatewayCaps } from "./gateway/caps.js";
 import { unusedBuildArgs } from "./plan/build-args.js";
@@ -114,7 +114,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     sessionId,
     contextName,
     excludePatterns: ignore ? dockerignorePatterns(ignore.toString("utf8")) : [],
-    copySources: new Map(plan.copySources.map((s) => [s.from, copySource(opts, s.from, sessionId, buildPlatform)])),
+    copySources: new Map(plan.copySources.map((s) => [s.from, copySource(opts, s.from, sessionId, guestPlatform(plan.arch))])),
     ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
   };
   const sources = new Map<string | undefined, object>([
@@ -135,7 +135,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
           `(build it on this machine with bootstrap/images.sh --platforms all, which adds every host platform, ` +
           "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/)");
       });
-    const definition = marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache, source: { filename, text, language: "Cxfile" } }).definition;
+    const definition = marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache, source: { filename, text, language: CXFILE_LANGUAGE } }).definition;
     const ref = await gateway.solve(definition, { cacheImports: imports, evaluate }).catch((err: unknown) => {
       throw err instanceof GatewayError ? describeStepFailure(err.message, err.details, plan, filename) ?? err : err;
     });

@@ -19,4 +19,10 @@ export const pb = {
   ErrorSubrequest: protos.lookupType("errdefs.Subrequest"),
 };
 
+/** LLB's enums by name, their numbers from ops.proto. */
+export const llbEnums = {
+  NetMode: protos.lookupEnum("pb.NetMode").values,
+  MountType: protos.lookupEnum("pb.MountType").values,
+};
+
 export const gw = (name: string) => protos.lookupType(`moby.buildkit.v1.frontend.${name}`);

@@ -41,7 +41,6 @@
 #include <net/if.h>
 #include <net/route.h>
 #include <sys/ioctl.h>
-#include <sys/statfs.h>
 #include <linux/random.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -736,23 +735,40 @@ static int serve(int sigfd) {
 #define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
 #endif
 
+/* On-disk ext4 fields are little-endian whatever the guest's byte order. */
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The filesystem's size in blocks and its block size, from the ext4 superblock (1024 bytes in). */
+static int ext4_size(int dev, uint64_t *blocks, uint64_t *block_size) {
+  unsigned char sb[1024];
+  if (pread(dev, sb, sizeof sb, 1024) != (ssize_t)sizeof sb || sb[0x38] != 0x53 || sb[0x39] != 0xef) return -1;
+  *block_size = 1024ull << le32(sb + 0x18);
+  *blocks = le32(sb + 0x04);
+  if (le32(sb + 0x60) & 0x80) *blocks |= (uint64_t)le32(sb + 0x150) << 32; /* INCOMPAT_64BIT: the high half */
+  return 0;
+}
+
 /*
  * The root filesystem grown to fill its disk, which CX_DISK_SIZE or a
  * Cxfile's guest.disk_size may have made larger than the filesystem. ext4
- * grows while mounted and does nothing when the sizes already match; a
- * filesystem that cannot grow (no room reserved for it) keeps its size.
+ * grows while mounted; the superblock is read first so that a disk of the
+ * filesystem's own size (every boot but the first after a resize) costs no
+ * write. A filesystem that cannot grow (no room reserved for it) keeps its
+ * size and says so on the console.
  */
 static void grow_root(void) {
-  uint64_t bytes = 0;
-  struct statfs st;
+  uint64_t bytes = 0, blocks = 0, block_size = 0;
   int dev = open(ROOT_DEVICE, O_RDONLY | O_CLOEXEC);
-  if (dev < 0 || ioctl(dev, BLKGETSIZE64, &bytes) != 0 || statfs(SYSROOT, &st) != 0 || st.f_bsize <= 0) {
-    dprintf(2, "cx-agent: cannot read the size of %s: %s\n", ROOT_DEVICE, strerror(errno));
+  if (dev < 0 || ioctl(dev, BLKGETSIZE64, &bytes) != 0 || ext4_size(dev, &blocks, &block_size) != 0) {
+    dprintf(2, "cx-agent: cannot read the sizes of %s: %s\n", ROOT_DEVICE, strerror(errno));
     if (dev >= 0) close(dev);
     return;
   }
   close(dev);
-  uint64_t blocks = bytes / (uint64_t)st.f_bsize;
+  if (bytes / block_size <= blocks) return;
+  blocks = bytes / block_size;
   int root = open(SYSROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0 || ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) != 0)
     dprintf(2, "cx-agent: cannot grow the root filesystem to %llu blocks: %s\n", (unsigned long long)blocks, strerror(errno));

@@ -66,11 +66,12 @@ export async function publishBase(out: string, image: string, arch: string, flav
     "COPY base/ /cx/base/",
     `LABEL ${INPUTS_LABEL}="${inputs}" ${PLATFORMS_LABEL}="${platforms}" org.containerx.base.arch="${arch}" org.containerx.base.flavour="${flavour}"`,
   ].join("\n");
-  // The context goes as a tar on stdin: buildx keeps a synced copy of a context
-  // directory per base name and skips files whose size and mtime match, so
-  // every base's out/ (all with the same fixed mtimes) would pick up another's
-  // files of equal size (seen: minimal:mips published with ppc64's base.json).
-  // Every entry is dated SOURCE_DATE_EPOCH and root's, so the layer is the same bytes on every machine.
+  // The context goes as a tar on stdin, not as a directory: buildx keeps a
+  // synced copy of a context directory per base name and skips files whose
+  // size and mtime match, so one base's files of equal size and date would
+  // stand in for another's (seen: minimal:mips published with ppc64's
+  // base.json). Every entry is dated SOURCE_DATE_EPOCH and root's, so the
+  // layer is the same bytes on every machine.
   const context = packTar([...(await treeEntries(out, "base")), { name: "Dockerfile", kind: "data", data: Buffer.from(dockerfile) }],
     new Date(Number(SOURCE_DATE_EPOCH) * 1000));
   // A guest base has no host part, but BuildKit takes an image for the

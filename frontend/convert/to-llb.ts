@@ -3,11 +3,12 @@ import type { ProxyEnv } from "../../common/proxy.js";
 import type { NamedSource } from "../gateway/named-contexts.js";
 import { backingPath, LAYOUT, runLayerDir, STANDARD_PATH, STEP_REQUEST_ENV, topDiskAfter } from "../../common/layout.js";
 import type { ImportBaseRequest, ImportBoot, PopulateRequest, RunStepRequest, SnapshotRequest } from "../../common/step-requests.js";
-import { takesSnapshot, type BaseDisk, type BuildPlan } from "../plan/plan.js";
+import { commandText, takesSnapshot, type BaseDisk, type BuildPlan } from "../plan/plan.js";
+import type { Pos } from "../cxfile/errors.js";
 import { exec, http, image, local, type ExecMount } from "../llb/ops.js";
 import { addLayer, type LayerSource } from "./image-layer.js";
 import type { Output } from "../llb/graph.js";
-import { formatPlatform, type Platform } from "../plan/platform.js";
+import { formatPlatform, guestPlatform, type Platform } from "../plan/platform.js";
 
 /** Where the build context is mounted in the populate step. */
 const CONTEXT_MOUNT = "/cx/context";
@@ -37,11 +38,8 @@ export interface ConvertOptions {
 
 const shorten = (text: string) => (text.length > MAX_NAME ? `${text.slice(0, MAX_NAME - 1)}…` : text);
 
-/** What a run step shows in progress: the shell command itself, or the argv. */
-function commandText(argv: readonly string[]): string {
-  const shell = argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
-  return shorten((shell ? argv[2] : argv.join(" ")).replace(/\s+/g, " ").trim());
-}
+/** What a run step shows in progress: its command on one line, shortened. */
+const progressText = (argv: readonly string[]) => shorten(commandText(argv).replace(/\s+/g, " "));
 
 /** The import step's request, its boot files named by where they are mounted. */
 function importRequest(plan: BuildPlan, disk: BaseDisk, diskPath: string, sourceDateEpoch: number | undefined): ImportBaseRequest {
@@ -85,7 +83,7 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
   const platform = plan.buildPlatform;
   const disk = plan.baseDisk;
   const published = plan.baseImage === undefined ? undefined : image(plan.baseImage, platform,
-    disk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`, [plan.basePos.line]);
+    disk ? `[base] fetch kernel and agent from ${plan.baseImage}` : `[base] fetch OS base ${plan.baseName}`, [plan.basePos]);
   if (!disk) return { from: published!, dir: LAYOUT.baseDir };
   const src = disk.source;
   const mounts: ExecMount[] = [];
@@ -108,7 +106,7 @@ function osBase(plan: BuildPlan, runtime: Output, opts: ConvertOptions): LayerSo
     mounts: [...mounts, { dest: LAYOUT.baseDir, output: true }, { dest: "/tmp" }],
     platform,
     network: "none",
-    lines: [plan.basePos.line],
+    positions: [plan.basePos],
     name: `[base] import ${plan.baseName} as the OS base${plan.agent ? "" : ` (boots with ${disk.boot.kind}, no agent)`}`,
   });
   return { from: imported, dir: "/" };
@@ -123,7 +121,8 @@ export function copySourceOutput(plan: BuildPlan, source: BuildPlan["copySources
       return local(named.name, { sessionId: named.sessionId, includePatterns: [...source.paths], sharedKeyHint: `named:${named.name}` },
         `[context ${source.from}] load ${source.paths.length} path(s)`);
     case "image":
-      return image(named.ref, plan.buildPlatform, `[context ${source.from}] ${named.ref}`);
+      // Its files go into the guest: the image for the guest's platform, not the builder's.
+      return image(named.ref, guestPlatform(plan.arch), `[context ${source.from}] ${named.ref}`);
     case "http":
       return http(named.url, undefined, "context", `[context ${source.from}] download ${named.url}`);
   }
@@ -169,7 +168,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
    * it, its own mounts, and scratch space (the root is read-only, see exec).
    */
   const diskStep = (step: {
-    bin: string; env: readonly string[]; request: object; mounts: ExecMount[]; network?: "none"; name: string; lines?: readonly number[];
+    bin: string; env: readonly string[]; request: object; mounts: ExecMount[]; network?: "none"; name: string; positions?: readonly Pos[];
     proxy?: ProxyEnv;
   }): Output => {
     const [out] = exec({
@@ -180,7 +179,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       platform,
       ...(step.network ? { network: step.network } : {}),
       name: step.name,
-      ...(step.lines ? { lines: step.lines } : {}),
+      ...(step.positions ? { positions: step.positions } : {}),
       ...(step.proxy ? { proxy: step.proxy } : {}),
     });
     return out;
@@ -197,9 +196,9 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       env: vmEnv,
       request,
       mounts: [{ dest: runLayerDir(i), output: true }, ...secrets],
-      lines: [step.pos.line],
+      positions: [step.pos],
       proxy: plan.proxy,
-      name: `[run ${i + 1}/${plan.runs.length}] ${commandText(step.argv)}`,
+      name: `[run ${i + 1}/${plan.runs.length}] ${progressText(step.argv)}`,
     }));
   });
 
@@ -231,7 +230,7 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
       { dest: LAYOUT.appDir, output: true },
     ],
     network: "none",
-    lines: plan.copies.map((c) => c.pos.line),
+    positions: plan.copies.map((c) => c.pos),
     name: `[copy] app overlay: ${plan.copies.length} copy entr${plan.copies.length === 1 ? "y" : "ies"} into the guest disk`,
   });
 

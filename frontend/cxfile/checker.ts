@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { parseSizeMiB } from "../../common/guest-env.js";
+import { formatMiB, parseSizeMiB } from "../../common/guest-env.js";
 import { substitute, SubstitutionError } from "./args.js";
 import { CxfileError, suggest, type Pos } from "./errors.js";
 import { entry, type YNode } from "./yaml-positions.js";
@@ -34,6 +34,9 @@ export class Checker {
 
   list(node: YNode, what: string, example: string): YNode[] {
     if (!Array.isArray(node.value)) this.fail(node.pos, `${what} must be a list`, `for example ${example}`);
+    // A lone "-" is a null item, which YAML keeps and the position tree does not.
+    const empty = (node.value as unknown[]).indexOf(null);
+    if (empty >= 0) this.fail(node.pos, `${what}[${empty}] is empty`, "remove the lone '-' or give it a value");
     return node.children;
   }
 
@@ -86,7 +89,7 @@ export class Checker {
     const text = this.string(node, what);
     const mib = parseSizeMiB(text);
     if (mib === undefined) this.fail(node.pos, `${what} '${text}' is not a size`, "write it as 512M or 2G");
-    if (mib < minMiB || mib > maxMiB) this.fail(node.pos, `${what} ${text} must be between ${minMiB}M and ${maxMiB / 1024}G`);
+    if (mib < minMiB || mib > maxMiB) this.fail(node.pos, `${what} ${text} must be between ${formatMiB(minMiB)} and ${formatMiB(maxMiB)}`);
     return mib;
   }
 

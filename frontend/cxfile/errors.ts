@@ -1,3 +1,6 @@
+/** The language BuildKit's source infos name for a Cxfile (errors, source maps, warnings). */
+export const CXFILE_LANGUAGE = "Cxfile";
+
 /** A position in the Cxfile, 1-based like editors and BuildKit show them. */
 export interface Pos {
   readonly line: number;

@@ -63,7 +63,8 @@ function parseCopy(c: Checker, item: YNode, where: string): CopySpec {
   return spec;
 }
 
-const SECRET_ID = /^[A-Za-z0-9_.-]+$/;
+/** A secret's file name in /run/secrets: not "." or "..". */
+const SECRET_ID = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
 
 function parseSecret(c: Checker, node: YNode, what: string): SecretUse {
   const read = (n: YNode, w: string) => {

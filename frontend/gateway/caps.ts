@@ -6,6 +6,17 @@
  */
 import type { ApiCap } from "./client.js";
 
+/**
+ * What this frontend serves beyond a build, as the image label
+ * moby.buildkit.frontend.caps must claim it (Dockerfile.frontend, checked by
+ * a unit test): BuildKit refuses a client's request for a cap the label
+ * lacks, and a claimed cap must not be ignored.
+ */
+export const SERVED_FRONTEND_CAPS = [
+  "moby.buildkit.frontend.subrequests", // subrequests/serve.ts
+  "moby.buildkit.frontend.contexts", // gateway/named-contexts.ts
+] as const;
+
 /** A cap Containerx relies on, and what it is needed for, in words a user can act on. */
 interface Need {
   readonly cap: string;

@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type protobuf from "protobufjs";
+import { CXFILE_LANGUAGE } from "../cxfile/errors.js";
 import { gw, protos } from "../protos.js";
 import type { Platform } from "../plan/platform.js";
 import { sortedMap } from "../llb/graph.js";
@@ -123,7 +124,7 @@ export class GrpcGateway implements Gateway {
     const at = { line: source.line };
     await this.call("Warn", "WarnRequest", "WarnResponse", {
       digest, level: 1, short: Buffer.from(text),
-      info: { filename: source.filename, data: Buffer.from(source.text), language: "Cxfile" }, ranges: [{ start: at, end: at }],
+      info: { filename: source.filename, data: Buffer.from(source.text), language: CXFILE_LANGUAGE }, ranges: [{ start: at, end: at }],
     });
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { pb } from "../protos.js";
+import type { Pos } from "../cxfile/errors.js";
 import type { Platform } from "../plan/platform.js";
 
 /** The body of one LLB op: exactly one of source, exec or file, as plain objects. */
@@ -12,8 +13,12 @@ export interface Vertex {
   readonly platform?: Platform;
   /** Shown as the step's name in `docker buildx build` progress. */
   readonly name: string;
-  /** The lines of the source file (the Cxfile) this op comes from, 1-based: BuildKit shows them when it fails. */
-  readonly lines?: readonly number[];
+  /**
+   * Where in the source file (the Cxfile) this op comes from, 1-based:
+   * BuildKit shows those lines when it fails, and echoes them back, columns
+   * included, which tells apart entries that share a line.
+   */
+  readonly positions?: readonly Pos[];
 }
 
 /** An output (a filesystem) of a vertex. */
@@ -27,15 +32,15 @@ export function sortedMap<T>(map: Readonly<Record<string, T>>): Record<string, T
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The file vertices' `lines` point into. */
+/** The file vertices' `positions` point into. */
 export interface SourceFile {
   readonly filename: string;
   readonly text: string;
   readonly language: string;
 }
 
-type LineRange = { start: { line: number }; end: { line: number } };
-type SourceMap = { locations: Record<string, { locations: { sourceIndex: number; ranges: LineRange[] }[] }>; infos: object[] };
+type SourceRange = { start: { line: number; character: number }; end: { line: number; character: number } };
+type SourceMap = { locations: Record<string, { locations: { sourceIndex: number; ranges: SourceRange[] }[] }>; infos: object[] };
 
 export interface Marshalled {
   /** pb.Definition as a plain object, ready for the gateway's Solve. */
@@ -83,8 +88,9 @@ export function marshal(result: Output, opts: { ignoreCache?: boolean; source?: 
     if (!(digest in metadata)) {
       defs.push(bytes);
       metadata[digest] = { description: { "llb.customname": v.name }, ...(opts.ignoreCache ? { ignore_cache: true } : {}) };
-      if (opts.source && v.lines?.length) {
-        locations[digest] = { locations: [{ sourceIndex: 0, ranges: v.lines.map((line) => ({ start: { line }, end: { line } })) }] };
+      if (opts.source && v.positions?.length) {
+        const ranges = v.positions.map((p) => ({ start: { line: p.line, character: p.column }, end: { line: p.line, character: p.column } }));
+        locations[digest] = { locations: [{ sourceIndex: 0, ranges }] };
       }
     }
     return digest;

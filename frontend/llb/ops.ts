@@ -1,18 +1,17 @@
 import type { ProxyEnv } from "../../common/proxy.js";
+import type { Pos } from "../cxfile/errors.js";
+import { llbEnums } from "../protos.js";
 import type { Platform } from "../plan/platform.js";
 import { sortedMap, type Output, type Vertex } from "./graph.js";
 
 /** BuildKit's "no input"/"no output" index for mounts and file actions. */
 const NONE = -1;
-/** NetMode NONE: build steps that need no network get none. */
-const NET_NONE = 2;
-/** MountType SECRET: a file BuildKit fills from the client's --secret, never part of a layer or the cache key. */
-const MOUNT_SECRET = 1;
+
 /** Secrets as Dockerfile's RUN --mount=type=secret has them: root's, read-only to root. */
 const SECRET_MODE = 0o400;
 
-export function image(ref: string, platform: Platform, name: string, lines?: readonly number[]): Output {
-  const vertex: Vertex = { body: { source: { identifier: `docker-image://${ref}`, attrs: {} } }, inputs: [], platform, name, ...(lines ? { lines } : {}) };
+export function image(ref: string, platform: Platform, name: string, positions?: readonly Pos[]): Output {
+  const vertex: Vertex = { body: { source: { identifier: `docker-image://${ref}`, attrs: {} } }, inputs: [], platform, name, ...(positions ? { positions } : {}) };
   return { vertex, index: 0 };
 }
 
@@ -62,8 +61,8 @@ export interface ExecOptions {
   readonly platform: Platform;
   readonly network?: "none" | "sandbox";
   readonly name: string;
-  /** The source lines the step comes from (graph.ts Vertex.lines). */
-  readonly lines?: readonly number[];
+  /** Where in the source the step comes from (graph.ts Vertex.positions). */
+  readonly positions?: readonly Pos[];
   /** Proxy settings BuildKit puts in the step's environment, outside its cache key. */
   readonly proxy?: ProxyEnv;
 }
@@ -86,7 +85,8 @@ export function exec(opts: ExecOptions): Output[] {
     input: NONE,
     dest: m.dest,
     output: NONE,
-    mountType: MOUNT_SECRET,
+    // A file BuildKit fills from the client's --secret, never part of a layer or the cache key.
+    mountType: llbEnums.MountType.SECRET,
     secretOpt: { ID: m.secret.id, uid: 0, gid: 0, mode: SECRET_MODE, optional: m.secret.optional },
   } : {
     input: m.from ? inputIndex(m.from) : NONE,
@@ -102,9 +102,10 @@ export function exec(opts: ExecOptions): Output[] {
         ...(opts.proxy && Object.keys(opts.proxy).length ? { proxy_env: opts.proxy } : {}),
       },
       mounts,
-      ...(opts.network === "none" ? { network: NET_NONE } : {}),
+      // Build steps that need no network get none.
+      ...(opts.network === "none" ? { network: llbEnums.NetMode.NONE } : {}),
     },
   };
-  const vertex: Vertex = { body, inputs, platform: opts.platform, name: opts.name, ...(opts.lines ? { lines: opts.lines } : {}) };
+  const vertex: Vertex = { body, inputs, platform: opts.platform, name: opts.name, ...(opts.positions ? { positions: opts.positions } : {}) };
   return Array.from({ length: outputs }, (_, index) => ({ vertex, index }));
 }

@@ -22,8 +22,6 @@ export interface RunStep {
   readonly label: string;
 }
 
-export type CopyStep = CopySpec;
-
 /**
  * The image config of the chosen target, all inheritance resolved: the
  * Cxfile's fields, with entrypoint, cmd and workdir defaulted and env as the
@@ -66,7 +64,7 @@ export interface BuildPlan {
   /** The proxy build args, for the run steps only. */
   readonly proxy: ProxyEnv;
   /** Files placed into the app overlay, the last layer. */
-  readonly copies: readonly CopyStep[];
+  readonly copies: readonly CopySpec[];
   /** Context paths to transfer: only what `copy` names. */
   readonly contextPaths: readonly string[];
   /** The other sources `copy` entries name with `from`, each with the paths taken from it. */
@@ -94,7 +92,8 @@ export interface PlanOptions {
 }
 
 
-function chooseStage(spec: CxfileSpec, target: string | undefined): { stages: StageSpec[]; target?: string } {
+/** The stages a build of `target` takes: the top level, and the target's own when one is named. */
+export function chooseStage(spec: CxfileSpec, target: string | undefined): { stages: StageSpec[]; target?: string } {
   if (target === undefined) return { stages: [spec.stage] };
   const chosen = spec.targets.find((t) => t.name === target);
   if (!chosen) {
@@ -173,6 +172,12 @@ function resolveBase(spec: CxfileSpec, opts: PlanOptions): ResolvedBase {
 
 const pathsFrom = (copies: readonly CopySpec[], from: string | undefined) =>
   [...new Set(copies.filter((c) => c.from === from).map((c) => c.src))].sort();
+
+/** A command as the user wrote it: the shell string of `/bin/sh -c`, or the argv joined. */
+export function commandText(argv: readonly string[]): string {
+  const shell = argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c";
+  return (shell ? argv[2] : argv.join(" ")).trim();
+}
 
 export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
   const { stages, target } = chooseStage(spec, opts.target);

@@ -1,3 +1,5 @@
+import { ARCHES, type ArchName, type GuestArch } from "../../common/arches.js";
+
 /** An OCI platform: where the built container runs (not the guest arch). */
 export interface Platform {
   readonly os: string;
@@ -18,6 +20,12 @@ export function formatPlatform(p: Platform): string {
 /** The platform as an OCI descriptor and BuildKit's refs.platforms spell it. */
 export function ociPlatform(p: Platform): { architecture: string; os: string; variant?: string } {
   return { architecture: p.architecture, os: p.os, ...(p.variant ? { variant: p.variant } : {}) };
+}
+
+/** The platform of the guest's own programs: what an image copied into the guest must be built for. */
+export function guestPlatform(arch: ArchName): Platform {
+  const a = ARCHES[arch] as GuestArch;
+  return { os: "linux", architecture: a.ociArch, ...(a.ociVariant ? { variant: a.ociVariant } : {}) };
 }
 
 const NODE_TO_OCI: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };

@@ -3,17 +3,21 @@
  * build args with their values and descriptions, and the secrets its run
  * steps ask for.
  */
-import type { CxfileSpec, StageSpec } from "../cxfile/spec.js";
+import type { CxfileSpec } from "../cxfile/spec.js";
+import { chooseStage } from "../plan/plan.js";
 import { descriptionAbove, locationOf, table } from "./source.js";
 
 export function outline(spec: CxfileSpec, text: string, target: string | undefined): { json: object; txt: string } {
   const described = (line: number) => descriptionAbove(text, line) || undefined;
-  const chosen = target === undefined ? undefined : spec.targets.find((t) => t.name === target);
-  const stages: StageSpec[] = [spec.stage, ...(chosen ? [chosen] : [])];
+  const { stages } = chooseStage(spec, target);
+  const chosen = spec.targets.find((t) => t.name === target);
   const args = spec.args.map((a) => ({ name: a.name, value: a.value, description: described(a.pos.line), location: locationOf(a.pos) }));
-  const secrets = [...new Map(stages.flatMap((s) => s.run).flatMap((r) => r.secrets.map((secret) => [secret.id, {
-    name: secret.id, ...(secret.required ? { required: true } : {}), location: locationOf(r.pos),
-  }]))).values()];
+  // A secret is listed once, where it is first read, and required if any step requires it.
+  const uses = stages.flatMap((s) => s.run).flatMap((r) => r.secrets.map((secret) => ({ ...secret, pos: r.pos })));
+  const secrets = [...new Set(uses.map((u) => u.id))].map((id) => {
+    const mine = uses.filter((u) => u.id === id);
+    return { name: id, ...(mine.some((u) => u.required) ? { required: true } : {}), location: locationOf(mine[0].pos) };
+  });
   const json = {
     ...(chosen ? { name: chosen.name, description: described(chosen.pos.line) } : { description: described(spec.base.pos.line) }),
     ...(args.length ? { args } : {}),

@@ -6,6 +6,7 @@
  */
 import type { CxfileSpec } from "../cxfile/spec.js";
 import type { ErrorDetail } from "../gateway/client.js";
+import { chooseStage } from "../plan/plan.js";
 import { pb } from "../protos.js";
 import { outline } from "./outline.js";
 import { listTargets } from "./targets.js";
@@ -72,9 +73,7 @@ export function describe(): Record<string, Buffer> {
 export function answer(request: string, spec: CxfileSpec, text: string, target: string | undefined): Record<string, Buffer> {
   const sub = SUBREQUESTS.find((s) => s.name === request);
   if (!sub) throw new UnsupportedSubrequestError(request);
-  if (target !== undefined && !spec.targets.some((t) => t.name === target)) {
-    throw new Error(`target '${target}' is not in the Cxfile (targets: ${spec.targets.map((t) => t.name).join(", ") || "none"})`);
-  }
+  chooseStage(spec, target);
   const { json, txt } = sub.answer(spec, text, target);
   return metadata(json, txt);
 }

@@ -5,9 +5,6 @@ import { GUEST_ENV } from "../../common/guest-env.js";
 
 const MiB = 1024 * 1024;
 
-/** Refusing a disk smaller than the image's: the guest's filesystem fills the image's disk and cannot shrink. */
-export class DiskSizeError extends Error {}
-
 async function qemuImg(args: string[], cwd: string): Promise<string> {
   const { stdout } = await promisify(execFile)("qemu-img", args, { cwd });
   return stdout;
@@ -28,8 +25,9 @@ export async function createOverlayDisk(path: string, backing: string, sizeMiB?:
   if (sizeMiB !== undefined) {
     const info = JSON.parse(await qemuImg(["info", "--output=json", "-U", backing], cwd).catch(fail)) as { "virtual-size": number };
     const minMiB = Math.ceil(info["virtual-size"] / MiB);
+    // The guest's filesystem fills the image's disk and cannot shrink.
     if (sizeMiB < minMiB) {
-      throw new DiskSizeError(`${GUEST_ENV.diskSize}=${sizeMiB}M is smaller than the image's guest disk: the minimum is ${minMiB}M`);
+      throw new Error(`${GUEST_ENV.diskSize}=${sizeMiB}M (or the Cxfile's guest.disk_size) is smaller than the image's guest disk: the minimum is ${minMiB}M`);
     }
     size = [`${sizeMiB}M`];
   }

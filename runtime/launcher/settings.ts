@@ -1,4 +1,4 @@
-import { GUEST_ENV, GUEST_LIMITS, parseSizeMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
+import { formatMiB, GUEST_ENV, GUEST_LIMITS, parseSizeMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 import { LOG_LEVELS, type LogLevel } from "./notes.js";
@@ -39,19 +39,11 @@ export class SettingsError extends Error {
   }
 }
 
-function parseMemory(value: string): number {
+/** A size setting (CX_MEMORY, CX_DISK_SIZE) within its limits, in MiB. */
+function parseSize(name: string, value: string, limits: { readonly min: number; readonly max: number }, example: string): number {
   const mib = parseSizeMiB(value);
-  if (mib === undefined) throw new SettingsError(`${GUEST_ENV.memory}=${value}: expected a size such as 512M or 2G`);
-  const { min, max } = GUEST_LIMITS.memoryMiB;
-  if (mib < min || mib > max) throw new SettingsError(`${GUEST_ENV.memory}=${value}: must be between ${min}M and ${max / 1024}G`);
-  return mib;
-}
-
-function parseDiskSize(value: string): number {
-  const mib = parseSizeMiB(value);
-  if (mib === undefined) throw new SettingsError(`${GUEST_ENV.diskSize}=${value}: expected a size such as 8G or 512M`);
-  const { min, max } = GUEST_LIMITS.diskMiB;
-  if (mib < min || mib > max) throw new SettingsError(`${GUEST_ENV.diskSize}=${value}: must be between ${min}M and ${max / 1024 / 1024}T`);
+  if (mib === undefined) throw new SettingsError(`${name}=${value}: expected a size such as ${example}`);
+  if (mib < limits.min || mib > limits.max) throw new SettingsError(`${name}=${value}: must be between ${formatMiB(limits.min)} and ${formatMiB(limits.max)}`);
   return mib;
 }
 
@@ -113,8 +105,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
   return {
     accel,
-    ...(env[GUEST_ENV.memory] ? { memoryMiB: parseMemory(env[GUEST_ENV.memory]!) } : {}),
-    ...(env[GUEST_ENV.diskSize] ? { diskMiB: parseDiskSize(env[GUEST_ENV.diskSize]!) } : {}),
+    ...(env[GUEST_ENV.memory] ? { memoryMiB: parseSize(GUEST_ENV.memory, env[GUEST_ENV.memory]!, GUEST_LIMITS.memoryMiB, "512M or 2G") } : {}),
+    ...(env[GUEST_ENV.diskSize] ? { diskMiB: parseSize(GUEST_ENV.diskSize, env[GUEST_ENV.diskSize]!, GUEST_LIMITS.diskMiB, "8G or 512M") } : {}),
     ...(env[GUEST_ENV.cpus] ? { cpus: parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
     ports: parsePorts(env[PORTS_ENV]),
     ...(machine ? { machine } : {}),

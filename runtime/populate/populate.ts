@@ -51,7 +51,7 @@ const listUnder = (root: string): ListDir => (dir) => readdir(join(root, dir)).c
 /** One copy source (no glob): like Dockerfile COPY, a directory's contents go into dest. */
 async function copyOne(contextRoot: string, source: string, dest: string, attrs: CopyAttrs, entries: GuestEntry[]): Promise<void> {
   const st = await lstat(source).catch(() => {
-    throw new Error(`${posix.relative(contextRoot, source)}: not found in the build context (or excluded by .dockerignore)`);
+    throw new Error(`${posix.relative(contextRoot, source)}: not found where the copy takes it from (or excluded by .dockerignore)`);
   });
   if (st.isDirectory()) await walkContents(source, dest, attrs, entries);
   else await walk(source, dest.endsWith("/") ? posix.join(dest, basename(source)) : dest, attrs, entries);
@@ -67,7 +67,7 @@ export async function guestEntries(copies: readonly PopulateCopy[], contextRoot:
     }
     const pattern = posix.relative(root, copy.source);
     const matches = await expandGlob(listUnder(root), pattern);
-    if (!matches.length) throw new Error(`${pattern}: no file in the build context matches`);
+    if (!matches.length) throw new Error(`${pattern}: no file in its source matches`);
     for (const match of matches) await copyOne(root, join(root, match), copy.dest, copy, entries);
   }
   return entries;

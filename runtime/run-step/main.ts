@@ -20,9 +20,10 @@ import { slotTag, type HostShare } from "../launcher/qemu-args.js";
 const STATE_DIR = "/tmp/cx-run-step";
 
 /**
- * The step's secrets, shared into the guest by 9p: they stay in BuildKit's
- * secret mounts and the guest's memory, never on the guest disk. None when
- * the step reads none, or every one it reads is optional and missing.
+ * The step's secrets, shared into the guest by 9p: their contents stay in
+ * BuildKit's secret mounts and the guest's memory, never on the guest disk
+ * (which keeps only the empty mount point). None when the step reads none,
+ * or every one it reads is optional and missing.
  */
 async function secretShares(dir: string | undefined): Promise<HostShare[]> {
   if (dir === undefined || (await readdir(dir).catch(() => [])).length === 0) return [];

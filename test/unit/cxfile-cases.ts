@@ -23,15 +23,21 @@ base: minimal/aarch64
 guest:
   cpus: 2
   memory: 512M
+  disk_size: 2G
   qemu_args: ["-device", "virtio-rng-pci"]
 run:
   - echo hi > /etc/hi
+  - command: cat /run/secrets/token
+    secrets: [token, { id: spare, required: false }]
 copy:
   - app: /opt/app/app
   - src: "bin/*"
     dest: /usr/bin/
     mode: "0755"
     owner: "0:0"
+  - from: assets
+    src: img/a.png
+    dest: /opt/img/
 entrypoint: ["/opt/app/app"]
 cmd: [x]
 env:
@@ -61,7 +67,7 @@ const NASTY_VALUES = [
 ];
 const KEYS = ["args", "base", "guest", "run", "copy", "entrypoint", "cmd", "env", "workdir", "user", "expose", "volumes",
   "healthcheck", "labels", "stop_signal", "stop_timeout", "targets", "cpus", "memory", "src", "dest", "mode", "owner",
-  "test", "interval", "qemu_args", "machine", "bsae", "unknown", "t", "A", "V"];
+  "test", "interval", "qemu_args", "machine", "bsae", "unknown", "t", "A", "V", "from", "command", "secrets", "id", "required", "disk_size"];
 
 function mutate(text: string, r: () => number): string {
   const lines = text.split("\n");

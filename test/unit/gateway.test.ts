@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { connect } from "node:net";
+import { readFile } from "node:fs/promises";
 import { build } from "../../frontend/build.js";
+import { SERVED_FRONTEND_CAPS } from "../../frontend/gateway/caps.js";
 import { errorSourceDetail } from "../../frontend/cxfile/error-source.js";
 import { CxfileError } from "../../frontend/cxfile/errors.js";
 import { GrpcGateway } from "../../frontend/gateway/client.js";
@@ -14,7 +16,7 @@ import { UnsupportedSubrequestError } from "../../frontend/subrequests/serve.js"
 type Msg = Record<string, unknown>;
 
 /** The caps Docker 26's BuildKit reports that Containerx looks at. */
-const FRONTEND_CAPS = ["solve.base", "resolveimage", "readfile", "return", "returnmap", "proto.refarray", "importcaches"];
+const FRONTEND_CAPS = ["solve.base", "resolveimage", "readfile", "return", "returnmap", "proto.refarray", "importcaches", "gateway.warnings"];
 const LLB_CAPS = ["source.image", "source.local", "source.local.includepatterns", "source.local.excludepatterns", "source.local.sharedkeyhint",
   "source.http", "source.http.checksum", "exec.meta.base", "exec.meta.network", "exec.mount.bind", "exec.mount.selector", "platform",
   "meta.description", "meta.ignorecache", "exporter.image.annotations", "exec.mount.secret"];
@@ -75,6 +77,7 @@ function fakeBridge(files: Record<string, string>, { without = [], missing = [] 
       return { Digest: "sha256:00", Config: Buffer.from(JSON.stringify({ history: [{ created_by: "runtime layer" }] })) };
     }),
     Return: method("Return", "ReturnRequest", "ReturnResponse", () => ({})),
+    Warn: method("Warn", "WarnRequest", "WarnResponse", () => ({})),
   };
   const server = new grpc.Server();
   server.addService(
@@ -315,7 +318,7 @@ test("subrequests are answered from the Cxfile with nothing built: targets, outl
 
     await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.lint" }), UnsupportedSubrequestError);
     await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "requestid=frontend.outline", BUILDKIT_FRONTEND_OPT_3: "target=nope" }),
-      /target 'nope' is not in the Cxfile \(targets: debug, plain\)/);
+      /target 'nope' is not defined; the Cxfile's targets: debug, plain/);
     await gateway.returnResult(targets);
     const returned = calls.at(-1)!.req as { result: { ref?: unknown; metadata: Record<string, Buffer> } };
     assert.equal(returned.result.ref, undefined);
@@ -392,4 +395,28 @@ test("named contexts: copy from a --build-context directory or an image, and a b
     await assert.rejects(build(gateway, { ...env, BUILDKIT_FRONTEND_OPT_2: "context:containerx/minimal:aarch64=git://example.org/x.git" }),
       /Containerx takes a directory, docker-image:\/\/REF or an https:\/\/ file/);
   });
+});
+
+test("a build arg nothing uses is warned about on the Cxfile's own op, pointing at its args; a BuildKit without warnings gets none", async () => {
+  const cxfile = "# syntax=containerx/frontend\nargs:\n  USED: x\nbase: minimal/aarch64\n";
+  const opts = { ...env, BUILDKIT_FRONTEND_OPT_2: "build-arg:USED=1", BUILDKIT_FRONTEND_OPT_3: "build-arg:TYPO=1", BUILDKIT_FRONTEND_OPT_4: "build-arg:HTTP_PROXY=http://p" };
+  await withGateway(cxfile, async (gateway, calls) => {
+    await build(gateway, opts);
+    const warns = calls.filter((c) => c.method === "Warn").map((c) => c.req as { digest: string; short: Buffer; ranges: { start: { line: number } }[] });
+    assert.deepEqual(warns.map((w) => [w.short.toString(), w.ranges[0].start.line]), [["build-arg TYPO is not declared under args: in Cxfile, so nothing uses it", 3]]);
+    const cxfileOp = decodeOps(calls.find((c) => c.method === "Solve")!.req).find((o) => o.source?.identifier === "local://dockerfile");
+    assert.ok(cxfileOp, "the Cxfile was read by its own op");
+    assert.match(warns[0].digest, /^sha256:[0-9a-f]{64}$/);
+  });
+  await withGateway(cxfile, async (gateway, calls) => {
+    await build(gateway, opts);
+    assert.ok(!calls.some((c) => c.method === "Warn"), "BuildKit v0.8 has no Warn");
+  }, { without: ["gateway.warnings"] });
+});
+
+test("the frontend image's caps label claims exactly what the frontend serves", async () => {
+  const dockerfile = await readFile(new URL("../../../Dockerfile.frontend", import.meta.url), "utf8");
+  const label = /^LABEL moby\.buildkit\.frontend\.caps="([^"]*)"$/m.exec(dockerfile);
+  assert.ok(label, "Dockerfile.frontend labels the image's caps");
+  assert.deepEqual(label[1].split(","), [...SERVED_FRONTEND_CAPS]);
 });

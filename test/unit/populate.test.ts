@@ -45,8 +45,8 @@ test("copy entries expand to guest entries: globs, directory contents, mode and 
   const script = debugfsScripts(entries).apply;
   assert.match(script, /sif "\/etc\/app\/sub\/x" uid 1000\nsif "\/etc\/app\/sub\/x" gid 100/);
   assert.match(script, /sif "\/opt\/top" uid 0/);
-  await assert.rejects(guestEntries([{ source: join(root, "bin/*.so"), dest: "/x/" }], root), /bin\/\*\.so: no file in the build context matches/);
-  await assert.rejects(guestEntries([{ source: join(root, "missing"), dest: "/x" }], root), /not found in the build context/);
+  await assert.rejects(guestEntries([{ source: join(root, "bin/*.so"), dest: "/x/" }], root), /bin\/\*\.so: no file in its source matches/);
+  await assert.rejects(guestEntries([{ source: join(root, "missing"), dest: "/x" }], root), /missing: not found where the copy takes it from/);
 });
 
 test("with SOURCE_DATE_EPOCH the overlay is the same bytes whenever it is made, every time stamp the epoch", async () => {

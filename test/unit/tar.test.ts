@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, writeFile, chmod, utimes } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile, chmod, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -47,6 +47,7 @@ test("an archive of a tree is the same bytes whatever the files' times, sorted, 
   const listed = await runCapture("tar", ["-tvf", "-"], { input: first });
   assert.equal(listed.exitCode, 0, "GNU tar reads it");
   assert.match(listed.stdout, /-rwxr-xr-x 0\/0\s+70000 2023-11-14 \d\d:\d\d base\/a\.bin/);
+  await rm(dir, { recursive: true });
 });
 
 test("extracting puts files and directories under the target and refuses a name that climbs out", async () => {
@@ -55,10 +56,14 @@ test("extracting puts files and directories under the target and refuses a name 
   await extractTar(packTar(await treeEntries(dir, "t"), new Date(0)), into);
   assert.equal(await readFile(join(into, "t", "sub", "x"), "utf8"), "x");
   assert.equal((await readFile(join(into, "t", "a.bin"))).length, 70000);
-  const evil = tar.pack();
-  evil.entry({ name: "../escape", mode: 0o644 }, "no");
-  evil.finalize();
-  await assert.rejects(extractTar(evil as unknown as Readable, into), /outside the archive's directory/);
+  for (const name of ["../escape", "a/../../escape", "/etc/escape"]) {
+    const evil = tar.pack();
+    evil.entry({ name, mode: 0o644 }, "no");
+    evil.finalize();
+    await assert.rejects(extractTar(evil as unknown as Readable, into), /outside the archive's directory/, name);
+  }
+  await rm(into, { recursive: true });
+  await rm(dir, { recursive: true });
 });
 
 test("platform-index makes one index of the saved images' manifests, each with its platform, named for docker load", async () => {
@@ -97,4 +102,6 @@ test("platform-index makes one index of the saved images' manifests, each with i
   assert.deepEqual(index.manifests.map((m: { digest: string; platform: object }) => [m.digest, m.platform]),
     [[parts[0].digest, { architecture: "amd64", os: "linux" }], [parts[1].digest, { architecture: "arm64", os: "linux", variant: "v8" }]]);
   await assert.rejects(readFile(join(result, "manifest.json")), "no Docker archive manifest: the load names the image from index.json");
+  await rm(layout, { recursive: true });
+  await rm(result, { recursive: true });
 });
