@@ -4,14 +4,16 @@
  * launcher and the build-time run step read them with the same code, so the
  * machine that runs `run:` steps at build time is the one `docker run` boots.
  */
+import { SETTINGS } from "./settings.js";
+
 export const GUEST_ENV = {
-  machine: "CX_MACHINE",
-  cpu: "CX_CPU",
-  cpus: "CX_CPUS",
-  memory: "CX_MEMORY",
-  kernelArgs: "CX_KERNEL_ARGS",
-  qemuArgs: "CX_QEMU_ARGS",
-  diskSize: "CX_DISK_SIZE",
+  machine: SETTINGS.machine.name,
+  cpu: SETTINGS.cpu.name,
+  cpus: SETTINGS.cpus.name,
+  memory: SETTINGS.memory.name,
+  kernelArgs: SETTINGS.kernelArgs.name,
+  qemuArgs: SETTINGS.qemuArgs.name,
+  diskSize: SETTINGS.diskSize.name,
 } as const;
 
 /** Bounds of the VM's shape, checked in the Cxfile and again on CX_* at run time. */
@@ -67,7 +69,7 @@ export function guestEnv(shape: GuestShape): string[] {
 }
 
 /** The image's exposed ports, for the launcher to forward: "80/tcp 53/udp". */
-export const PORTS_ENV = "CX_PORTS";
+export const PORTS_ENV = SETTINGS.ports.name;
 
 export interface Port {
   readonly port: number;

@@ -46,11 +46,12 @@ export const LAYOUT = {
 
 /**
  * Per-container state of the launcher: its writable disk, QEMU's sockets, the
- * console log. A container started with `docker run -u` cannot write under
- * /cx, so it keeps them in /tmp; cx-exec finds the launcher the same way.
+ * console log; `configured` is CX_STATE_DIR. A container started with
+ * `docker run -u` cannot write under /cx, so it keeps them in /tmp; cx-exec
+ * finds the launcher the same way.
  */
-export function stateDir(env: NodeJS.ProcessEnv, uid: number): string {
-  return env.CX_STATE_DIR ?? (uid === 0 ? "/cx/state" : "/tmp/cx-state");
+export function stateDir(configured: string | undefined, uid: number): string {
+  return configured ?? (uid === 0 ? "/cx/state" : "/tmp/cx-state");
 }
 
 export const EXEC_SOCKET = "exec.sock";

@@ -1,3 +1,4 @@
+import { SETTINGS } from "../../common/settings.js";
 import { guestEnv, portsEnv } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
 import { takesSnapshot, type BuildPlan } from "../plan/plan.js";
@@ -103,8 +104,8 @@ export function imageConfig(plan: BuildPlan, p: Platform, runtime: BaseImageConf
       Cmd: [...app.cmd],
       Env: [
         ...app.env,
-        `CX_ENTRYPOINT=${JSON.stringify(app.entrypoint)}`,
-        ...(app.user === undefined ? [] : [`CX_USER=${app.user}`]),
+        `${SETTINGS.entrypoint.name}=${JSON.stringify(app.entrypoint)}`,
+        ...(app.user === undefined ? [] : [`${SETTINGS.user.name}=${app.user}`]),
         ...guestEnv(plan.guest),
         ...(app.expose.length ? [portsEnv(app.expose)] : []),
       ],

@@ -11,6 +11,7 @@ import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FrameDecoder, s
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { guestProcess, rawContainerTerminal, thisProcess } from "../launcher/container-process.js";
 import { relayInput } from "../launcher/input-relay.js";
+import { settingsFromEnv } from "../launcher/settings.js";
 import { hasAgent, readBaseManifest } from "../launcher/vm-config.js";
 
 const USAGE = "usage: guest COMMAND [ARG…]     (runs COMMAND in the guest; also /cx/runtime/bin/cx-exec)\n       guest --status             (succeeds once the app runs)";
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
     return;
   }
   const container = thisProcess();
-  const sock = createConnection(`${stateDir(process.env, container.uid)}/${EXEC_SOCKET}`);
+  const settings = settingsFromEnv(process.env);
+  const sock = createConnection(`${stateDir(settings.stateDir, container.uid)}/${EXEC_SOCKET}`);
   const decoder = new FrameDecoder();
   let code: number | undefined;
 
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
       sock.write(encodeFrame("Q", 0));
       return;
     }
-    const spec = guestProcess(args, container);
+    const spec = guestProcess(args, container, settings.user);
     sock.write(encodeSpec(spec));
     if (spec.tty) rawContainerTerminal();
     relayInput((type, payload) => sock.write(encodeFrame(type, 0, payload)), process.stdin, spec.tty ? process.stdout : undefined);

@@ -16,10 +16,10 @@ export interface ContainerProcess {
   readonly terminal?: TerminalSize;
 }
 
-export function guestProcess(argv: readonly string[], from: ContainerProcess): ProcessSpec {
-  // `docker run -u` makes the container process that user; the image's own
-  // user (CX_USER, from the Cxfile) applies otherwise.
-  const user = from.uid !== 0 ? `${from.uid}:${from.gid}` : from.env.CX_USER;
+/** `imageUser` is the image's guest user (settings' CX_USER). */
+export function guestProcess(argv: readonly string[], from: ContainerProcess, imageUser: string | undefined): ProcessSpec {
+  // `docker run -u` makes the container process that user; the image's own user applies otherwise.
+  const user = from.uid !== 0 ? `${from.uid}:${from.gid}` : imageUser;
   return {
     argv,
     env: Object.entries(from.env).filter(([k]) => !isRuntimeVariable(k)).map(([k, v]) => `${k}=${v}`),

@@ -43,15 +43,7 @@ function kvmDeviceOpens(): boolean {
   }
 }
 
-function appArgv(env: NodeJS.ProcessEnv, args: string[]): string[] {
-  let entrypoint: string[] = [];
-  if (env.CX_ENTRYPOINT) {
-    const parsed: unknown = JSON.parse(env.CX_ENTRYPOINT);
-    if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === "string")) {
-      throw new LaunchError(`CX_ENTRYPOINT must be a JSON array of strings, got ${env.CX_ENTRYPOINT}`);
-    }
-    entrypoint = parsed;
-  }
+function appArgv(entrypoint: readonly string[], args: string[]): string[] {
   const argv = [...entrypoint, ...args];
   if (argv.length === 0) throw new LaunchError("no command to run in the guest: the image has no entrypoint or cmd, and none was given");
   return argv;
@@ -118,7 +110,7 @@ async function main(): Promise<number> {
   const notes = notesFor(settings.log);
   const manifest = await readBaseManifest();
   const container: ContainerProcess = thisProcess();
-  const dir = stateDir(process.env, container.uid);
+  const dir = stateDir(settings.stateDir, container.uid);
   await mkdir(dir, { recursive: true });
   // The container's own disk, over the image's, kept across restarts of the container.
   const disk = join(dir, "disk.qcow2");
@@ -149,7 +141,7 @@ async function main(): Promise<number> {
   if (firstStart) await createOverlayDisk(disk, start.resume ? LAYOUT.snapshotDisk : await imageDisk(), settings.diskMiB);
 
   const spec: AppSpec = {
-    ...guestProcess(appArgv(process.env, process.argv.slice(2)), container),
+    ...guestProcess(appArgv(settings.entrypoint, process.argv.slice(2)), container, settings.user),
     hostname: hostname(),
     clockNs: BigInt(Date.now()) * 1_000_000n,
     seed: randomBytes(32).toString("hex"),

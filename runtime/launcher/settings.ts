@@ -1,4 +1,5 @@
 import { formatMiB, GUEST_ENV, GUEST_LIMITS, parseSizeMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
+import { SETTINGS } from "../../common/settings.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import type { AccelSetting } from "./accel.js";
 import { LOG_LEVELS, type LogLevel } from "./notes.js";
@@ -28,6 +29,12 @@ export interface LauncherSettings {
   readonly snapshot: "auto" | "off";
   /** For a guest without the agent: seconds it has to power off after an ACPI request before QEMU is quit. */
   readonly powerdownSeconds: number;
+  /** CX_ENTRYPOINT: the app's argv before the container's args; empty when the image has none. */
+  readonly entrypoint: readonly string[];
+  /** CX_USER: the image's guest user; `docker run -u` wins over it (container-process.ts). */
+  readonly user?: string;
+  /** CX_STATE_DIR: where the container's state lives; common/layout.ts stateDir picks one by user when absent. */
+  readonly stateDir?: string;
 }
 
 export type VolumeFsSetting = "auto" | "virtiofs" | "9p";
@@ -88,37 +95,54 @@ function parsePorts(value: string | undefined): Port[] {
   });
 }
 
+/** One of `choices`, or the first when the variable is unset. */
+function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T {
+  const v = (value ?? choices[0]).trim();
+  if (!(choices as readonly string[]).includes(v)) throw new SettingsError(`${name}=${v}: expected ${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`);
+  return v as T;
+}
+
+/** CX_ENTRYPOINT: the argv the image's app starts with, a JSON array of strings. */
+function parseEntrypoint(value: string | undefined): string[] {
+  if (!value) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === "string")) {
+    throw new SettingsError(`${SETTINGS.entrypoint.name} must be a JSON array of strings, got ${value}`);
+  }
+  return parsed;
+}
+
+/** Every CX_* setting (common/settings.ts) read and checked, the only place they are. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
-  const accel = (env.CX_ACCEL ?? "auto").trim();
-  if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") {
-    throw new SettingsError(`CX_ACCEL=${accel}: expected auto, kvm or tcg`);
-  }
-  const volumeFs = (env.CX_VOLUME_FS ?? "auto").trim();
-  if (volumeFs !== "auto" && volumeFs !== "virtiofs" && volumeFs !== "9p") {
-    throw new SettingsError(`CX_VOLUME_FS=${volumeFs}: expected auto, virtiofs or 9p`);
-  }
-  const snapshot = (env.CX_SNAPSHOT ?? "auto").trim();
-  if (snapshot !== "auto" && snapshot !== "off") throw new SettingsError(`CX_SNAPSHOT=${snapshot}: expected auto or off`);
-  const log = (env.CX_LOG ?? "quiet").trim();
-  if (!(LOG_LEVELS as readonly string[]).includes(log)) throw new SettingsError(`CX_LOG=${log}: expected ${LOG_LEVELS.join(", ")}`);
-  const machine = parseWord(GUEST_ENV.machine, env[GUEST_ENV.machine]);
-  const cpu = parseWord(GUEST_ENV.cpu, env[GUEST_ENV.cpu]);
+  const S = SETTINGS;
+  const get = (key: keyof typeof SETTINGS) => env[S[key].name];
+  const machine = parseWord(S.machine.name, get("machine"));
+  const cpu = parseWord(S.cpu.name, get("cpu"));
+  const user = get("user")?.trim();
   return {
-    accel,
-    ...(env[GUEST_ENV.memory] ? { memoryMiB: parseSize(GUEST_ENV.memory, env[GUEST_ENV.memory]!, GUEST_LIMITS.memoryMiB, "512M or 2G") } : {}),
-    ...(env[GUEST_ENV.diskSize] ? { diskMiB: parseSize(GUEST_ENV.diskSize, env[GUEST_ENV.diskSize]!, GUEST_LIMITS.diskMiB, "8G or 512M") } : {}),
-    ...(env[GUEST_ENV.cpus] ? { cpus: parseInteger(GUEST_ENV.cpus, env[GUEST_ENV.cpus]!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
-    ports: parsePorts(env[PORTS_ENV]),
+    accel: parseChoice(S.accel.name, get("accel"), ["auto", "kvm", "tcg"] as const),
+    ...(get("memory") ? { memoryMiB: parseSize(S.memory.name, get("memory")!, GUEST_LIMITS.memoryMiB, "512M or 2G") } : {}),
+    ...(get("diskSize") ? { diskMiB: parseSize(S.diskSize.name, get("diskSize")!, GUEST_LIMITS.diskMiB, "8G or 512M") } : {}),
+    ...(get("cpus") ? { cpus: parseInteger(S.cpus.name, get("cpus")!, GUEST_LIMITS.cpus.min, GUEST_LIMITS.cpus.max) } : {}),
+    ports: parsePorts(get("ports")),
     ...(machine ? { machine } : {}),
     ...(cpu ? { cpu } : {}),
-    kernelArgs: (env[GUEST_ENV.kernelArgs] ?? "").split(/\s+/).filter(Boolean),
-    qemuArgs: parseQemuArgs(env[GUEST_ENV.qemuArgs]),
-    log: log as LogLevel,
-    kvmProbeSeconds: env.CX_KVM_PROBE_SECONDS ? parseInteger("CX_KVM_PROBE_SECONDS", env.CX_KVM_PROBE_SECONDS, 1, 600) : 10,
-    volumeFs,
-    snapshot,
+    kernelArgs: (get("kernelArgs") ?? "").split(/\s+/).filter(Boolean),
+    qemuArgs: parseQemuArgs(get("qemuArgs")),
+    log: parseChoice(S.log.name, get("log"), LOG_LEVELS),
+    kvmProbeSeconds: get("kvmProbeSeconds") ? parseInteger(S.kvmProbeSeconds.name, get("kvmProbeSeconds")!, 1, 600) : 10,
+    volumeFs: parseChoice(S.volumeFs.name, get("volumeFs"), ["auto", "virtiofs", "9p"] as const),
+    snapshot: parseChoice(S.snapshot.name, get("snapshot"), ["auto", "off"] as const),
     // Below Docker's default stop timeout (10 s), so QEMU is quit before the container is killed.
-    powerdownSeconds: env.CX_POWERDOWN_SECONDS ? parseInteger("CX_POWERDOWN_SECONDS", env.CX_POWERDOWN_SECONDS, 0, 3600) : 5,
+    powerdownSeconds: get("powerdownSeconds") ? parseInteger(S.powerdownSeconds.name, get("powerdownSeconds")!, 0, 3600) : 5,
+    entrypoint: parseEntrypoint(get("entrypoint")),
+    ...(user ? { user } : {}),
+    ...(get("stateDir") ? { stateDir: get("stateDir")! } : {}),
   };
 }
 

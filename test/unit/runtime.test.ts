@@ -65,6 +65,7 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
     accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], log: "quiet", kvmProbeSeconds: 10, volumeFs: "auto", snapshot: "auto", powerdownSeconds: 5,
+    entrypoint: [],
     ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
   assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);
@@ -81,7 +82,10 @@ test("settings come from CX_* variables and bad values are explained", () => {
   }
   assert.throws(() => settingsFromEnv({ CX_ACCEL: "hvf" }), /expected auto, kvm or tcg/);
   assert.equal(settingsFromEnv({ CX_LOG: "debug" }).log, "debug");
-  assert.throws(() => settingsFromEnv({ CX_LOG: "verbose" }), /CX_LOG=verbose: expected quiet, info, debug/);
+  assert.throws(() => settingsFromEnv({ CX_LOG: "verbose" }), /CX_LOG=verbose: expected quiet, info or debug/);
+  assert.deepEqual(settingsFromEnv({ CX_ENTRYPOINT: '["/bin/sh","-c"]', CX_USER: "app:staff", CX_STATE_DIR: "/s" }),
+    { ...settingsFromEnv({}), entrypoint: ["/bin/sh", "-c"], user: "app:staff", stateDir: "/s" });
+  assert.throws(() => settingsFromEnv({ CX_ENTRYPOINT: "/bin/sh" }), /CX_ENTRYPOINT must be a JSON array of strings, got \/bin\/sh/);
   assert.throws(() => settingsFromEnv({ CX_CPUS: "0" }), /between 1 and 64/);
   for (const [text, mib] of [["8G", 8192], ["1536M", 1536], ["1T", 1024 * 1024]] as const) {
     assert.equal(settingsFromEnv({ CX_DISK_SIZE: text }).diskMiB, mib, `CX_DISK_SIZE=${text}`);
@@ -231,10 +235,12 @@ test("volumes are the container's mounts other than Docker's own", () => {
 });
 
 test("the guest process takes the container's env, cwd and user; docker run -u wins over the image's user", () => {
-  const from = { env: { PATH: "/bin", CX_USER: "app", CX_MEMORY: "1G", HOSTNAME: "h" }, cwd: "/w", uid: 0, gid: 0 };
-  assert.deepEqual(guestProcess(["/bin/true"], from), { argv: ["/bin/true"], env: ["PATH=/bin"], cwd: "/w", user: "app" });
-  assert.equal(guestProcess(["x"], { ...from, uid: 1000, gid: 100 }).user, "1000:100");
-  assert.deepEqual(guestProcess(["x"], { ...from, terminal: { rows: 30, cols: 100 } }).tty, { rows: 30, cols: 100 });
+  const env = { PATH: "/bin", CX_USER: "app", CX_MEMORY: "1G", HOSTNAME: "h" };
+  const from = { env, cwd: "/w", uid: 0, gid: 0 };
+  const imageUser = settingsFromEnv(env).user;
+  assert.deepEqual(guestProcess(["/bin/true"], from, imageUser), { argv: ["/bin/true"], env: ["PATH=/bin"], cwd: "/w", user: "app" });
+  assert.equal(guestProcess(["x"], { ...from, uid: 1000, gid: 100 }, imageUser).user, "1000:100");
+  assert.deepEqual(guestProcess(["x"], { ...from, terminal: { rows: 30, cols: 100 } }, imageUser).tty, { rows: 30, cols: 100 });
 });
 
 test("the launcher is quiet by default: deviations and errors are said, what it does only with CX_LOG=info or debug", () => {

@@ -1,0 +1,44 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { guestEnv } from "../../common/guest-env.js";
+import { SETTINGS, settingsTable } from "../../common/settings.js";
+import { parseCxfile } from "../../frontend/cxfile/parse.js";
+import { imageConfig } from "../../frontend/image/config.js";
+import { planBuild } from "../../frontend/plan/plan.js";
+import { settingsFromEnv } from "../../runtime/launcher/settings.js";
+
+const amd64 = { os: "linux", architecture: "amd64" };
+const envOf = (lines: readonly string[]) => Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+
+test("the README's table of runtime settings is common/settings.ts's", async () => {
+  const readme = await readFile(new URL("../../../README.md", import.meta.url), "utf8");
+  const start = readme.indexOf("| variable | default | meaning |");
+  const shown = readme.slice(start, readme.indexOf("\n\n", start) + 1);
+  assert.equal(shown, settingsTable(), `README.md's table should read:\n${settingsTable()}`);
+});
+
+test("what the Cxfile writes into the image config the launcher reads back as the same guest and app", () => {
+  const text = [
+    "base: minimal/aarch64",
+    "guest: { machine: virt, cpu: cortex-a72, cpus: 3, memory: 768M, disk_size: 3G, kernel_args: \"quiet loglevel=3\", qemu_args: [-device, virtio-rng-pci] }",
+    "entrypoint: [/opt/app, --serve]",
+    "user: app:staff",
+    "expose: [80, 53/udp]",
+  ].join("\n");
+  const plan = planBuild(parseCxfile(text, "Cxfile"), { hostPlatforms: [amd64], buildPlatform: amd64, imagePrefix: "containerx/", runtimeTag: "latest" });
+  const config = imageConfig(plan, amd64, {}) as { config: { Env: string[] } };
+  const env = envOf(config.config.Env);
+  const read = settingsFromEnv(env);
+  assert.deepEqual(
+    { machine: read.machine, cpu: read.cpu, cpus: read.cpus, memoryMiB: read.memoryMiB, diskMiB: read.diskMiB, kernelArgs: read.kernelArgs, qemuArgs: read.qemuArgs },
+    { machine: plan.guest.machine, cpu: plan.guest.cpu, cpus: plan.guest.cpus, memoryMiB: plan.guest.memoryMiB, diskMiB: plan.guest.diskMiB,
+      kernelArgs: plan.guest.kernelArgs, qemuArgs: plan.guest.qemuArgs },
+  );
+  assert.deepEqual([read.entrypoint, read.user, read.ports], [["/opt/app", "--serve"], "app:staff", [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }]]);
+  assert.deepEqual(settingsFromEnv(envOf(guestEnv(plan.guest))).diskMiB, 3072, "the build's run steps read the same shape from guestEnv");
+
+  const written = Object.keys(env).filter((k) => k.startsWith("CX_"));
+  const byName = new Map(Object.values(SETTINGS).map((s) => [s.name as string, s]));
+  for (const name of written) assert.equal(byName.get(name)?.setBy, "image", `${name} is in the settings table as one the image writes`);
+});
