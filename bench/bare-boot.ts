@@ -2,11 +2,12 @@
  * The baselines for bench/boot: the image's guest under a bare QEMU, on the
  * host side of nothing (no Docker, no container start, no launcher), booted
  * or resumed from the image's snapshot. The guest files come from a copy of
- * the image's /cx tree; the QEMU command line is the runtime's own
- * (buildQemuArgs with default settings, TCG), so a bare run and `docker run`
- * differ only in what wraps QEMU.
+ * the image's /cx tree; it runs in a container of the image, so the QEMU
+ * command line is the runtime's own (buildQemuArgs with the image's CX_*
+ * settings, TCG) and the app's argv the launcher's (the image's entrypoint,
+ * then `cmd`): a bare run and `docker run` differ only in what wraps QEMU.
  *
- * Usage: node dist/bench/bare-boot.js [--resume] <copy of /cx> <argv…>
+ * Usage: node dist/bench/bare-boot.js [--resume] <copy of /cx> <cmd…>
  * Prints the milliseconds from QEMU's spawn to the app's first output byte;
  * with --resume, then the milliseconds until QEMU had loaded the snapshot and
  * the guest ran again.
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LAYOUT } from "../common/layout.js";
 import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js";
+import { appArgv } from "../runtime/launcher/container-process.js";
 import { createOverlayDisk } from "../runtime/launcher/overlay-disk.js";
 import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
 import { prepareHostSide } from "../runtime/launcher/qemu-process.js";
@@ -30,8 +32,10 @@ import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js"
 
 const args = process.argv.slice(2);
 const resume = args[0] === "--resume";
-const [cxCopy, ...argv] = resume ? args.slice(1) : args;
-if (!cxCopy || argv.length === 0) throw new Error("usage: bare-boot [--resume] <copy of /cx> <argv…>");
+const [cxCopy, ...cmd] = resume ? args.slice(1) : args;
+if (!cxCopy) throw new Error("usage: bare-boot [--resume] <copy of /cx> <cmd…>");
+const settings = settingsFromEnv(process.env);
+const argv = appArgv(settings.entrypoint, cmd);
 const inCopy = (imagePath: string) => join(cxCopy, imagePath.replace(/^\/cx\//, ""));
 
 const base = await readBaseManifest(inCopy(LAYOUT.baseManifest));
@@ -39,7 +43,7 @@ const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
 await createOverlayDisk(disk, inCopy(resume ? LAYOUT.snapshotDisk : LAYOUT.appDisk));
 
-const vm = vmConfigFor(base, settingsFromEnv({}), {
+const vm = vmConfigFor(base, settings, {
   disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}), baseDir: inCopy(LAYOUT.baseDir),
   ...(resume ? { incoming: inCopy(LAYOUT.snapshotState) } : {}),
 });

@@ -16,6 +16,13 @@ export interface ContainerProcess {
   readonly terminal?: TerminalSize;
 }
 
+/** The app's argv as `docker run IMAGE args…` asks for it: the image's entrypoint (CX_ENTRYPOINT), then the args (or the image's Cmd). */
+export function appArgv(entrypoint: readonly string[], args: readonly string[]): string[] {
+  const argv = [...entrypoint, ...args];
+  if (argv.length === 0) throw new Error("no command to run in the guest: the image has no entrypoint or cmd, and none was given");
+  return argv;
+}
+
 /** `imageUser` is the image's guest user (settings' CX_USER). */
 export function guestProcess(argv: readonly string[], from: ContainerProcess, imageUser: string | undefined): ProcessSpec {
   // `docker run -u` makes the container process that user; the image's own user applies otherwise.

@@ -17,7 +17,7 @@ import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
 import { chooseAccel } from "./accel.js";
 import type { AppSpec } from "./agent-protocol.js";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
-import { guestProcess, rawContainerTerminal, thisProcess, type ContainerProcess } from "./container-process.js";
+import { appArgv, guestProcess, rawContainerTerminal, thisProcess, type ContainerProcess } from "./container-process.js";
 import { ExecRelay } from "./exec-relay.js";
 import { readCgroupLimits, sizeGuest } from "./guest-size.js";
 import { createOverlayDisk } from "./overlay-disk.js";
@@ -43,11 +43,6 @@ function kvmDeviceOpens(): boolean {
   }
 }
 
-function appArgv(entrypoint: readonly string[], args: string[]): string[] {
-  const argv = [...entrypoint, ...args];
-  if (argv.length === 0) throw new LaunchError("no command to run in the guest: the image has no entrypoint or cmd, and none was given");
-  return argv;
-}
 
 /** The disk the image's own layers end in: the app overlay, or the base's disk. */
 const imageDisk = () => access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
