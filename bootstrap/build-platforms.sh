@@ -33,16 +33,8 @@ if [ ${#parts[@]} = 1 ]; then
   exit 0
 fi
 
-# The full name containerd records (docker.io/library/… for short names).
-first=${repo%%/*}
-case $first in
-  *.*|*:*|localhost) full=$image ;;
-  "$repo") full=docker.io/library/$image ;;
-  *) full=docker.io/$image ;;
-esac
-
 # The parts' manifests under one index named $image (typed code: bootstrap/platform-index.ts).
-docker save "${parts[@]}" | node "$(dirname "$0")/../dist/bootstrap/platform-index.js" "$full" "$tag" "$work/image.tar"
+docker save "${parts[@]}" | node "$(dirname "$0")/../dist/bootstrap/platform-index.js" "$image" "$work/image.tar"
 # Seen once in a CI run: the load's unpack found a parent snapshot gone ("parent
 # snapshot … does not exist"), likely containerd's garbage collection of an
 # image replaced a moment before; loading again went through.

@@ -2,11 +2,9 @@
  * One local image from one image per platform: reads what `docker save`
  * wrote for them (an OCI layout) on stdin and writes, for `docker load`,
  * the same blobs under a new index that lists each platform's manifest and
- * is named NAME:TAG. The archive is deterministic (common/tar.ts).
+ * is named IMAGE (repository:tag). The archive is deterministic (common/tar.ts).
  *
- *   docker save PART… | node dist/bootstrap/platform-index.js NAME TAG OUT.tar
- *
- * NAME is the full name containerd records (docker.io/library/… for short names).
+ *   docker save PART… | node dist/bootstrap/platform-index.js IMAGE OUT.tar
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -14,6 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { extractTar, packTar, treeEntries, type TarEntry } from "../common/tar.js";
+import { normalizeImageRef } from "../frontend/plan/image-ref.js";
 
 const INDEX = "application/vnd.oci.image.index.v1+json";
 
@@ -24,7 +23,10 @@ interface Descriptor {
   readonly platform?: { readonly architecture: string; readonly os: string; readonly variant?: string };
 }
 
-async function main(name: string, tag: string, out: string): Promise<void> {
+async function main(image: string, out: string): Promise<void> {
+  // The full name containerd records (docker.io/library/… for short names), and the tag docker load names it by.
+  const name = normalizeImageRef(image);
+  const tag = name.slice(name.lastIndexOf(":") + 1);
   // Beside OUT (build-platforms.sh's work directory under /var/tmp), not in a /tmp that may be RAM: it holds every part's layers.
   const layout = await mkdtemp(join(dirname(out), "layout-"));
   try {
@@ -59,12 +61,12 @@ async function main(name: string, tag: string, out: string): Promise<void> {
   }
 }
 
-const [name, tag, out] = process.argv.slice(2);
-if (!name || !tag || !out) {
-  process.stderr.write("usage: docker save PART… | node dist/bootstrap/platform-index.js NAME TAG OUT.tar\n");
+const [image, out] = process.argv.slice(2);
+if (!image?.includes(":") || !out) {
+  process.stderr.write("usage: docker save PART… | node dist/bootstrap/platform-index.js REPOSITORY:TAG OUT.tar\n");
   process.exit(2);
 }
-main(name, tag, out).catch((err: unknown) => {
+main(image, out).catch((err: unknown) => {
   process.stderr.write(`platform-index: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

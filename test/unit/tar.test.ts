@@ -92,12 +92,13 @@ test("platform-index makes one index of the saved images' manifests, each with i
     ...(await treeEntries(join(layout, "blobs"), "blobs")),
   ], new Date(0)));
   const out = join(layout, "image.tar");
-  const ran = await runCapture("node", [join(REPO, "dist/bootstrap/platform-index.js"), "docker.io/containerx/x", "latest", out], { input: saved });
+  const ran = await runCapture("node", [join(REPO, "dist/bootstrap/platform-index.js"), "containerx/x:latest", out], { input: saved });
   assert.equal(ran.exitCode, 0, ran.stderr);
   const result = await mkdtemp(join(tmpdir(), "cx-index-"));
   await extractTar(createReadStream(out), result);
   const top = JSON.parse(await readFile(join(result, "index.json"), "utf8"));
-  assert.deepEqual(top.manifests[0].annotations, { "io.containerd.image.name": "docker.io/containerx/x", "org.opencontainers.image.ref.name": "latest" });
+  assert.deepEqual(top.manifests[0].annotations, { "io.containerd.image.name": "docker.io/containerx/x:latest", "org.opencontainers.image.ref.name": "latest" },
+    "named the way containerd records a short name");
   const index = JSON.parse(await readFile(join(result, "blobs", ...top.manifests[0].digest.split(":")), "utf8"));
   assert.deepEqual(index.manifests.map((m: { digest: string; platform: object }) => [m.digest, m.platform]),
     [[parts[0].digest, { architecture: "amd64", os: "linux" }], [parts[1].digest, { architecture: "arm64", os: "linux", variant: "v8" }]]);
