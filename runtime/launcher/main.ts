@@ -12,9 +12,8 @@ import { randomBytes } from "node:crypto";
 import { access, mkdir, readFile, rm } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
-import { ARCHES } from "../../common/arches.js";
 import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
-import { chooseAccel } from "./accel.js";
+import { chooseAccel, type HostFacts } from "./accel.js";
 import type { AppSpec } from "./agent-protocol.js";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { appArgv, guestProcess, rawContainerTerminal, thisProcess, type ContainerProcess } from "./container-process.js";
@@ -25,11 +24,12 @@ import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
 import { settingsFromEnv, type LauncherSettings } from "./settings.js";
 import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmPlacement } from "./vm-config.js";
-import type { HostShare, VmConfig } from "./qemu-args.js";
-import { readSnapshot, resumeBlocker, runtimeQemuVersion, volumesBlocker, type SnapshotManifest } from "./snapshot.js";
+import type { VmConfig } from "./qemu-args.js";
+import { readSnapshot, runtimeQemuVersion } from "./snapshot.js";
+import { planStart, type VmFor } from "./start-plan.js";
 import { failureReason, runGuest, type SessionOptions, type SessionOutcome } from "./vm-session.js";
-import { chooseVolumeFs, VIRTIOFSD } from "./virtiofsd.js";
-import { containerVolumes, volumeMountPoints } from "./volumes.js";
+import { VIRTIOFSD } from "./virtiofsd.js";
+import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 
 class LaunchError extends Error {}
 
@@ -44,21 +44,23 @@ function kvmDeviceOpens(): boolean {
 }
 
 
+/** What the start plan needs to know of the container around the launcher, read once. */
+interface HostSide {
+  readonly host: HostFacts;
+  readonly virtiofsd: boolean;
+  readonly mounts: readonly VolumeMount[];
+}
+
+async function hostSide(): Promise<HostSide> {
+  return {
+    host: { machine: machine(), kvmDevice: kvmDeviceOpens() },
+    virtiofsd: await access(VIRTIOFSD).then(() => true, () => false),
+    mounts: await readVolumeMounts(await readFile("/proc/self/mountinfo", "utf8")),
+  };
+}
+
 /** The disk the image's own layers end in: the app overlay, or the base's disk. */
 const imageDisk = () => access(LAYOUT.appDisk).then(() => LAYOUT.appDisk, () => LAYOUT.baseDisk);
-
-/** How this start begins: resuming the build-time snapshot, or booting, with why not resuming when there was one. */
-type StartPlan = { readonly resume: true; readonly snapshot: SnapshotManifest } | { readonly resume: false; readonly whyCold?: string };
-
-async function planStart(snapshot: SnapshotManifest | "unreadable" | undefined, firstStart: boolean, settings: LauncherSettings, vm: VmConfig): Promise<StartPlan> {
-  if (!snapshot) return { resume: false };
-  if (snapshot === "unreadable") return { resume: false, whyCold: `${LAYOUT.snapshotManifest} is not one this runtime can read` };
-  if (settings.snapshot === "off") return { resume: false, whyCold: "CX_SNAPSHOT=off" };
-  // The snapshot's page cache and mounts belong to the disk as it was built.
-  if (!firstStart) return { resume: false, whyCold: "this container ran before, and its disk has moved on from the snapshot's" };
-  const blocker = resumeBlocker(snapshot, vm, await runtimeQemuVersion());
-  return blocker ? { resume: false, whyCold: blocker } : { resume: true, snapshot };
-}
 
 function exitCode(outcome: SessionOutcome, notes: Notes): number {
   switch (outcome.kind) {
@@ -86,12 +88,12 @@ function consoleExitCode(outcome: ConsoleOutcome, notes: Notes): number {
 }
 
 /** A bring-your-own OS without the agent: only the VM and its console, and what that leaves out said once. */
-async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">, notes: Notes): Promise<number> {
+async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">, facts: HostSide, notes: Notes): Promise<number> {
   const args = process.argv.slice(2);
   if (args.length) throw new LaunchError(`this image boots its OS (${manifest.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
-  const volumes = volumeMountPoints(await readFile("/proc/self/mountinfo", "utf8"));
+  const volumes = facts.mounts.map((m) => m.path);
   if (volumes.length) notes.deviation(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.join(", ")})`);
-  const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
+  const choice = chooseAccel(manifest.arch, settings.accel, facts.host);
   // Without the agent there is no sign that a KVM boot works, so KVM is used only when asked for.
   const accel = choice.probing ? "tcg" : choice.accel;
   notes.info(`${manifest.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
@@ -112,24 +114,23 @@ async function main(): Promise<number> {
   const firstStart = !(await access(disk).then(() => true, () => false));
   const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(notes.deviation);
+  const side = await hostSide();
   if (!hasAgent(manifest)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
-    return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size }, notes);
+    return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size }, side, notes);
   }
-  const choice = chooseAccel(manifest.arch, settings.accel, { machine: machine(), kvmDevice: kvmDeviceOpens() });
-  notes.info(`${manifest.arch} guest, ${choice.reason}`);
-  const config = (accel: "kvm" | "tcg", shares: readonly HostShare[], incoming?: string) =>
+  const config: VmFor = (accel, shares, incoming) =>
     vmConfigFor(manifest, settings, { disk, stateDir: dir, accel, size, shares, ...(incoming ? { incoming } : {}) });
-  let start = await planStart(await readSnapshot(), firstStart, settings, config(choice.accel, [], LAYOUT.snapshotState));
-
-  const volumeFs = chooseVolumeFs(settings.volumeFs, await access(VIRTIOFSD).then(() => true, () => false), ARCHES[manifest.arch], start.resume);
-  const volumes = await containerVolumes(await readFile("/proc/self/mountinfo", "utf8"),
-    volumeFs.fstype === "9p" ? { fstype: "9p" } : { fstype: "virtiofs", socketDir: dir });
-  if (volumes.shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${volumes.shares.map((s) => s.guestPath).join(", ")}`);
-  if (volumes.skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${volumes.skipped.join(", ")}`);
-  const resumeVm = config(choice.accel, volumes.shares, LAYOUT.snapshotState);
-  const volumesWhy = start.resume ? volumesBlocker(resumeVm) : undefined;
-  if (volumesWhy) start = { resume: false, whyCold: volumesWhy };
+  const snapshot = await readSnapshot();
+  const plan = planStart({
+    arch: manifest.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
+    qemuVersion: snapshot ? await runtimeQemuVersion() : "",
+  }, config);
+  const { accel: choice, start, volumeFs, shares, skipped } = plan;
+  notes.info(`${manifest.arch} guest, ${choice.reason}`);
+  if (shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${shares.map((s) => s.guestPath).join(", ")}`);
+  if (skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${skipped.join(", ")}`);
+  const resumeVm = config(choice.accel, shares, LAYOUT.snapshotState);
   if (start.resume) notes.info("resuming the guest from the image's build-time snapshot");
   // Asked for with CX_SNAPSHOT=off, a cold boot is no deviation.
   else if (start.whyCold) (settings.snapshot === "off" ? notes.info : notes.deviation)(`booting the guest, not resuming its snapshot: ${start.whyCold}`);
@@ -140,7 +141,7 @@ async function main(): Promise<number> {
     hostname: hostname(),
     clockNs: BigInt(Date.now()) * 1_000_000n,
     seed: randomBytes(32).toString("hex"),
-    mounts: volumes.shares.map(({ fstype, tag, guestPath }) => ({ fstype, tag, guestPath })),
+    mounts: shares.map(({ fstype, tag, guestPath }) => ({ fstype, tag, guestPath })),
   };
   if (spec.tty) rawContainerTerminal();
   const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...(spec.tty ? { terminal: process.stdout } : {}) };
@@ -157,10 +158,10 @@ async function main(): Promise<number> {
       await rm(disk, { force: true });
       await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     }
-    let outcome = await run(config(choice.accel, volumes.shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
+    let outcome = await run(config(choice.accel, shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
     if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
       notes.deviation(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
-      outcome = await run(config("tcg", volumes.shares));
+      outcome = await run(config("tcg", shares));
     }
     return exitCode(outcome, notes);
   } finally {

@@ -28,6 +28,17 @@ export function volumeMountPoints(mountinfo: string): string[] {
   });
 }
 
+/** A volume mount point, and whether it is a directory (only those can be shared). */
+export interface VolumeMount {
+  readonly path: string;
+  readonly directory: boolean;
+}
+
+/** The container's volume mounts, from its mount table. */
+export async function readVolumeMounts(mountinfo: string): Promise<VolumeMount[]> {
+  return Promise.all(volumeMountPoints(mountinfo).map(async (path) => ({ path, directory: (await stat(path).catch(() => undefined))?.isDirectory() ?? false })));
+}
+
 export interface VolumeScan {
   readonly shares: HostShare[];
   /** Mounts that cannot be shared (single files), for a note. */
@@ -37,18 +48,13 @@ export interface VolumeScan {
 /** How the volumes reach the guest; virtiofs needs a directory for virtiofsd's sockets. */
 export type VolumeTransport = { readonly fstype: "9p" } | { readonly fstype: "virtiofs"; readonly socketDir: string };
 
-export async function containerVolumes(mountinfo: string, transport: VolumeTransport): Promise<VolumeScan> {
+/** Each directory mount as a share at the same path in the guest, tagged by its slot. */
+export function volumeShares(mounts: readonly VolumeMount[], transport: VolumeTransport): VolumeScan {
   const shares: HostShare[] = [];
-  const skipped: string[] = [];
-  for (const path of volumeMountPoints(mountinfo)) {
-    const st = await stat(path).catch(() => undefined);
-    if (!st?.isDirectory()) {
-      skipped.push(path);
-      continue;
-    }
+  for (const { path } of mounts.filter((m) => m.directory)) {
     const folder = { tag: slotTag(shares.length), hostPath: path, guestPath: path };
     shares.push(transport.fstype === "9p" ? { ...folder, fstype: "9p" }
       : { ...folder, fstype: "virtiofs", socket: join(transport.socketDir, `${folder.tag}.sock`) });
   }
-  return { shares, skipped };
+  return { shares, skipped: mounts.filter((m) => !m.directory).map((m) => m.path) };
 }
