@@ -97,14 +97,14 @@ kept_platforms() { bash bootstrap/kept-platforms.sh "$1" "$PLATFORMS"; }
 qemu_packages=$(table qemu-packages)
 runtime_platforms=$(kept_platforms containerx/runtime:latest)
 log "building containerx/runtime for $runtime_platforms (QEMU: $qemu_packages; about 1 min the first time, 2 to 3 more for a foreign platform)"
-phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$runtime_platforms" -f runtime/Dockerfile \
+phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$runtime_platforms" --target runtime \
   --label "$PLATFORMS_LABEL=$runtime_platforms" \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
   --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(table uefi-firmware)" .
 
 frontend_platforms=$(kept_platforms containerx/frontend:latest)
 log "building containerx/frontend for $frontend_platforms"
-phase "frontend image" bash bootstrap/build-platforms.sh containerx/frontend:latest "$frontend_platforms" -f Dockerfile.frontend \
+phase "frontend image" bash bootstrap/build-platforms.sh containerx/frontend:latest "$frontend_platforms" --target frontend \
   --label "$PLATFORMS_LABEL=$frontend_platforms" \
   --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" .
 ready=()

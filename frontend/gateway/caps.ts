@@ -8,7 +8,7 @@ import type { ApiCap } from "./client.js";
 
 /**
  * What this frontend serves beyond a build, as the image label
- * moby.buildkit.frontend.caps must claim it (Dockerfile.frontend, checked by
+ * moby.buildkit.frontend.caps must claim it (the Dockerfile's frontend stage, checked by
  * a unit test): BuildKit refuses a client's request for a cap the label
  * lacks, and a claimed cap must not be ignored.
  */

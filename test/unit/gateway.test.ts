@@ -415,8 +415,8 @@ test("a build arg nothing uses is warned about on the Cxfile's own op, pointing 
 });
 
 test("the frontend image's caps label claims exactly what the frontend serves", async () => {
-  const dockerfile = await readFile(new URL("../../../Dockerfile.frontend", import.meta.url), "utf8");
+  const dockerfile = await readFile(new URL("../../../Dockerfile", import.meta.url), "utf8");
   const label = /^LABEL moby\.buildkit\.frontend\.caps="([^"]*)"$/m.exec(dockerfile);
-  assert.ok(label, "Dockerfile.frontend labels the image's caps");
+  assert.ok(label, "the Dockerfile's frontend stage labels the image's caps");
   assert.deepEqual(label[1].split(","), [...SERVED_FRONTEND_CAPS]);
 });

@@ -1,6 +1,11 @@
-# The Containerx runtime image (containerx/runtime): QEMU, qemu-img, the
-# launcher (every app image's entrypoint) and the build steps (cx-populate,
-# cx-run-step, cx-import-base, cx-snapshot). Build from the repository root: docker build -f runtime/Dockerfile .
+# The project's two host images, one stage each: `--target runtime`
+# (containerx/runtime: QEMU, qemu-img, the launcher that is every app image's
+# entrypoint, and the build steps cx-populate, cx-run-step, cx-import-base,
+# cx-snapshot) and `--target frontend` (containerx/frontend: the BuildKit
+# frontend). Both take their JavaScript from one compile stage, so the
+# TypeScript build is written, and cached, once. bootstrap/images.sh builds
+# them from the repository root. The defaults are the public images;
+# images.sh passes locally built Debian ones where Docker Hub is out of reach.
 ARG NODE_IMAGE=node:20-trixie-slim
 # trixie: its virtiofsd shares volumes with the guest (bookworm has none).
 ARG DEBIAN_IMAGE=debian:trixie-slim
@@ -12,6 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY common common
+COPY frontend frontend
 COPY runtime runtime
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
@@ -22,7 +28,7 @@ ARG UEFI_FIRMWARE=
 COPY runtime/uefi-firmware.sh /usr/local/bin/
 RUN uefi-firmware.sh /firmware ${UEFI_FIRMWARE}
 
-FROM ${DEBIAN_IMAGE}
+FROM ${DEBIAN_IMAGE} AS runtime
 # QEMU_PACKAGES comes from the shared arch table (common/arches.ts).
 ARG QEMU_PACKAGES=qemu-system-arm
 RUN apt-get update \
@@ -40,3 +46,18 @@ COPY runtime/bin /cx/runtime/bin
 # `docker exec CONTAINER guest CMD…` runs CMD in the guest; a plain `docker exec CONTAINER sh` stays the runtime's shell.
 RUN ln -s /cx/runtime/bin/cx-exec /usr/local/bin/guest
 ENTRYPOINT ["/cx/runtime/bin/cx-launch"]
+
+# Debian's nodejs alone: no npm in the image, and nothing to install under
+# qemu-user for a foreign platform but node itself.
+FROM ${DEBIAN_IMAGE} AS frontend
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/node_modules /opt/containerx/node_modules
+COPY --from=build /src/package.json /opt/containerx/package.json
+COPY --from=build /src/dist/common /opt/containerx/dist/common
+COPY --from=build /src/dist/frontend /opt/containerx/dist/frontend
+COPY proto /opt/containerx/proto
+# What BuildKit may ask of this frontend beyond a build: SERVED_FRONTEND_CAPS in frontend/gateway/caps.ts, kept equal by a unit test.
+LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts"
+ENTRYPOINT ["node", "/opt/containerx/dist/frontend/main.js"]
