@@ -84,11 +84,13 @@ test("the proxy build args reach run steps undeclared, outside the cache key and
 });
 
 test("guest.disk_size and CX_DISK_SIZE grow the guest disk, its filesystem grown before the app starts; smaller than the image's is an error", async () => {
+  // A step of this run's own, so an earlier run's cache cannot stand in for it.
+  const nonce = `${process.pid}-${Date.now()}`;
   const ctx = await context([
     "base: minimal/aarch64",
     "guest: { disk_size: 1536M }",
     "run:",
-    "  - test \"$(df -k / | awk 'NR==2 {print $2}')\" -gt 1400000 && echo build-time disk is 1.5G",
+    `  - test "$(df -k / | awk 'NR==2 {print $2}')" -gt 1400000 && echo build-time disk is 1.5G ${nonce}`,
     "entrypoint: [/bin/sh, -c]",
     "cmd: [\"df -k / | awk 'NR==2 {print $2}'\"]",
   ]);
