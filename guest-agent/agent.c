@@ -4,29 +4,15 @@
  * It lives in the initramfs, outside the guest's root filesystem, so the same
  * agent serves any userland: it loads the virtio modules, mounts the disk at
  * /sysroot, then talks to the launcher over one virtio-serial port named
- * "cx.agent". Frames in both directions are: 1 type byte, 4-byte big-endian
- * channel, 4-byte big-endian length, payload. Channel 0 is the app; the
- * launcher opens other channels for commands run by `docker exec … cx-exec`.
- * One port keeps each channel's output and exit report in the order the guest
- * produced them.
- *
- *   agent -> host: 'R' ready, 'P' process started, 'O' stdout, 'E' stderr,
- *                  'X' "exit N"|"signal N", 'F' fatal agent error (text)
- *   host -> agent: 'S' spec: NUL-terminated tokens, first byte says the kind:
- *                  'A' argv item, 'V' env KEY=VALUE, 'C' cwd, 'H' hostname,
- *                  'T' wall clock as decimal nanoseconds since the epoch,
-                 'G' random seed (hex) mixed into the kernel's pool, which
-                     is then reseeded: guests resumed from one snapshot
-                     would otherwise share their random state,
- *                  'U' user[:group] to run as (names or numbers),
- *                  'Y' "rows cols": give the process a terminal,
- *                  'M' "fstype:tag:path": mount a shared folder (app only)
- *                  'I' stdin bytes (empty: end of input), 'K' signal name,
- *                  'W' "rows cols" terminal size
+ * "cx.agent" in the frames protocol.h defines. Channel 0 is the app; the
+ * launcher opens other channels for commands run by `docker exec … guest`.
+ * One port keeps each channel's output and exit report in the order the
+ * guest produced them.
  * When the app (channel 0) ends, the agent stops everything else, unmounts
  * the disk and powers the guest off.
  */
 #define _GNU_SOURCE
+#include "protocol.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,15 +40,12 @@
 #include <unistd.h>
 
 #define PORT_NAME "cx.agent"
-/* The R frame's payload: version 3 takes the 'G' seed token. */
-#define AGENT_VERSION "cx-agent 3"
 #define SYSROOT "/sysroot"
 #define ROOT_DEVICE "/dev/vda"
 #define MODULE_LIST "/etc/cx/modules"
 #define MAX_TOKENS 4096
 #define MAX_SESSIONS 32
 #define MAX_MOUNTS 32
-#define MAX_FRAME (16u << 20)
 /* QEMU user-mode networking's fixed plan: guest, gateway, DNS. */
 #define GUEST_IP "10.0.2.15"
 #define GATEWAY_IP "10.0.2.2"
@@ -101,7 +84,7 @@ static uint32_t get_be32(const unsigned char *p) {
 }
 
 static void send_frame_on(uint32_t ch, char type, const void *data, uint32_t len) {
-  unsigned char hdr[9] = {(unsigned char)type};
+  unsigned char hdr[CX_FRAME_HEADER] = {(unsigned char)type};
   put_be32(hdr + 1, ch);
   put_be32(hdr + 5, len);
   write_all(port, hdr, sizeof hdr);
@@ -120,7 +103,7 @@ static void fatal(const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   dprintf(2, "cx-agent: %s\n", msg);
-  if (port >= 0) send_frame('F', msg, (uint32_t)strlen(msg));
+  if (port >= 0) send_frame(CX_FRAME_FATAL, msg, (uint32_t)strlen(msg));
   power_off();
 }
 
@@ -286,8 +269,8 @@ struct session {
   int used;
   uint32_t ch;
   pid_t pid;
-  int out, err;   /* read ends forwarded as 'O'/'E'; err is -1 with a terminal */
-  int in;         /* where 'I' bytes go: a pipe, or the terminal's master */
+  int out, err;   /* read ends forwarded as stdout/stderr frames; err is -1 with a terminal */
+  int in;         /* where stdin frames' bytes go: a pipe, or the terminal's master */
   int tty;        /* the terminal's master, or -1 */
   char *inbuf;
   size_t inlen, incap;
@@ -343,18 +326,18 @@ static void parse_spec(struct spec *s, char *buf, uint32_t len) {
   for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
     char *val = p + 1;
     switch (*p) {
-      case 'A': if (s->argc < MAX_TOKENS - 1) s->argv[s->argc++] = val; break;
-      case 'V': if (s->envc < MAX_TOKENS - 1) s->env[s->envc++] = val; break;
-      case 'C': s->cwd = val; break;
-      case 'H': sethostname(val, strlen(val)); break;
-      case 'U': s->user = val; break;
-      case 'M': if (s->nmounts < MAX_MOUNTS) s->mounts[s->nmounts++] = val; break;
-      case 'Y':
+      case CX_TOKEN_ARGV: if (s->argc < MAX_TOKENS - 1) s->argv[s->argc++] = val; break;
+      case CX_TOKEN_ENV: if (s->envc < MAX_TOKENS - 1) s->env[s->envc++] = val; break;
+      case CX_TOKEN_CWD: s->cwd = val; break;
+      case CX_TOKEN_HOSTNAME: sethostname(val, strlen(val)); break;
+      case CX_TOKEN_USER: s->user = val; break;
+      case CX_TOKEN_MOUNT: if (s->nmounts < MAX_MOUNTS) s->mounts[s->nmounts++] = val; break;
+      case CX_TOKEN_TTY:
         s->tty = 1;
         sscanf(val, "%hu %hu", &s->rows, &s->cols);
         break;
-      case 'G': reseed_entropy(val); break;
-      case 'T': {
+      case CX_TOKEN_SEED: reseed_entropy(val); break;
+      case CX_TOKEN_CLOCK: {
         long long ns = atoll(val);
         struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
         clock_settime(CLOCK_REALTIME, &ts);
@@ -429,12 +412,12 @@ static void send_exit(uint32_t ch, int status) {
   char report[32];
   if (WIFSIGNALED(status)) snprintf(report, sizeof report, "signal %d", WTERMSIG(status));
   else snprintf(report, sizeof report, "exit %d", WEXITSTATUS(status));
-  send_frame_on(ch, 'X', report, (uint32_t)strlen(report));
+  send_frame_on(ch, CX_FRAME_EXIT, report, (uint32_t)strlen(report));
 }
 
 static void start_session(uint32_t ch, const struct spec *s) {
   if (find_session(ch) || s->argc == 0) {
-    send_frame_on(ch, 'E', "cx-agent: bad session request\n", 30);
+    send_frame_on(ch, CX_FRAME_STDERR, "cx-agent: bad session request\n", 30);
     send_exit(ch, 126 << 8);
     return;
   }
@@ -443,7 +426,7 @@ static void start_session(uint32_t ch, const struct spec *s) {
     if (!sessions[i].used) ss = &sessions[i];
   if (!ss) {
     static const char busy[] = "cx-agent: too many commands running in the guest\n";
-    send_frame_on(ch, 'E', busy, sizeof busy - 1);
+    send_frame_on(ch, CX_FRAME_STDERR, busy, sizeof busy - 1);
     send_exit(ch, 126 << 8);
     return;
   }
@@ -485,7 +468,7 @@ static void start_session(uint32_t ch, const struct spec *s) {
   if (ss->in != ss->tty) fcntl(ss->in, F_SETFL, O_NONBLOCK);
   char started[32];
   int n = snprintf(started, sizeof started, "%d", (int)pid);
-  send_frame_on(ch, 'P', started, (uint32_t)n);
+  send_frame_on(ch, CX_FRAME_STARTED, started, (uint32_t)n);
 }
 
 static void close_input(struct session *ss) {
@@ -566,8 +549,8 @@ static void drain(int fd, uint32_t ch, char type) {
 static void end_session(struct session *ss) {
   /* Stop at the process's exit, not at end of file: a daemon it leaves behind
      may hold the pipes open forever. Whatever is already buffered is sent. */
-  drain(ss->out, ss->ch, 'O');
-  drain(ss->err, ss->ch, 'E');
+  drain(ss->out, ss->ch, CX_FRAME_STDOUT);
+  drain(ss->err, ss->ch, CX_FRAME_STDERR);
   close_input(ss);
   if (ss->out >= 0) close(ss->out);
   if (ss->err >= 0) close(ss->err);
@@ -602,7 +585,7 @@ static char *app_spec_buf;
 static void handle_frame(char type, uint32_t ch, unsigned char *payload, uint32_t len) {
   struct session *ss = find_session(ch);
   switch (type) {
-    case 'S': {
+    case CX_FRAME_SPEC: {
       char *buf = malloc(len + 1);
       if (!buf) fatal("out of memory");
       memcpy(buf, payload, len);
@@ -626,17 +609,17 @@ static void handle_frame(char type, uint32_t ch, unsigned char *payload, uint32_
       }
       break;
     }
-    case 'I':
+    case CX_FRAME_STDIN:
       if (ss) queue_input(ss, payload, len);
       break;
-    case 'K':
+    case CX_FRAME_SIGNAL:
       if (ss) {
         char name[16];
         snprintf(name, sizeof name, "%.*s", (int)(len < 15 ? len : 15), (char *)payload);
         signal_session(ss, name);
       }
       break;
-    case 'W':
+    case CX_FRAME_RESIZE:
       if (ss && ss->tty >= 0) {
         char text[32];
         snprintf(text, sizeof text, "%.*s", (int)(len < 31 ? len : 31), (char *)payload);
@@ -669,12 +652,12 @@ static void read_port(void) {
   }
   len += (size_t)n;
   size_t off = 0;
-  while (len - off >= 9) {
+  while (len - off >= CX_FRAME_HEADER) {
     uint32_t flen = get_be32(buf + off + 5);
-    if (flen > MAX_FRAME) fatal("frame of %u bytes from the launcher", flen);
-    if (len - off < 9 + flen) break;
-    handle_frame((char)buf[off], get_be32(buf + off + 1), buf + off + 9, flen);
-    off += 9 + flen;
+    if (flen > CX_MAX_FRAME) fatal("frame of %u bytes from the launcher", flen);
+    if (len - off < CX_FRAME_HEADER + flen) break;
+    handle_frame((char)buf[off], get_be32(buf + off + 1), buf + off + CX_FRAME_HEADER, flen);
+    off += CX_FRAME_HEADER + flen;
   }
   memmove(buf, buf + off, len - off);
   len -= off;
@@ -691,9 +674,9 @@ static int serve(int sigfd) {
     for (int i = 0; i < MAX_SESSIONS; i++) {
       struct session *ss = &sessions[i];
       if (!ss->used || ss->exited) continue;
-      if (ss->out >= 0) { fds[nfds] = (struct pollfd){ss->out, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = 'O'; }
-      if (ss->err >= 0) { fds[nfds] = (struct pollfd){ss->err, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = 'E'; }
-      if (ss->in >= 0 && ss->inlen) { fds[nfds] = (struct pollfd){ss->in, POLLOUT, 0}; of[nfds].ss = ss; of[nfds++].what = 'I'; }
+      if (ss->out >= 0) { fds[nfds] = (struct pollfd){ss->out, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = CX_FRAME_STDOUT; }
+      if (ss->err >= 0) { fds[nfds] = (struct pollfd){ss->err, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = CX_FRAME_STDERR; }
+      if (ss->in >= 0 && ss->inlen) { fds[nfds] = (struct pollfd){ss->in, POLLOUT, 0}; of[nfds].ss = ss; of[nfds++].what = CX_FRAME_STDIN; }
     }
     if (poll(fds, (nfds_t)nfds, -1) < 0) {
       if (errno == EINTR) continue;
@@ -702,11 +685,11 @@ static int serve(int sigfd) {
     for (int i = 2; i < nfds; i++) {
       struct session *ss = of[i].ss;
       if (!fds[i].revents || !ss->used) continue;
-      if (of[i].what == 'I') {
+      if (of[i].what == CX_FRAME_STDIN) {
         flush_input(ss);
       } else if (!forward(fds[i].fd, ss->ch, of[i].what)) {
         /* End of output: stop polling it; the exit report still waits for the process. */
-        if (of[i].what == 'O') { close(ss->out); if (ss->tty == ss->out) ss->in = ss->tty = -1; ss->out = -1; }
+        if (of[i].what == CX_FRAME_STDOUT) { close(ss->out); if (ss->tty == ss->out) ss->in = ss->tty = -1; ss->out = -1; }
         else { close(ss->err); ss->err = -1; }
       }
     }
@@ -804,7 +787,7 @@ int main(void) {
   int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sigfd < 0) fatal("signalfd: %s", strerror(errno));
 
-  send_frame('R', AGENT_VERSION, sizeof AGENT_VERSION - 1);
+  send_frame(CX_FRAME_READY, CX_AGENT_VERSION, sizeof CX_AGENT_VERSION - 1);
   int status = serve(sigfd);
   quiesce(&app_spec);
   send_exit(0, status);

@@ -96,7 +96,7 @@ async function sourceParts(archName: ArchName, arch: GuestArch, source: Extract<
 
 async function imageInputs(archName: ArchName, versions: readonly string[]): Promise<string> {
   const h = createHash("sha256");
-  for (const f of ["guest-agent/agent.c", "guest-bases/build-minimal.ts", "guest-bases/publish.ts"]) {
+  for (const f of ["guest-agent/agent.c", "guest-agent/protocol.h", "guest-bases/build-minimal.ts", "guest-bases/publish.ts"]) {
     h.update(await readFile(join(REPO, f)));
   }
   // This arch's row only, so a new arch leaves the other bases alone; UEFI firmware belongs to the runtime, not to a base.

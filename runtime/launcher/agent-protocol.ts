@@ -15,8 +15,19 @@ export const FRAME_TYPES = {
 
 export type FrameType = (typeof FRAME_TYPES)[keyof typeof FRAME_TYPES];
 
+/** The spec frame's NUL-terminated tokens, by the byte each starts with. */
+export const SPEC_TOKENS = {
+  argv: "A", env: "V", cwd: "C", hostname: "H", user: "U", tty: "Y", mount: "M", clock: "T", seed: "G",
+} as const;
+
+/** The agent's ready text, and the version from which it takes each newer token. */
+export const AGENT_VERSION = "cx-agent 3";
+export const AGENT_FEATURES = { seed: 3 } as const;
+
 const KNOWN = new Set<string>(Object.values(FRAME_TYPES));
-const HEADER = 9;
+/** Type byte, channel and length (guest-agent/protocol.h CX_FRAME_HEADER). */
+export const FRAME_HEADER_BYTES = 9;
+const HEADER = FRAME_HEADER_BYTES;
 /** The agent refuses larger frames; so does the launcher. */
 export const MAX_FRAME = 16 << 20;
 
@@ -88,27 +99,28 @@ export interface AppSpec extends ProcessSpec {
   readonly seed?: string;
 }
 
-/** Whether an agent, by its ready frame's text ("cx-agent N"), knows the seed token (version 3 on). */
+/** Whether an agent, by its ready frame's text ("cx-agent N"), knows the seed token. */
 export function agentTakesSeed(readyText: string): boolean {
   const m = /^cx-agent (\d+)$/.exec(readyText);
-  return m !== null && Number(m[1]) >= 3;
+  return m !== null && Number(m[1]) >= AGENT_FEATURES.seed;
 }
 
 export function encodeSpec(spec: AppSpec, channel = 0): Buffer {
+  const T = SPEC_TOKENS;
   const tokens: string[] = [];
-  for (const a of spec.argv) tokens.push(`A${a}`);
-  for (const e of spec.env) tokens.push(`V${e}`);
-  tokens.push(`C${spec.cwd}`);
-  if (spec.hostname) tokens.push(`H${spec.hostname}`);
-  if (spec.user) tokens.push(`U${spec.user}`);
-  if (spec.tty) tokens.push(`Y${spec.tty.rows} ${spec.tty.cols}`);
-  for (const m of spec.mounts ?? []) tokens.push(`M${m.fstype}:${m.tag}:${m.guestPath}`);
-  if (spec.clockNs !== undefined) tokens.push(`T${spec.clockNs}`);
-  if (spec.seed !== undefined) tokens.push(`G${spec.seed}`);
+  for (const a of spec.argv) tokens.push(`${T.argv}${a}`);
+  for (const e of spec.env) tokens.push(`${T.env}${e}`);
+  tokens.push(`${T.cwd}${spec.cwd}`);
+  if (spec.hostname) tokens.push(`${T.hostname}${spec.hostname}`);
+  if (spec.user) tokens.push(`${T.user}${spec.user}`);
+  if (spec.tty) tokens.push(`${T.tty}${spec.tty.rows} ${spec.tty.cols}`);
+  for (const m of spec.mounts ?? []) tokens.push(`${T.mount}${m.fstype}:${m.tag}:${m.guestPath}`);
+  if (spec.clockNs !== undefined) tokens.push(`${T.clock}${spec.clockNs}`);
+  if (spec.seed !== undefined) tokens.push(`${T.seed}${spec.seed}`);
   for (const t of tokens) {
     if (t.includes("\0")) throw new Error(`NUL byte in app spec value ${JSON.stringify(t.slice(1))}`);
   }
-  return encodeFrame("S", channel, Buffer.from(tokens.map((t) => `${t}\0`).join(""), "utf8"));
+  return encodeFrame(FRAME_TYPES.spec, channel, Buffer.from(tokens.map((t) => `${t}\0`).join(""), "utf8"));
 }
 
 /** How a process ended, from an 'X' frame, as a container exit code. */

@@ -1,0 +1,31 @@
+/** The agent protocol's two sides: guest-agent/protocol.h and agent-protocol.ts must hold the same values. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, MAX_FRAME, SPEC_TOKENS } from "../../runtime/launcher/agent-protocol.js";
+
+const HEADER_FILE = new URL("../../../guest-agent/protocol.h", import.meta.url);
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+test("protocol.h and agent-protocol.ts define the same frames, spec tokens, header size, frame limit and version", async () => {
+  const header = await readFile(HEADER_FILE, "utf8");
+  const chars = (prefix: string) => Object.fromEntries([...header.matchAll(new RegExp(`^#define CX_${prefix}_(\\w+) '(.)'`, "gm"))].map((m) => [m[1], m[2]]));
+  const table = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [snake(k), v]));
+  assert.deepEqual(chars("FRAME"), table(Object.fromEntries(Object.entries(FRAME_TYPES).filter(([k]) => k !== "status"))),
+    "every frame but the launcher's own status query");
+  assert.deepEqual(chars("TOKEN"), table(SPEC_TOKENS));
+  assert.match(header, new RegExp(`^#define CX_FRAME_HEADER ${FRAME_HEADER_BYTES}$`, "m"));
+  assert.equal(eval(/^#define CX_MAX_FRAME \((\d+)u << (\d+)\)$/m.exec(header)!.slice(1).join(" << ")), MAX_FRAME);
+  assert.match(header, new RegExp(`^#define CX_AGENT_VERSION "${AGENT_VERSION}"$`, "m"));
+  assert.ok(Number(AGENT_VERSION.split(" ")[1]) >= AGENT_FEATURES.seed, "the agent speaks every feature the launcher gates");
+  const letters = [...Object.values(FRAME_TYPES)];
+  assert.equal(new Set(letters).size, letters.length, "frame types are distinct");
+});
+
+test("agent.c takes its protocol constants from protocol.h: no frame letter or header size written out", async () => {
+  const agent = await readFile(new URL("../../../guest-agent/agent.c", import.meta.url), "utf8");
+  assert.match(agent, /^#include "protocol\.h"$/m);
+  const code = agent.replace(/\/\*[\s\S]*?\*\//g, "");
+  assert.doesNotMatch(code, /send_frame(_on)?\([^,]*,?\s*'[A-Z]'/, "frames are sent by their CX_FRAME_ names");
+  assert.doesNotMatch(code, /case '[A-Z]':/, "frames and tokens are matched by their names");
+});
