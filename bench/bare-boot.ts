@@ -12,67 +12,66 @@
  * with --resume, then the milliseconds until QEMU had loaded the snapshot and
  * the guest ran again.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LAYOUT } from "../common/layout.js";
-import { encodeSpec, FrameDecoder } from "../runtime/launcher/agent-protocol.js";
+import { listenForAgent } from "../runtime/agent/port.js";
+import { FRAME_TYPES, specFrameFor } from "../runtime/agent/protocol.js";
 import { appArgv } from "../runtime/launcher/container-process.js";
-import { createOverlayDisk } from "../runtime/launcher/overlay-disk.js";
-import { buildQemuArgs } from "../runtime/launcher/qemu-args.js";
-import { prepareHostSide } from "../runtime/launcher/qemu-process.js";
-import { QmpSession } from "../runtime/launcher/qmp.js";
-import { settingsFromEnv } from "../runtime/launcher/settings.js";
-import { sizeGuest } from "../runtime/launcher/guest-size.js";
-import { readBaseManifest, vmConfigFor } from "../runtime/launcher/vm-config.js";
+import { createOverlayDisk } from "../runtime/vm/overlay-disk.js";
+import { buildQemuArgs } from "../runtime/vm/qemu-args.js";
+import { prepareHostSide } from "../runtime/vm/qemu-process.js";
+import { openVmKit } from "../runtime/vm/kit.js";
+import { QmpSession } from "../runtime/vm/qmp.js";
+import { readSnapshot } from "../runtime/vm/snapshot.js";
 
 const args = process.argv.slice(2);
 const resume = args[0] === "--resume";
 const [cxCopy, ...cmd] = resume ? args.slice(1) : args;
 if (!cxCopy) throw new Error("usage: bare-boot [--resume] <copy of /cx> <cmd…>");
-const settings = settingsFromEnv(process.env);
-const argv = appArgv(settings.entrypoint, cmd);
 const inCopy = (imagePath: string) => join(cxCopy, imagePath.replace(/^\/cx\//, ""));
+// No cgroup limits: the bench's `docker run` gives the container none either.
+const kit = await openVmKit({ baseDir: inCopy(LAYOUT.baseDir), limits: {} });
+const argv = appArgv(kit.settings.entrypoint, cmd);
 
-const base = await readBaseManifest(inCopy(LAYOUT.baseManifest));
 const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
 await createOverlayDisk(disk, inCopy(resume ? LAYOUT.snapshotDisk : LAYOUT.appDisk));
 
-const vm = vmConfigFor(base, settings, {
-  disk, stateDir: work, accel: "tcg", size: sizeGuest({}, {}), baseDir: inCopy(LAYOUT.baseDir),
-  ...(resume ? { incoming: inCopy(LAYOUT.snapshotState) } : {}),
-});
+const vm = kit.vm({ disk, stateDir: work, accel: "tcg", ...(resume ? { incoming: inCopy(LAYOUT.snapshotState) } : {}) });
 await prepareHostSide(vm);
 const { binary, args: qemuArgs } = buildQemuArgs(vm);
 if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${qemuArgs.join(" ")}\n`);
 
-const spec = encodeSpec({ argv, env: [], cwd: "/", seed: randomBytes(32).toString("hex") });
-const server = createServer();
-await new Promise<void>((resolve) => server.listen(vm.agentSocket, resolve));
+/** The version the snapshot's agent said ready with. */
+async function resumedAgent(): Promise<string> {
+  const snapshot = await readSnapshot(inCopy(LAYOUT.snapshotManifest));
+  if (typeof snapshot !== "object") throw new Error("the image has no readable snapshot to resume");
+  return snapshot.agentVersion;
+}
+
+const spec = { argv, env: [], cwd: "/", seed: randomBytes(32).toString("hex") };
+let qemu: ChildProcess | undefined;
+let firstOutputMs: number | undefined;
+const server = await listenForAgent(vm.agentSocket!, {
+  ready: (link, version) => link.write(specFrameFor(version, spec)),
+  frame(frame) {
+    if (frame.type === FRAME_TYPES.stdout && firstOutputMs === undefined) {
+      firstOutputMs = sinceSpawn();
+      qemu?.kill("SIGKILL");
+    }
+  },
+  protocolError: (message) => {
+    throw new Error(`guest agent: ${message}`);
+  },
+}, resume ? await resumedAgent() : undefined);
 const started = process.hrtime.bigint();
 const sinceSpawn = () => Number(process.hrtime.bigint() - started) / 1e6;
-const qemu = spawn(binary, qemuArgs, { stdio: "ignore" });
-let firstOutputMs: number | undefined;
-server.on("connection", (sock) => {
-  const decoder = new FrameDecoder();
-  // A resumed agent said ready before its snapshot was taken.
-  if (resume) sock.write(spec);
-  sock.on("data", (chunk: Buffer) => {
-    for (const frame of decoder.push(chunk)) {
-      if (frame.type === "R") sock.write(spec);
-      if (frame.type === "O" && firstOutputMs === undefined) {
-        firstOutputMs = sinceSpawn();
-        qemu.kill("SIGKILL");
-      }
-    }
-  });
-  sock.on("error", () => undefined);
-});
+qemu = spawn(binary, qemuArgs, { stdio: "ignore" });
 
 /** Polls QEMU's status until the loaded guest runs: the share of a resume that is loading the state. */
 async function loadedMs(): Promise<number> {
@@ -87,7 +86,7 @@ async function loadedMs(): Promise<number> {
   return sinceSpawn();
 }
 const load = resume ? loadedMs() : undefined;
-await new Promise((resolve) => qemu.once("close", resolve));
+await new Promise((resolve) => qemu!.once("close", resolve));
 server.close();
 await rm(work, { recursive: true, force: true });
 if (firstOutputMs === undefined) throw new Error("the guest exited without output");

@@ -2,7 +2,7 @@
  * Every CX_* variable a Containerx container reads, in one table: its name,
  * its default as the docs give it, who sets it, and its doc line. The image
  * config writer (frontend/image/config.ts, common/guest-env.ts) and the one
- * reader (runtime/launcher/settings.ts) take the names from here, and the
+ * reader (runtime/vm/settings.ts) take the names from here, and the
  * README's table is this table (a unit test compares them), as
  * tianon/docker-qemu's start-qemu lists every variable in one block.
  */

@@ -43,9 +43,7 @@
 #define SYSROOT "/sysroot"
 #define ROOT_DEVICE "/dev/vda"
 #define MODULE_LIST "/etc/cx/modules"
-#define MAX_TOKENS 4096
 #define MAX_SESSIONS 32
-#define MAX_MOUNTS 32
 /* QEMU user-mode networking's fixed plan: guest, gateway, DNS. */
 #define GUEST_IP "10.0.2.15"
 #define GATEWAY_IP "10.0.2.2"
@@ -75,18 +73,9 @@ static void write_all(int fd, const void *buf, size_t len) {
   }
 }
 
-static void put_be32(unsigned char *p, uint32_t v) {
-  p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-
-static uint32_t get_be32(const unsigned char *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void send_frame_on(uint32_t ch, char type, const void *data, uint32_t len) {
-  unsigned char hdr[CX_FRAME_HEADER] = {(unsigned char)type};
-  put_be32(hdr + 1, ch);
-  put_be32(hdr + 5, len);
+  unsigned char hdr[CX_FRAME_HEADER];
+  cx_frame_header(hdr, type, ch, len);
   write_all(port, hdr, sizeof hdr);
   write_all(port, data, len);
 }
@@ -278,17 +267,6 @@ struct session {
   int exited, status;
 };
 
-struct spec {
-  char *argv[MAX_TOKENS];
-  char *env[MAX_TOKENS];
-  char *mounts[MAX_MOUNTS];
-  const char *cwd;
-  const char *user;
-  int argc, envc, nmounts;
-  int tty;
-  unsigned short rows, cols;
-};
-
 static struct session sessions[MAX_SESSIONS];
 static int app_started;
 
@@ -298,19 +276,11 @@ static struct session *find_session(uint32_t ch) {
   return NULL;
 }
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 /* Credits the launcher's seed and forces a reseed now, not at the CRNG's next
    scheduled one, so the app's first random bytes already depend on it. */
-static void reseed_entropy(const char *hex) {
-  struct { struct rand_pool_info info; unsigned char buf[64]; } seed = {0};
-  size_t n = 0;
-  for (; n < sizeof seed.buf && hex_digit(hex[2 * n]) >= 0 && hex_digit(hex[2 * n + 1]) >= 0; n++)
-    seed.buf[n] = (unsigned char)(hex_digit(hex[2 * n]) << 4 | hex_digit(hex[2 * n + 1]));
+static void reseed_entropy(const unsigned char *bytes, size_t n) {
+  struct { struct rand_pool_info info; unsigned char buf[CX_MAX_SEED_BYTES]; } seed = {0};
+  memcpy(seed.buf, bytes, n);
   int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
   if (fd < 0) fatal("cannot open /dev/urandom: %s", strerror(errno));
   seed.info.entropy_count = (int)(n * 8);
@@ -318,34 +288,6 @@ static void reseed_entropy(const char *hex) {
   if (ioctl(fd, RNDADDENTROPY, &seed) != 0 || ioctl(fd, RNDRESEEDCRNG) != 0)
     fatal("cannot reseed the kernel's random generator: %s", strerror(errno));
   close(fd);
-}
-
-static void parse_spec(struct spec *s, char *buf, uint32_t len) {
-  memset(s, 0, sizeof *s);
-  s->cwd = "/";
-  for (char *p = buf; p < buf + len; p += strlen(p) + 1) {
-    char *val = p + 1;
-    switch (*p) {
-      case CX_TOKEN_ARGV: if (s->argc < MAX_TOKENS - 1) s->argv[s->argc++] = val; break;
-      case CX_TOKEN_ENV: if (s->envc < MAX_TOKENS - 1) s->env[s->envc++] = val; break;
-      case CX_TOKEN_CWD: s->cwd = val; break;
-      case CX_TOKEN_HOSTNAME: sethostname(val, strlen(val)); break;
-      case CX_TOKEN_USER: s->user = val; break;
-      case CX_TOKEN_MOUNT: if (s->nmounts < MAX_MOUNTS) s->mounts[s->nmounts++] = val; break;
-      case CX_TOKEN_TTY:
-        s->tty = 1;
-        sscanf(val, "%hu %hu", &s->rows, &s->cols);
-        break;
-      case CX_TOKEN_SEED: reseed_entropy(val); break;
-      case CX_TOKEN_CLOCK: {
-        long long ns = atoll(val);
-        struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
-        clock_settime(CLOCK_REALTIME, &ts);
-        break;
-      }
-      default: fatal("unknown spec token '%c'", *p);
-    }
-  }
 }
 
 static void mkdir_p(const char *path) {
@@ -360,27 +302,35 @@ static void mkdir_p(const char *path) {
   mkdir(buf, 0755);
 }
 
-/* "fstype:tag:path": a host folder QEMU shares, mounted at the same path in the guest. */
-static void mount_shared(char *desc) {
-  char *fstype = strsep(&desc, ":"), *tag = strsep(&desc, ":"), *path = desc;
-  if (!fstype || !tag || !path || path[0] != '/') fatal("bad mount token");
+/* A host folder QEMU shares, mounted at the same path in the guest. */
+static void mount_shared(const struct cx_mount *m) {
   char target[4096];
-  snprintf(target, sizeof target, SYSROOT "%s", path);
+  snprintf(target, sizeof target, SYSROOT "%s", m->path);
   mkdir_p(target);
-  const char *opts = strcmp(fstype, "9p") == 0 ? "trans=virtio,version=9p2000.L,msize=512000,cache=none" : NULL;
-  if (mount(tag, target, fstype, 0, opts) != 0) fatal("cannot mount the volume %s (%s): %s", path, fstype, strerror(errno));
+  const char *opts = strcmp(m->fstype, "9p") == 0 ? "trans=virtio,version=9p2000.L,msize=512000,cache=none" : NULL;
+  if (mount(m->tag, target, m->fstype, 0, opts) != 0) fatal("cannot mount the volume %s (%s): %s", m->path, m->fstype, strerror(errno));
 }
 
-static void unmount_shared(const struct spec *s) {
+static void unmount_shared(const struct cx_spec *s) {
   for (int i = s->nmounts - 1; i >= 0; i--) {
-    const char *path = strrchr(s->mounts[i], ':');
     char target[4096];
-    snprintf(target, sizeof target, SYSROOT "%s", path ? path + 1 : "");
+    snprintf(target, sizeof target, SYSROOT "%s", s->mounts[i].path);
     umount2(target, MNT_DETACH);
   }
 }
 
-static void exec_process(const struct spec *s, int in, int out, int err, const char *pts) {
+/* What the app's spec sets up in the guest before the app starts; exec sessions join the guest as it is. */
+static void set_up_guest(const struct cx_spec *app) {
+  if (app->hostname) sethostname(app->hostname, strlen(app->hostname));
+  if (app->has_clock) {
+    struct timespec ts = {app->clock_ns / 1000000000LL, app->clock_ns % 1000000000LL};
+    clock_settime(CLOCK_REALTIME, &ts);
+  }
+  if (app->seed_len) reseed_entropy(app->seed, app->seed_len);
+  for (int i = 0; i < app->nmounts; i++) mount_shared(&app->mounts[i]);
+}
+
+static void exec_process(const struct cx_spec *s, int in, int out, int err, const char *pts) {
   setsid();
   if (pts) {
     int t = open(pts, O_RDWR);
@@ -415,19 +365,24 @@ static void send_exit(uint32_t ch, int status) {
   send_frame_on(ch, CX_FRAME_EXIT, report, (uint32_t)strlen(report));
 }
 
-static void start_session(uint32_t ch, const struct spec *s) {
-  if (find_session(ch) || s->argc == 0) {
-    send_frame_on(ch, CX_FRAME_STDERR, "cx-agent: bad session request\n", 30);
-    send_exit(ch, 126 << 8);
+/* An exec the agent will not run: said on its channel, exit 126 as for a command that cannot be run. */
+static void refuse_session(uint32_t ch, const char *why) {
+  char msg[CX_ERROR_LEN + 32];
+  int n = snprintf(msg, sizeof msg, "cx-agent: %s\n", why);
+  send_frame_on(ch, CX_FRAME_STDERR, msg, (uint32_t)n);
+  send_exit(ch, 126 << 8);
+}
+
+static void start_session(uint32_t ch, const struct cx_spec *s) {
+  if (find_session(ch)) {
+    refuse_session(ch, "a second spec for a running command");
     return;
   }
   struct session *ss = NULL;
   for (int i = 0; i < MAX_SESSIONS && !ss; i++)
     if (!sessions[i].used) ss = &sessions[i];
   if (!ss) {
-    static const char busy[] = "cx-agent: too many commands running in the guest\n";
-    send_frame_on(ch, CX_FRAME_STDERR, busy, sizeof busy - 1);
-    send_exit(ch, 126 << 8);
+    refuse_session(ch, "too many commands running in the guest");
     return;
   }
   memset(ss, 0, sizeof *ss);
@@ -565,7 +520,7 @@ static void end_session(struct session *ss) {
  * next build step edits offline; a pending journal would later be replayed
  * over those edits.
  */
-static void quiesce(const struct spec *app) {
+static void quiesce(const struct cx_spec *app) {
   kill(-1, SIGKILL);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
   }
@@ -579,88 +534,71 @@ static void quiesce(const struct spec *app) {
   sync();
 }
 
-static struct spec app_spec;
-static char *app_spec_buf;
+static struct cx_spec app_spec;
 
-static void handle_frame(char type, uint32_t ch, unsigned char *payload, uint32_t len) {
-  struct session *ss = find_session(ch);
-  switch (type) {
-    case CX_FRAME_SPEC: {
-      char *buf = malloc(len + 1);
-      if (!buf) fatal("out of memory");
-      memcpy(buf, payload, len);
-      buf[len] = 0;
-      if (ch == 0) {
-        if (app_started) fatal("a second app spec");
-        parse_spec(&app_spec, buf, len);
-        app_spec_buf = buf;
-        for (int i = 0; i < app_spec.nmounts; i++) {
-          char desc[4200];
-          snprintf(desc, sizeof desc, "%s", app_spec.mounts[i]);
-          mount_shared(desc);
-        }
-        app_started = 1;
-        start_session(0, &app_spec);
-      } else {
-        struct spec s;
-        parse_spec(&s, buf, len);
-        start_session(ch, &s);
-        free(buf);
-      }
+static void handle_spec(uint32_t ch, const unsigned char *payload, uint32_t len) {
+  char error[CX_ERROR_LEN];
+  char *buf = malloc(len + 1);
+  if (!buf) fatal("out of memory");
+  memcpy(buf, payload, len);
+  buf[len] = 0;
+  if (ch != 0) {
+    struct cx_spec *s = malloc(sizeof *s);
+    if (!s) fatal("out of memory");
+    if (cx_parse_spec(s, buf, len, error) == 0) start_session(ch, s);
+    else refuse_session(ch, error);
+    free(s);
+    free(buf);
+    return;
+  }
+  if (app_started) fatal("a second app spec");
+  /* buf is kept: app_spec points into it for the guest's whole life. */
+  if (cx_parse_spec(&app_spec, buf, len, error) != 0) fatal("refused the app's spec: %s", error);
+  set_up_guest(&app_spec);
+  app_started = 1;
+  start_session(0, &app_spec);
+}
+
+static void handle_frame(const struct cx_frame *f, void *ctx) {
+  (void)ctx;
+  struct session *ss = find_session(f->ch);
+  char text[32];
+  snprintf(text, sizeof text, "%.*s", (int)(f->len < sizeof text - 1 ? f->len : sizeof text - 1), (const char *)f->payload);
+  switch (f->type) {
+    case CX_FRAME_SPEC:
+      handle_spec(f->ch, f->payload, f->len);
       break;
-    }
     case CX_FRAME_STDIN:
-      if (ss) queue_input(ss, payload, len);
+      if (ss) queue_input(ss, f->payload, f->len);
       break;
     case CX_FRAME_SIGNAL:
-      if (ss) {
-        char name[16];
-        snprintf(name, sizeof name, "%.*s", (int)(len < 15 ? len : 15), (char *)payload);
-        signal_session(ss, name);
-      }
+      if (ss) signal_session(ss, text);
       break;
     case CX_FRAME_RESIZE:
       if (ss && ss->tty >= 0) {
-        char text[32];
-        snprintf(text, sizeof text, "%.*s", (int)(len < 31 ? len : 31), (char *)payload);
         struct winsize ws = {0};
         if (sscanf(text, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) ioctl(ss->tty, TIOCSWINSZ, &ws);
       }
       break;
-    default:
-      fatal("unknown frame type '%c' from the launcher", type);
   }
 }
 
-/* Splits what the launcher sent into frames; keeps an incomplete tail for the next read. */
 static void read_port(void) {
-  static unsigned char *buf;
-  static size_t len, cap;
-  if (cap - len < 65536) {
-    cap = cap ? cap * 2 : 131072;
-    buf = realloc(buf, cap);
-    if (!buf) fatal("out of memory");
+  static struct cx_reader reader;
+  char error[CX_ERROR_LEN];
+  switch (cx_read_frames(&reader, port, handle_frame, NULL, error)) {
+    case CX_READ_MORE:
+      return;
+    case CX_READ_REFUSED:
+      fatal("%s", error);
+      return;
+    case CX_READ_CLOSED:
+      /* The launcher went away without a word: nobody is left to serve. */
+      if (!app_started) fatal("the launcher closed the channel before sending the app spec");
+      /* Its hang-up would wake poll forever; the app runs on unattended. */
+      port_open = 0;
+      return;
   }
-  ssize_t n = read(port, buf + len, cap - len);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
-  if (n <= 0) {
-    /* The launcher went away without a word: nobody is left to serve. */
-    if (!app_started) fatal("the launcher closed the channel before sending the app spec");
-    /* Its hang-up would wake poll forever; the app runs on unattended. */
-    port_open = 0;
-    return;
-  }
-  len += (size_t)n;
-  size_t off = 0;
-  while (len - off >= CX_FRAME_HEADER) {
-    uint32_t flen = get_be32(buf + off + 5);
-    if (flen > CX_MAX_FRAME) fatal("frame of %u bytes from the launcher", flen);
-    if (len - off < CX_FRAME_HEADER + flen) break;
-    handle_frame((char)buf[off], get_be32(buf + off + 1), buf + off + CX_FRAME_HEADER, flen);
-    off += CX_FRAME_HEADER + flen;
-  }
-  memmove(buf, buf + off, len - off);
-  len -= off;
 }
 
 /* One loop serves the app and every exec: output out, input and signals in, exits reaped. */

@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { ARCHES, isArchName, type GuestArch } from "../common/arches.js";
 import { STANDARD_PATH, type BaseManifest } from "../common/layout.js";
 import { run } from "../common/run.js";
-import { readBaseManifest } from "../runtime/launcher/vm-config.js";
+import { readBaseManifest } from "../runtime/vm/config.js";
 import { debianMirror } from "./debian-packages.js";
 import { existingInputs, ext4Qcow2, log, publishBase, trace, upToDate, workDir } from "./publish.js";
 import { ensureBinfmt } from "./qemu-user.js";

@@ -96,7 +96,7 @@ async function sourceParts(archName: ArchName, arch: GuestArch, source: Extract<
 
 async function imageInputs(archName: ArchName, versions: readonly string[]): Promise<string> {
   const h = createHash("sha256");
-  for (const f of ["guest-agent/agent.c", "guest-agent/protocol.h", "guest-bases/build-minimal.ts", "guest-bases/publish.ts"]) {
+  for (const f of ["guest-agent/agent.c", "guest-agent/protocol.c", "guest-agent/protocol.h", "guest-bases/build-minimal.ts", "guest-bases/publish.ts"]) {
     h.update(await readFile(join(REPO, f)));
   }
   // This arch's row only, so a new arch leaves the other bases alone; UEFI firmware belongs to the runtime, not to a base.
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const initrd = join(work, "initrd");
   for (const d of ["dev", "proc", "sys", "sysroot", "etc/cx", "lib/modules"]) await mkdir(join(initrd, d), { recursive: true });
   const [cc, ...ccFlags] = toolchain.cc;
-  await run(cc, [...ccFlags, "-Os", "-Wall", "-Wextra", "-Werror", "-o", join(initrd, "init"), join(REPO, "guest-agent/agent.c")], { trace });
+  await run(cc, [...ccFlags, "-Os", "-Wall", "-Wextra", "-Werror", "-o", join(initrd, "init"), join(REPO, "guest-agent/agent.c"), join(REPO, "guest-agent/protocol.c")], { trace });
   await run(toolchain.strip, [join(initrd, "init")]);
   const moduleList: string[] = [];
   for (const m of parts.modules) {

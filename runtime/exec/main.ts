@@ -7,12 +7,12 @@
  */
 import { createConnection } from "node:net";
 import { EXEC_SOCKET, stateDir } from "../../common/layout.js";
-import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FrameDecoder, signalName } from "../launcher/agent-protocol.js";
+import { encodeFrame, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, FrameDecoder, signalName } from "../agent/protocol.js";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { guestProcess, rawContainerTerminal, thisProcess } from "../launcher/container-process.js";
-import { relayInput } from "../launcher/input-relay.js";
-import { settingsFromEnv } from "../launcher/settings.js";
-import { hasAgent, readBaseManifest } from "../launcher/vm-config.js";
+import { relayInput } from "../agent/input-relay.js";
+import { settingsFromEnv } from "../vm/settings.js";
+import { hasAgent, readBaseManifest } from "../vm/config.js";
 
 const USAGE = "usage: guest COMMAND [ARG…]     (runs COMMAND in the guest; also /cx/runtime/bin/cx-exec)\n       guest --status             (succeeds once the app runs)";
 
@@ -37,20 +37,20 @@ async function main(): Promise<void> {
 
   sock.on("connect", () => {
     if (args[0] === "--status") {
-      sock.write(encodeFrame("Q", 0));
+      sock.write(encodeFrame(FRAME_TYPES.status, 0));
       return;
     }
     const spec = guestProcess(args, container, settings.user);
     sock.write(encodeSpec(spec));
     if (spec.tty) rawContainerTerminal();
     relayInput((type, payload) => sock.write(encodeFrame(type, 0, payload)), process.stdin, spec.tty ? process.stdout : undefined);
-    for (const s of FORWARDED_SIGNALS) process.on(s, () => sock.write(encodeFrame("K", 0, signalName(s))));
+    for (const s of FORWARDED_SIGNALS) process.on(s, () => sock.write(encodeFrame(FRAME_TYPES.signal, 0, signalName(s))));
   });
   sock.on("data", (chunk: Buffer) => {
     for (const frame of decoder.push(chunk)) {
-      if (frame.type === "O") process.stdout.write(frame.payload);
-      else if (frame.type === "E") process.stderr.write(frame.payload);
-      else if (frame.type === "X") code = exitCodeOf(frame.payload.toString("utf8"));
+      if (frame.type === FRAME_TYPES.stdout) process.stdout.write(frame.payload);
+      else if (frame.type === FRAME_TYPES.stderr) process.stderr.write(frame.payload);
+      else if (frame.type === FRAME_TYPES.exit) code = exitCodeOf(frame.payload.toString("utf8"));
     }
   });
   sock.on("error", (err: NodeJS.ErrnoException) => {

@@ -1,5 +1,5 @@
 import { archForHost, type ArchName } from "../../common/arches.js";
-import type { Accel } from "./qemu-args.js";
+import type { Accel } from "../vm/config.js";
 
 export type AccelSetting = "auto" | Accel;
 

@@ -1,9 +1,9 @@
 import { access, rm } from "node:fs/promises";
-import { createOverlayDisk } from "./overlay-disk.js";
-import { qmpCommand } from "./qmp.js";
-import type { VmConfig } from "./qemu-args.js";
+import { createOverlayDisk } from "../vm/overlay-disk.js";
+import { qmpCommand } from "../vm/qmp.js";
+import type { VmConfig } from "../vm/config.js";
 import type { Notes } from "./notes.js";
-import { howQemuEnded, lastLine, startQemu } from "./qemu-process.js";
+import { howQemuEnded, lastLine, startQemu } from "../vm/qemu-process.js";
 
 /**
  * How a guest without the Containerx agent ended. Its exit code never reaches

@@ -5,8 +5,8 @@
  * `docker run` and `docker exec` share the container's defaults.
  */
 import { spawnSync } from "node:child_process";
-import type { ProcessSpec, TerminalSize } from "./agent-protocol.js";
-import { isRuntimeVariable } from "./settings.js";
+import type { ProcessSpec, TerminalSize } from "../agent/protocol.js";
+import { isRuntimeVariable } from "../vm/settings.js";
 
 export interface ContainerProcess {
   readonly env: NodeJS.ProcessEnv;

@@ -6,8 +6,8 @@
  */
 import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import type { AgentLink } from "./agent-link.js";
-import { encodeFrame, FrameDecoder, type Frame } from "./agent-protocol.js";
+import type { AgentLink } from "../agent/link.js";
+import { encodeFrame, FRAME_TYPES, FrameDecoder, type Frame } from "../agent/protocol.js";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 
 export class ExecRelay {
@@ -51,7 +51,7 @@ export class ExecRelay {
       this.clients.delete(sock);
       // cx-exec went away mid-command: hang up on the guest process, like a closed terminal.
       if (channel !== undefined && !finished && this.link) {
-        this.link.send("K", channel, "HUP");
+        this.link.send(FRAME_TYPES.signal, channel, "HUP");
         this.link.close(channel);
       }
     });
@@ -66,23 +66,23 @@ export class ExecRelay {
       }
       for (const frame of frames) {
         const link = this.link;
-        if (frame.type === "Q") {
+        if (frame.type === FRAME_TYPES.status) {
           if (link) finish(sock, "running\n", 0);
           else refuse(sock, "the app has not started yet", 1);
         } else if (!link) {
           refuse(sock, "the guest app has not started yet; try again in a moment");
-        } else if (frame.type === "S" && channel === undefined) {
+        } else if (frame.type === FRAME_TYPES.spec && channel === undefined) {
           channel = link.open((reply) => {
-            if (reply.type === "P") return;
+            if (reply.type === FRAME_TYPES.started) return;
             sock.write(encodeFrame(reply.type, 0, reply.payload));
-            if (reply.type === "X") {
+            if (reply.type === FRAME_TYPES.exit) {
               finished = true;
               link.close(reply.channel);
               sock.end();
             }
           });
-          link.send("S", channel, frame.payload);
-        } else if (channel !== undefined && (frame.type === "I" || frame.type === "K" || frame.type === "W")) {
+          link.send(FRAME_TYPES.spec, channel, frame.payload);
+        } else if (channel !== undefined && (frame.type === FRAME_TYPES.stdin || frame.type === FRAME_TYPES.signal || frame.type === FRAME_TYPES.resize)) {
           link.send(frame.type, channel, frame.payload);
         } else {
           refuse(sock, `unexpected '${frame.type}' frame from cx-exec`);
@@ -94,11 +94,11 @@ export class ExecRelay {
 
 function refuse(sock: Socket, message: string, code = RUNTIME_FAILURE): void {
   if (sock.destroyed) return;
-  sock.write(encodeFrame("E", 0, `cx-exec: ${message}\n`));
-  sock.end(encodeFrame("X", 0, `exit ${code}`));
+  sock.write(encodeFrame(FRAME_TYPES.stderr, 0, `cx-exec: ${message}\n`));
+  sock.end(encodeFrame(FRAME_TYPES.exit, 0, `exit ${code}`));
 }
 
 function finish(sock: Socket, out: string, code: number): void {
-  sock.write(encodeFrame("O", 0, out));
-  sock.end(encodeFrame("X", 0, `exit ${code}`));
+  sock.write(encodeFrame(FRAME_TYPES.stdout, 0, out));
+  sock.end(encodeFrame(FRAME_TYPES.exit, 0, `exit ${code}`));
 }

@@ -14,25 +14,22 @@ import { hostname, machine } from "node:os";
 import { join } from "node:path";
 import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
 import { chooseAccel, type HostFacts } from "./accel.js";
-import type { AppSpec } from "./agent-protocol.js";
+import type { AppSpec } from "../agent/protocol.js";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { appArgv, guestProcess, rawContainerTerminal, thisProcess, type ContainerProcess } from "./container-process.js";
 import { ExecRelay } from "./exec-relay.js";
-import { readCgroupLimits, sizeGuest } from "./guest-size.js";
-import { createOverlayDisk } from "./overlay-disk.js";
+import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
-import { settingsFromEnv, type LauncherSettings } from "./settings.js";
-import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmPlacement } from "./vm-config.js";
-import type { VmConfig } from "./qemu-args.js";
-import { readSnapshot, runtimeQemuVersion } from "./snapshot.js";
+import { hasAgent, type VmConfig } from "../vm/config.js";
+import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
+import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
 import { failureReason, runGuest, type SessionOptions, type SessionOutcome } from "./vm-session.js";
-import { VIRTIOFSD } from "./virtiofsd.js";
+import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 
 class LaunchError extends Error {}
-
 
 function kvmDeviceOpens(): boolean {
   try {
@@ -42,7 +39,6 @@ function kvmDeviceOpens(): boolean {
     return false;
   }
 }
-
 
 /** What the start plan needs to know of the container around the launcher, read once. */
 interface HostSide {
@@ -88,46 +84,46 @@ function consoleExitCode(outcome: ConsoleOutcome, notes: Notes): number {
 }
 
 /** A bring-your-own OS without the agent: only the VM and its console, and what that leaves out said once. */
-async function runWithoutAgent(manifest: GuestBase, settings: LauncherSettings, vm: Omit<VmPlacement, "accel">, facts: HostSide, notes: Notes): Promise<number> {
+async function runWithoutAgent(kit: VmKit, place: Omit<VmPlace, "accel">, facts: HostSide, notes: Notes): Promise<number> {
+  const { base, settings } = kit;
   const args = process.argv.slice(2);
-  if (args.length) throw new LaunchError(`this image boots its OS (${manifest.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
+  if (args.length) throw new LaunchError(`this image boots its OS (${base.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
   const volumes = facts.mounts.map((m) => m.path);
   if (volumes.length) notes.deviation(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.join(", ")})`);
-  const choice = chooseAccel(manifest.arch, settings.accel, facts.host);
+  const choice = chooseAccel(base.arch, settings.accel, facts.host);
   // Without the agent there is no sign that a KVM boot works, so KVM is used only when asked for.
   const accel = choice.probing ? "tcg" : choice.accel;
-  notes.info(`${manifest.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
-  notes.info(`booting with ${manifest.boot?.kind}, no Containerx agent: the serial console is stdin/stdout; no exit code from the guest, no docker exec, no volumes`);
-  const outcome = await runConsoleGuest(vmConfigFor(manifest, settings, { ...vm, accel }), settings.powerdownSeconds, notes);
+  notes.info(`${base.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
+  notes.info(`booting with ${base.boot?.kind}, no Containerx agent: the serial console is stdin/stdout; no exit code from the guest, no docker exec, no volumes`);
+  const outcome = await runConsoleGuest(kit.vm({ ...place, accel }), settings.powerdownSeconds, notes);
   return consoleExitCode(outcome, notes);
 }
 
 async function main(): Promise<number> {
-  const settings = settingsFromEnv(process.env);
+  const kit = await openVmKit();
+  const { settings, base, size } = kit;
   const notes = notesFor(settings.log);
-  const manifest = await readBaseManifest();
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(settings.stateDir, container.uid);
   await mkdir(dir, { recursive: true });
   // The container's own disk, over the image's, kept across restarts of the container.
   const disk = join(dir, "disk.qcow2");
   const firstStart = !(await access(disk).then(() => true, () => false));
-  const size = sizeGuest(settings, await readCgroupLimits());
   size.notes.forEach(notes.deviation);
   const side = await hostSide();
-  if (!hasAgent(manifest)) {
+  if (!hasAgent(base)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
-    return runWithoutAgent(manifest, settings, { disk, stateDir: dir, size }, side, notes);
+    return runWithoutAgent(kit, { disk, stateDir: dir }, side, notes);
   }
   const config: VmFor = (accel, shares, incoming) =>
-    vmConfigFor(manifest, settings, { disk, stateDir: dir, accel, size, shares, ...(incoming ? { incoming } : {}) });
+    kit.vm({ disk, stateDir: dir, accel, shares, ...(incoming ? { incoming } : {}) });
   const snapshot = await readSnapshot();
   const plan = planStart({
-    arch: manifest.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
+    arch: base.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
     qemuVersion: snapshot ? await runtimeQemuVersion() : "",
   }, config);
   const { accel: choice, start, volumeFs, shares, skipped } = plan;
-  notes.info(`${manifest.arch} guest, ${choice.reason}`);
+  notes.info(`${base.arch} guest, ${choice.reason}`);
   if (shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${shares.map((s) => s.guestPath).join(", ")}`);
   if (skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${skipped.join(", ")}`);
   const resumeVm = config(choice.accel, shares, LAYOUT.snapshotState);

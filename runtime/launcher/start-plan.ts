@@ -8,10 +8,10 @@
 import { ARCHES, type ArchName } from "../../common/arches.js";
 import { LAYOUT } from "../../common/layout.js";
 import { chooseAccel, type AccelChoice, type HostFacts } from "./accel.js";
-import type { HostShare, VmConfig } from "./qemu-args.js";
-import type { LauncherSettings } from "./settings.js";
-import { resumeBlocker, volumesBlocker, type SnapshotManifest } from "./snapshot.js";
-import { chooseVolumeFs, type VolumeFsChoice } from "./virtiofsd.js";
+import type { HostShare, VmConfig } from "../vm/config.js";
+import type { LauncherSettings } from "../vm/settings.js";
+import { resumeBlocker, volumesBlocker, type SnapshotManifest } from "../vm/snapshot.js";
+import { chooseVolumeFs, type VolumeFsChoice } from "../vm/virtiofsd.js";
 import { volumeShares, type VolumeMount } from "./volumes.js";
 
 export interface StartFacts {

@@ -1,11 +1,12 @@
-import { createServer, type Socket } from "node:net";
+import type { ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { AgentLink } from "./agent-link.js";
-import { relayInput } from "./input-relay.js";
-import { agentTakesSeed, encodeSpec, exitCodeOf, FORWARDED_SIGNALS, signalName, type AppSpec } from "./agent-protocol.js";
-import type { VmConfig } from "./qemu-args.js";
-import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
-import { startShareDaemons } from "./virtiofsd.js";
+import type { AgentLink } from "../agent/link.js";
+import { relayInput } from "../agent/input-relay.js";
+import { listenForAgent } from "../agent/port.js";
+import { exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, signalName, specFrameFor, type AppSpec } from "../agent/protocol.js";
+import type { VmConfig } from "../vm/config.js";
+import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
+import { startShareDaemons } from "../vm/virtiofsd.js";
 
 export type SessionOutcome =
   | { readonly kind: "exited"; readonly code: number }
@@ -65,17 +66,6 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   if (!agentSocket) throw new Error("this guest has no Containerx agent to run the app");
   const daemons = await startShareDaemons(vm.shares);
   await prepareHostSide(vm);
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(agentSocket, resolve);
-  }).catch((err: unknown) => {
-    daemons.stop();
-    throw err;
-  });
-
-  const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" });
-  const qemu = started.child;
 
   let outcome: SessionOutcome | undefined;
   let ready = false;
@@ -86,63 +76,63 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   const settle = (o: SessionOutcome) => {
     outcome ??= o;
   };
-
-  server.on("connection", (sock: Socket) => {
-    server.close();
-    const agent = new AgentLink(sock, (message) => {
-      settle({ kind: "agent-failed", message });
-      qemu.kill("SIGKILL");
-    });
-    link = agent;
-    const startApp = (agentVersion: string) => {
+  let qemu: ChildProcess | undefined;
+  const server = await listenForAgent(agentSocket, {
+    ready(agent, version) {
+      link = agent;
       ready = true;
-      const { seed, ...rest } = spec;
-      agent.write(encodeSpec(seed && agentTakesSeed(agentVersion) ? spec : rest));
+      agent.write(specFrameFor(version, spec));
       cleanups.push(relayInput((type, payload) => agent.send(type, 0, payload), io.stdin, spec.tty ? io.terminal : undefined));
-    };
-    if (vm.incoming) startApp(opts.resumedAgent ?? "");
-    agent.listen(0, (frame) => {
+    },
+    frame(frame, agent) {
       heard = true;
       switch (frame.type) {
-        case "R":
-          startApp(frame.payload.toString("utf8"));
-          break;
-        case "P":
+        case FRAME_TYPES.started:
           appStarted = true;
           opts.onAppStarted?.(agent);
           break;
-        case "O":
+        case FRAME_TYPES.stdout:
           io.stdout.write(frame.payload);
           break;
-        case "E":
+        case FRAME_TYPES.stderr:
           io.stderr.write(frame.payload);
           break;
-        case "X":
+        case FRAME_TYPES.exit:
           settle({ kind: "exited", code: exitCodeOf(frame.payload.toString("utf8")) });
           break;
-        case "F":
+        case FRAME_TYPES.fatal:
           settle({ kind: "agent-failed", message: frame.payload.toString("utf8") });
           break;
       }
-    });
+    },
+    protocolError(message) {
+      settle({ kind: "agent-failed", message });
+      qemu?.kill("SIGKILL");
+    },
+  }, vm.incoming ? opts.resumedAgent ?? "" : undefined).catch((err: unknown) => {
+    daemons.stop();
+    throw err;
   });
+
+  const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" });
+  qemu = started.child;
 
   // Once the app runs, signals go to it, as Docker's go to a container's
   // main process; before that there is nothing to stop but the VM itself.
   const onSignal = (signal: NodeJS.Signals) => {
     if (link && appStarted) {
-      link.send("K", 0, signalName(signal));
+      link.send(FRAME_TYPES.signal, 0, signalName(signal));
       return;
     }
     settle({ kind: "stopped", signal });
-    qemu.kill("SIGTERM");
+    qemu?.kill("SIGTERM");
   };
   for (const s of FORWARDED_SIGNALS) process.on(s, onSignal);
   const timer = opts.readyTimeoutSeconds
     ? setTimeout(() => {
         if (!ready) {
           settle({ kind: "not-ready", seconds: opts.readyTimeoutSeconds! });
-          qemu.kill("SIGKILL");
+          qemu?.kill("SIGKILL");
         }
       }, opts.readyTimeoutSeconds * 1000)
     : undefined;

@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { slotTag, type HostShare } from "./qemu-args.js";
+import { slotTag, type HostShare } from "../vm/config.js";
 
 /** Mounts every container has, which are not the user's data. */
 const DOCKER_OWN = new Set(["/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);

@@ -3,19 +3,17 @@
  * Boots the guest under QEMU on a new qcow2 layer over the disk chain so far,
  * runs the command through the guest agent, streams its output into the
  * build's progress, and keeps what the command wrote as the new layer.
- * The VM comes from the same settings and vmConfigFor as `docker run`.
+ * The VM comes from the same kit (runtime/vm/kit.ts) as `docker run`.
  */
 import { mkdir, readdir } from "node:fs/promises";
 import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
 import { LAYOUT } from "../../common/layout.js";
 import { proxyEnv, proxyEnvLines } from "../../common/proxy.js";
 import { runStepMain, type RunStepRequest } from "../../common/step-requests.js";
-import { createOverlayDisk } from "../launcher/overlay-disk.js";
-import { settingsFromEnv } from "../launcher/settings.js";
-import { readCgroupLimits, sizeGuest } from "../launcher/guest-size.js";
-import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
+import { createOverlayDisk } from "../vm/overlay-disk.js";
+import { openVmKit } from "../vm/kit.js";
 import { failureReason, runGuest } from "../launcher/vm-session.js";
-import { slotTag, type HostShare } from "../launcher/qemu-args.js";
+import { slotTag, type HostShare } from "../vm/config.js";
 
 const STATE_DIR = "/tmp/cx-run-step";
 
@@ -31,21 +29,19 @@ async function secretShares(dir: string | undefined): Promise<HostShare[]> {
 }
 
 async function runStep(req: RunStepRequest): Promise<number> {
-  const settings = settingsFromEnv(process.env);
-  const base = await readBaseManifest();
+  const kit = await openVmKit();
   await mkdir(STATE_DIR, { recursive: true });
-  await createOverlayDisk(req.out, req.backing, settings.diskMiB);
+  await createOverlayDisk(req.out, req.backing, kit.settings.diskMiB);
 
   // BuildKit gives build steps no /dev/kvm, so TCG it is.
-  process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);
+  process.stderr.write(`containerx: booting the ${kit.base.arch} guest (TCG) to run: ${req.argv.join(" ")}\n`);
   const started = Date.now();
-  const size = sizeGuest(settings, await readCgroupLimits());
   const shares = await secretShares(req.secretsDir);
   if (req.secretsDir) {
     process.stderr.write(shares.length ? `containerx: the step's secrets are at ${LAYOUT.guestSecretsDir} in the guest\n`
       : "containerx: none of the step's secrets was given (all optional)\n");
   }
-  const outcome = await runGuest(vmConfigFor(base, settings, { disk: req.out, stateDir: STATE_DIR, accel: "tcg", size, shares }),
+  const outcome = await runGuest(kit.vm({ disk: req.out, stateDir: STATE_DIR, accel: "tcg", shares }),
     {
       // BuildKit sets the proxy build args in this step's environment (LLB proxy_env); the guest's command gets them.
       argv: req.argv, env: [...req.env, ...proxyEnvLines(proxyEnv(process.env))], cwd: "/", hostname: "containerx-build", clockNs: BigInt(Date.now()) * 1_000_000n,

@@ -1,18 +1,16 @@
 /**
  * cx-snapshot (request in $CX_STEP_REQUEST): the image's last build step.
  * Boots the finished guest once, under the VM config `docker run` uses
- * (same settings, vmConfigFor, TCG), on a qcow2 of its own over the image's
+ * (the same kit, runtime/vm/kit.ts, under TCG), on a qcow2 of its own over the image's
  * top disk, and saves it when the agent is ready for the app: the launcher
  * resumes that instead of booting.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { LAYOUT } from "../../common/layout.js";
 import { runStepMain, type SnapshotRequest } from "../../common/step-requests.js";
-import { readCgroupLimits, sizeGuest } from "../launcher/guest-size.js";
-import { createOverlayDisk } from "../launcher/overlay-disk.js";
-import { settingsFromEnv } from "../launcher/settings.js";
-import { machineIdentity, runtimeQemuVersion, type SnapshotManifest } from "../launcher/snapshot.js";
-import { readBaseManifest, vmConfigFor } from "../launcher/vm-config.js";
+import { createOverlayDisk } from "../vm/overlay-disk.js";
+import { machineIdentity, runtimeQemuVersion, type SnapshotManifest } from "../vm/snapshot.js";
+import { openVmKit } from "../vm/kit.js";
 import { saveReadyGuest } from "./save.js";
 
 const STATE_DIR = "/tmp/cx-snapshot";
@@ -20,15 +18,13 @@ const STATE_DIR = "/tmp/cx-snapshot";
 const READY_TIMEOUT_SECONDS = 600;
 
 async function snapshot(req: SnapshotRequest): Promise<void> {
-  const settings = settingsFromEnv(process.env);
-  const base = await readBaseManifest();
+  const kit = await openVmKit();
   await mkdir(STATE_DIR, { recursive: true });
   await mkdir(LAYOUT.snapshotDir, { recursive: true });
-  await createOverlayDisk(LAYOUT.snapshotDisk, req.backing, settings.diskMiB);
-  const size = sizeGuest(settings, await readCgroupLimits());
+  await createOverlayDisk(LAYOUT.snapshotDisk, req.backing, kit.settings.diskMiB);
   // TCG, as at run time wherever the guest arch is not the host's; a guest that runs under KVM boots cold.
-  const vm = vmConfigFor(base, settings, { disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", size });
-  process.stderr.write(`containerx: booting the ${base.arch} guest (TCG) to save it ready for the app\n`);
+  const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg" });
+  process.stderr.write(`containerx: booting the ${kit.base.arch} guest (TCG) to save it ready for the app\n`);
   const saved = await saveReadyGuest(vm, LAYOUT.snapshotState, READY_TIMEOUT_SECONDS);
   const manifest: SnapshotManifest = {
     qemuVersion: await runtimeQemuVersion(),

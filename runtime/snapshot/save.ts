@@ -1,35 +1,16 @@
 import { rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AgentLink } from "../launcher/agent-link.js";
-import type { VmConfig } from "../launcher/qemu-args.js";
-import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../launcher/qemu-process.js";
-import { QmpSession } from "../launcher/qmp.js";
+import { listenForAgent } from "../agent/port.js";
+import { FRAME_TYPES } from "../agent/protocol.js";
+import type { VmConfig } from "../vm/config.js";
+import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
+import { QmpSession } from "../vm/qmp.js";
 
 export interface SavedGuest {
   /** The agent's ready text. */
   readonly agentVersion: string;
   readonly bootSeconds: number;
   readonly stateBytes: number;
-}
-
-/** Waits for the agent's ready frame; rejects with the agent's or QEMU's last word if the guest fails first. */
-function agentReady(socket: string, qemuEnded: Promise<string>, timeoutSeconds: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((sock) => {
-      server.close();
-      // The connection stays open: the agent must not see its launcher go before the snapshot is taken.
-      const agent = new AgentLink(sock, (message) => reject(new Error(`guest agent: ${message}`)));
-      agent.listen(0, (frame) => {
-        if (frame.type === "R") resolve(frame.payload.toString("utf8"));
-        if (frame.type === "F") reject(new Error(`guest agent: ${frame.payload.toString("utf8")}`));
-      });
-    });
-    server.once("error", reject);
-    server.listen(socket);
-    void qemuEnded.then((why) => reject(new Error(why)));
-    setTimeout(() => reject(new Error(`the guest's agent was not ready within ${timeoutSeconds}s`)), timeoutSeconds * 1000).unref();
-  });
 }
 
 /**
@@ -41,12 +22,24 @@ export async function saveReadyGuest(vm: VmConfig, statePath: string, readyTimeo
   if (!vm.agentSocket) throw new Error("only a guest with the Containerx agent can be snapshotted");
   await prepareHostSide(vm);
   await rm(statePath, { force: true });
+  let ready!: (version: string) => void;
+  let fail!: (err: Error) => void;
+  const agentReady = new Promise<string>((resolve, reject) => [ready, fail] = [resolve, reject]);
+  // The connection stays open: the agent must not see its launcher go before the snapshot is taken.
+  const server = await listenForAgent(vm.agentSocket, {
+    ready: (_link, version) => ready(version),
+    frame: (frame) => {
+      if (frame.type === FRAME_TYPES.fatal) fail(new Error(`guest agent: ${frame.payload.toString("utf8")}`));
+    },
+    protocolError: (message) => fail(new Error(`guest agent: ${message}`)),
+  });
   const started = Date.now();
   const qemu = startQemu(vm, { stdin: "ignore", stdout: "ignore" });
-  const ended = qemu.exited.then(async (exit) =>
-    `QEMU ${howQemuEnded(exit)} before the guest was ready (${lastLine(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`);
+  void qemu.exited.then(async (exit) => fail(new Error(
+    `QEMU ${howQemuEnded(exit)} before the guest was ready (${lastLine(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`)));
+  const timer = setTimeout(() => fail(new Error(`the guest's agent was not ready within ${readyTimeoutSeconds}s`)), readyTimeoutSeconds * 1000);
   try {
-    const agentVersion = await agentReady(vm.agentSocket, ended, readyTimeoutSeconds);
+    const agentVersion = await agentReady;
     const bootSeconds = (Date.now() - started) / 1000;
     const qmp = await QmpSession.connect(vm.qmpSocket);
     // Migrated while running (the idle guest converges at once), the stream
@@ -63,6 +56,8 @@ export async function saveReadyGuest(vm: VmConfig, statePath: string, readyTimeo
     qmp.close();
     return { agentVersion, bootSeconds, stateBytes: (await stat(statePath)).size };
   } finally {
+    clearTimeout(timer);
+    server.close();
     qemu.child.kill("SIGKILL");
     await qemu.exited;
     await removeSockets(vm);

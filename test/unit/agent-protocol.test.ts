@@ -1,8 +1,8 @@
 /** The agent protocol's two sides: guest-agent/protocol.h and agent-protocol.ts must hold the same values. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, MAX_FRAME, SPEC_TOKENS } from "../../runtime/launcher/agent-protocol.js";
+import { readdir, readFile } from "node:fs/promises";
+import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, MAX_FRAME, SPEC_TOKENS } from "../../runtime/agent/protocol.js";
 
 const HEADER_FILE = new URL("../../../guest-agent/protocol.h", import.meta.url);
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -22,10 +22,27 @@ test("protocol.h and agent-protocol.ts define the same frames, spec tokens, head
   assert.equal(new Set(letters).size, letters.length, "frame types are distinct");
 });
 
-test("agent.c takes its protocol constants from protocol.h: no frame letter or header size written out", async () => {
-  const agent = await readFile(new URL("../../../guest-agent/agent.c", import.meta.url), "utf8");
-  assert.match(agent, /^#include "protocol\.h"$/m);
-  const code = agent.replace(/\/\*[\s\S]*?\*\//g, "");
-  assert.doesNotMatch(code, /send_frame(_on)?\([^,]*,?\s*'[A-Z]'/, "frames are sent by their CX_FRAME_ names");
-  assert.doesNotMatch(code, /case '[A-Z]':/, "frames and tokens are matched by their names");
+test("the agent's C files take their protocol constants from protocol.h: no frame letter or header size written out", async () => {
+  for (const file of ["agent.c", "protocol.c"]) {
+    const source = await readFile(new URL(`../../../guest-agent/${file}`, import.meta.url), "utf8");
+    assert.match(source, /^#include "protocol\.h"$/m, file);
+    const code = source.replace(/\/\*[\s\S]*?\*\//g, "");
+    assert.doesNotMatch(code, /send_frame(_on)?\([^,]*,?\s*'[A-Z]'/, `${file} sends frames by their CX_FRAME_ names`);
+    assert.doesNotMatch(code, /case '[A-Z]':|== '[A-Z]'/, `${file} matches frames and tokens by their names`);
+  }
+});
+
+test("the TypeScript side names its frames: no frame letter written out beside FRAME_TYPES", async () => {
+  const root = new URL("../../../", import.meta.url);
+  const sources = [];
+  for (const dir of ["runtime", "bench"]) {
+    for (const name of await readdir(new URL(dir, root), { recursive: true })) {
+      if (name.endsWith(".ts") && `${dir}/${name}` !== "runtime/agent/protocol.ts") sources.push(`${dir}/${name}`);
+    }
+  }
+  assert.ok(sources.includes("runtime/launcher/vm-session.ts"), "the launcher's sources are read");
+  for (const path of sources) {
+    const code = (await readFile(new URL(path, root), "utf8")).replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+    assert.doesNotMatch(code, /\.type === "[A-Z]"|(send|encodeFrame)\("[A-Z]"|case "[A-Z]":/, `${path} names its frames by FRAME_TYPES`);
+  }
 });

@@ -6,7 +6,7 @@ import { SETTINGS, settingsTable } from "../../common/settings.js";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
 import { imageConfig } from "../../frontend/image/config.js";
 import { planBuild } from "../../frontend/plan/plan.js";
-import { settingsFromEnv } from "../../runtime/launcher/settings.js";
+import { settingsFromEnv } from "../../runtime/vm/settings.js";
 
 const amd64 = { os: "linux", architecture: "amd64" };
 const envOf = (lines: readonly string[]) => Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));

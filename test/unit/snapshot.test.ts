@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { agentTakesSeed, encodeSpec } from "../../runtime/launcher/agent-protocol.js";
-import type { HostShare } from "../../runtime/launcher/qemu-args.js";
-import { settingsFromEnv } from "../../runtime/launcher/settings.js";
-import { machineIdentity, parseSnapshotManifest, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/launcher/snapshot.js";
-import { vmConfigFor, type GuestBase } from "../../runtime/launcher/vm-config.js";
+import { agentTakesSeed, encodeSpec } from "../../runtime/agent/protocol.js";
+import type { HostShare } from "../../runtime/vm/config.js";
+import { settingsFromEnv } from "../../runtime/vm/settings.js";
+import { machineIdentity, parseSnapshotManifest, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
+import { vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
 
 const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };
 const size = { memoryMiB: 512, cpus: 1, notes: [] };

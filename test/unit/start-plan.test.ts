@@ -4,10 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { settingsFromEnv } from "../../runtime/launcher/settings.js";
-import { machineIdentity, type SnapshotManifest } from "../../runtime/launcher/snapshot.js";
+import { settingsFromEnv } from "../../runtime/vm/settings.js";
+import { machineIdentity, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
 import { planStart, type StartFacts, type VmFor } from "../../runtime/launcher/start-plan.js";
-import { vmConfigFor, type GuestBase } from "../../runtime/launcher/vm-config.js";
+import { vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
 import type { VolumeMount } from "../../runtime/launcher/volumes.js";
 
 const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { encodeFrame, FrameDecoder, type Frame, type FrameType } from "./agent-protocol.js";
+import { encodeFrame, FrameDecoder, type Frame, type FrameType } from "./protocol.js";
 
 /**
  * The launcher's end of the agent's port: frames out, frames in, each

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { access, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { GuestArch } from "../../common/arches.js";
-import type { HostShare } from "./qemu-args.js";
+import type { HostShare } from "./config.js";
 import type { VolumeFsSetting } from "./settings.js";
 
 export const VIRTIOFSD = "/usr/libexec/virtiofsd";

@@ -123,7 +123,13 @@ export function encodeSpec(spec: AppSpec, channel = 0): Buffer {
   return encodeFrame(FRAME_TYPES.spec, channel, Buffer.from(tokens.map((t) => `${t}\0`).join(""), "utf8"));
 }
 
-/** How a process ended, from an 'X' frame, as a container exit code. */
+/** The spec frame as an agent of this version (its ready text) takes it: no seed for one that predates it. */
+export function specFrameFor(readyText: string, spec: AppSpec): Buffer {
+  const { seed, ...rest } = spec;
+  return encodeSpec(seed !== undefined && agentTakesSeed(readyText) ? spec : rest);
+}
+
+/** How a process ended, from an exit frame, as a container exit code. */
 export function exitCodeOf(report: string): number {
   const m = /^(exit|signal) (\d+)$/.exec(report);
   if (!m) throw new Error(`malformed exit report from the guest agent: ${JSON.stringify(report)}`);
@@ -134,5 +140,5 @@ export function exitCodeOf(report: string): number {
 /** Signals the agent delivers, by name: their numbers differ between guest arches. */
 export const FORWARDED_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGPWR", "SIGALRM", "SIGCONT"] as const;
 
-/** The 'K' payload for a signal: its name without SIG. */
+/** The signal frame's payload: the signal's name without SIG. */
 export const signalName = (signal: NodeJS.Signals | string): string => signal.replace(/^SIG/, "");

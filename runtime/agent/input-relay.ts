@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
+import { FRAME_TYPES } from "./protocol.js";
 
-/** Sends one input frame to a guest process: stdin bytes ('I', empty = end of input) or a terminal size ('W'). */
-export type SendInput = (type: "I" | "W", payload?: Buffer | string) => void;
+/** Sends one input frame to a guest process: stdin bytes (empty = end of input) or a terminal size. */
+export type SendInput = (type: typeof FRAME_TYPES.stdin | typeof FRAME_TYPES.resize, payload?: Buffer | string) => void;
 
 /**
  * Relays what a container process receives to a guest process: stdin as it
@@ -10,10 +11,10 @@ export type SendInput = (type: "I" | "W", payload?: Buffer | string) => void;
  * Returns a function that stops relaying.
  */
 export function relayInput(send: SendInput, stdin: Readable | undefined, terminal?: NodeJS.WriteStream): () => void {
-  if (!stdin) send("I");
-  const onData = (chunk: Buffer) => send("I", chunk);
-  const onEnd = () => send("I");
-  const onResize = () => terminal && send("W", `${terminal.rows} ${terminal.columns}`);
+  if (!stdin) send(FRAME_TYPES.stdin);
+  const onData = (chunk: Buffer) => send(FRAME_TYPES.stdin, chunk);
+  const onEnd = () => send(FRAME_TYPES.stdin);
+  const onResize = () => terminal && send(FRAME_TYPES.resize, `${terminal.rows} ${terminal.columns}`);
   stdin?.on("data", onData);
   stdin?.once("end", onEnd);
   terminal?.on("resize", onResize);

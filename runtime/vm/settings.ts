@@ -1,8 +1,8 @@
 import { formatMiB, GUEST_ENV, GUEST_LIMITS, parseSizeMiB, parsePort, PORTS_ENV, QEMU_MODEL_NAME, type Port } from "../../common/guest-env.js";
 import { SETTINGS } from "../../common/settings.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
-import type { AccelSetting } from "./accel.js";
-import { LOG_LEVELS, type LogLevel } from "./notes.js";
+import type { AccelSetting } from "../launcher/accel.js";
+import { LOG_LEVELS, type LogLevel } from "../launcher/notes.js";
 
 /** Launcher settings from CX_* environment variables, validated once. */
 export interface LauncherSettings {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { buildQemuArgs, type VmConfig } from "./qemu-args.js";
+import type { VmConfig } from "./config.js";
+import { buildQemuArgs } from "./qemu-args.js";
 
 export interface QemuExit {
   readonly code: number | null;

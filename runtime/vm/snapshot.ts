@@ -6,8 +6,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { LAYOUT } from "../../common/layout.js";
-import { buildQemuArgs, placeShares, type VmConfig } from "./qemu-args.js";
-import { SHARE_SLOTS } from "./vm-config.js";
+import { placeShares, type VmConfig } from "./config.js";
+import { buildQemuArgs } from "./qemu-args.js";
+import { SHARE_SLOTS } from "./config.js";
 
 /** What shapes the machine a snapshot holds, and so must be equal to resume it. */
 export interface MachineIdentity {
