@@ -4,24 +4,69 @@
  * launcher and the build-time run step read them with the same code, so the
  * machine that runs `run:` steps at build time is the one `docker run` boots.
  */
-import { SETTINGS } from "./settings.js";
+import { checkQemuArgs } from "./qemu-options.js";
+import { parseEnvInteger, SETTINGS, SettingsError, type SettingKey } from "./settings.js";
 
-export const GUEST_ENV = {
-  machine: SETTINGS.machine.name,
-  cpu: SETTINGS.cpu.name,
-  cpus: SETTINGS.cpus.name,
-  memory: SETTINGS.memory.name,
-  kernelArgs: SETTINGS.kernelArgs.name,
-  qemuArgs: SETTINGS.qemuArgs.name,
-  diskSize: SETTINGS.diskSize.name,
-} as const;
+/** How a guest setting's value is written, in the Cxfile and as its CX_* variable, and checked. */
+export type GuestValue =
+  /** A QEMU machine type or CPU model name. */
+  | { readonly kind: "model" }
+  | { readonly kind: "integer"; readonly min: number; readonly max: number }
+  /** MiB; written as 512M or 2G. */
+  | { readonly kind: "size"; readonly min: number; readonly max: number; readonly example: string }
+  /** Words: a YAML list or one string in the Cxfile, space-separated in the variable. */
+  | { readonly kind: "words" }
+  /** QEMU option/value pairs on the allow-list (qemu-options.ts): a JSON array in the variable. */
+  | { readonly kind: "qemuArgs" };
+
+interface GuestSetting {
+  /** Its entry in the CX_* table (common/settings.ts): the variable's name and docs. */
+  readonly setting: SettingKey;
+  /** Its key under the Cxfile's `guest:`. */
+  readonly cxfile: string;
+  readonly value: GuestValue;
+}
+
+/**
+ * Every guest setting, by its field in GuestShape, in the order of the image
+ * config's Env (a new one goes last: the order is in the LLB's cache keys).
+ * The Cxfile parser, the
+ * image config writer and the launcher's reader all go through this table,
+ * so a new setting of a known kind is one row here, its CX_* entry, and the
+ * code that uses it.
+ */
+export const GUEST_SETTINGS = {
+  machine: { setting: "machine", cxfile: "machine", value: { kind: "model" } },
+  cpu: { setting: "cpu", cxfile: "cpu", value: { kind: "model" } },
+  cpus: { setting: "cpus", cxfile: "cpus", value: { kind: "integer", min: 1, max: 64 } },
+  memoryMiB: { setting: "memory", cxfile: "memory", value: { kind: "size", min: 64, max: 1024 * 1024, example: "512M or 2G" } },
+  kernelArgs: { setting: "kernelArgs", cxfile: "kernel_args", value: { kind: "words" } },
+  qemuArgs: { setting: "qemuArgs", cxfile: "qemu_args", value: { kind: "qemuArgs" } },
+  /** The guest disk's size; at least the image's own disk, which the launcher checks. */
+  diskMiB: { setting: "diskSize", cxfile: "disk_size", value: { kind: "size", min: 64, max: 16 * 1024 * 1024, example: "8G or 512M" } },
+} as const satisfies Record<string, GuestSetting>;
+
+type Table = typeof GUEST_SETTINGS;
+type ListField = { [K in keyof Table]: Table[K]["value"]["kind"] extends "words" | "qemuArgs" ? K : never }[keyof Table];
+type ValueOf<V extends GuestValue> = V extends { kind: "model" } ? string : V extends { kind: "integer" | "size" } ? number : readonly string[];
+
+/** The VM's shape as the Cxfile and CX_* give it: unset fields are the arch table's or the runtime's defaults; lists are empty. */
+export type GuestShape =
+  & { readonly [K in Exclude<keyof Table, ListField>]?: ValueOf<Table[K]["value"]> }
+  & { readonly [K in ListField]: readonly string[] };
+
+export const EMPTY_GUEST_SHAPE: GuestShape = { kernelArgs: [], qemuArgs: [] };
+
+const fields = Object.keys(GUEST_SETTINGS) as (keyof Table)[];
+
+/** The variable of a guest setting, by its GuestShape field. */
+export const guestVariable = (field: keyof Table): string => SETTINGS[GUEST_SETTINGS[field].setting].name;
 
 /** Bounds of the VM's shape, checked in the Cxfile and again on CX_* at run time. */
 export const GUEST_LIMITS = {
-  cpus: { min: 1, max: 64 },
-  memoryMiB: { min: 64, max: 1024 * 1024 },
-  /** The guest disk's size; at least the image's own disk, which the launcher checks. */
-  diskMiB: { min: 64, max: 16 * 1024 * 1024 },
+  cpus: GUEST_SETTINGS.cpus.value,
+  memoryMiB: GUEST_SETTINGS.memoryMiB.value,
+  diskMiB: GUEST_SETTINGS.diskMiB.value,
 } as const;
 
 /**
@@ -44,28 +89,74 @@ export function formatMiB(mib: number): string {
 /** A QEMU machine type or CPU model name: one word, nothing a shell or QEMU option parser would split. */
 export const QEMU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 
-export interface GuestShape {
-  readonly machine?: string;
-  readonly cpu?: string;
-  readonly cpus?: number;
-  readonly memoryMiB?: number;
-  readonly kernelArgs: readonly string[];
-  readonly qemuArgs: readonly string[];
-  /** The guest disk's size; the image's own disk's when absent. */
-  readonly diskMiB?: number;
+function envText(value: GuestValue, v: string | number | readonly string[]): string {
+  switch (value.kind) {
+    case "size":
+      return `${v as number}M`;
+    case "words":
+      return (v as readonly string[]).join(" ");
+    case "qemuArgs":
+      return JSON.stringify(v);
+    default:
+      return String(v);
+  }
 }
 
 /** KEY=VALUE lines for the parts of `shape` that are set. */
 export function guestEnv(shape: GuestShape): string[] {
-  const env: string[] = [];
-  if (shape.machine) env.push(`${GUEST_ENV.machine}=${shape.machine}`);
-  if (shape.cpu) env.push(`${GUEST_ENV.cpu}=${shape.cpu}`);
-  if (shape.cpus !== undefined) env.push(`${GUEST_ENV.cpus}=${shape.cpus}`);
-  if (shape.memoryMiB !== undefined) env.push(`${GUEST_ENV.memory}=${shape.memoryMiB}M`);
-  if (shape.kernelArgs.length) env.push(`${GUEST_ENV.kernelArgs}=${shape.kernelArgs.join(" ")}`);
-  if (shape.qemuArgs.length) env.push(`${GUEST_ENV.qemuArgs}=${JSON.stringify(shape.qemuArgs)}`);
-  if (shape.diskMiB !== undefined) env.push(`${GUEST_ENV.diskSize}=${shape.diskMiB}M`);
-  return env;
+  return fields.flatMap((field) => {
+    const v = shape[field];
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) return [];
+    return [`${guestVariable(field)}=${envText(GUEST_SETTINGS[field].value, v)}`];
+  });
+}
+
+/** CX_QEMU_ARGS: a JSON array of strings, or words separated by spaces. */
+function parseQemuArgs(name: string, text: string): string[] {
+  let args: unknown = text.split(/\s+/);
+  if (text.startsWith("[")) {
+    try {
+      args = JSON.parse(text);
+    } catch {
+      throw new SettingsError(`${name}: not a valid JSON array`);
+    }
+    if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) throw new SettingsError(`${name}: expected a JSON array of strings`);
+  }
+  const list = args as string[];
+  const bad = checkQemuArgs(list);
+  if (bad) throw new SettingsError(`${name}: argument ${bad.index + 1}: ${bad.problem}${bad.hint ? ` (${bad.hint})` : ""}`);
+  return list;
+}
+
+function parseValue(name: string, value: GuestValue, text: string): string | number | string[] {
+  switch (value.kind) {
+    case "model":
+      if (!QEMU_MODEL_NAME.test(text)) throw new SettingsError(`${name}=${text}: not a QEMU model name`);
+      return text;
+    case "integer":
+      return parseEnvInteger(name, text, value.min, value.max);
+    case "size": {
+      const mib = parseSizeMiB(text);
+      if (mib === undefined) throw new SettingsError(`${name}=${text}: expected a size such as ${value.example}`);
+      if (mib < value.min || mib > value.max) throw new SettingsError(`${name}=${text}: must be between ${formatMiB(value.min)} and ${formatMiB(value.max)}`);
+      return mib;
+    }
+    case "words":
+      return text.split(/\s+/);
+    case "qemuArgs":
+      return parseQemuArgs(name, text);
+  }
+}
+
+/** The guest's shape read back from CX_* variables, each checked as the Cxfile checks it; an empty variable is unset. */
+export function readGuestEnv(env: NodeJS.ProcessEnv): GuestShape {
+  const shape: Record<string, unknown> = { ...EMPTY_GUEST_SHAPE };
+  for (const field of fields) {
+    const text = env[guestVariable(field)]?.trim();
+    if (text) shape[field] = parseValue(guestVariable(field), GUEST_SETTINGS[field].value, text);
+  }
+  // Each field was parsed by its own row's kind, which is what GuestShape's type says of it.
+  return shape as GuestShape;
 }
 
 /** The image's exposed ports, for the launcher to forward: "80/tcp 53/udp". */

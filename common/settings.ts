@@ -74,8 +74,24 @@ export const SETTINGS = {
 
 export type SettingKey = keyof typeof SETTINGS;
 
+/** A CX_* value the runtime cannot use; the message names the variable and what it takes. */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
 /** The README's table of these settings (markdown rows, header included). */
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: SettingEntry) => `| \`${s.name}\` | ${s.default} | ${s.doc} |`);
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n") + "\n";
+}
+
+/** A whole number within bounds, from a CX_* variable. */
+export function parseEnvInteger(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new SettingsError(`${name}=${text}: expected a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new SettingsError(`${name}=${text}: must be between ${min} and ${max}`);
+  return n;
 }

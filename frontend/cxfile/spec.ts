@@ -1,4 +1,4 @@
-import type { GuestShape } from "../../common/guest-env.js";
+import { EMPTY_GUEST_SHAPE, GUEST_SETTINGS, type GuestShape } from "../../common/guest-env.js";
 import type { Port } from "../../common/guest-env.js";
 import type { Pos } from "./errors.js";
 
@@ -64,7 +64,7 @@ export interface GuestSpec extends GuestShape {
   readonly snapshot: boolean;
 }
 
-export const NO_GUEST_SPEC: GuestSpec = { kernelArgs: [], qemuArgs: [], snapshot: true };
+export const NO_GUEST_SPEC: GuestSpec = { ...EMPTY_GUEST_SHAPE, snapshot: true };
 
 export interface CopySpec {
   /**
@@ -142,7 +142,7 @@ export const TOP_LEVEL_KEYS = ["args", "base", "guest", ...APP_KEYS, "targets"] 
 export const BASE_KEYS = ["image", "disk", "sha256", "arch", "format", "boot", "kernel", "initrd", "firmware"] as const;
 /** What only the Containerx agent in the guest can do: not available with a base that boots without it. */
 export const AGENT_KEYS = ["copy", "run", "env", "workdir", "user", "entrypoint", "cmd", "volumes", "healthcheck", "stop_signal"] as const;
-export const GUEST_KEYS = ["machine", "cpu", "cpus", "memory", "disk_size", "kernel_args", "qemu_args", "snapshot"] as const;
+export const GUEST_KEYS = [...Object.values(GUEST_SETTINGS).map((s) => s.cxfile), "snapshot"] as const;
 export const RUN_KEYS = ["command", "secrets"] as const;
 export const SECRET_KEYS = ["id", "required"] as const;
 export const COPY_KEYS = ["from", "src", "dest", "mode", "owner"] as const;

@@ -5,7 +5,7 @@
  * more memory than the container may use.
  */
 import { readFile } from "node:fs/promises";
-import { GUEST_ENV, GUEST_LIMITS } from "../../common/guest-env.js";
+import { GUEST_LIMITS, guestVariable } from "../../common/guest-env.js";
 
 export interface CgroupLimits {
   readonly memoryMiB?: number;
@@ -41,7 +41,7 @@ export function sizeGuest(requested: { memoryMiB?: number; cpus?: number }, limi
     }
     if (requested.memoryMiB === undefined) memoryMiB = room;
     else if (requested.memoryMiB > room) {
-      notes.push(`${GUEST_ENV.memory}=${requested.memoryMiB}M does not fit the container's ${limits.memoryMiB}M limit; the guest gets ${room}M`);
+      notes.push(`${guestVariable("memoryMiB")}=${requested.memoryMiB}M does not fit the container's ${limits.memoryMiB}M limit; the guest gets ${room}M`);
       memoryMiB = room;
     }
     tbSizeMiB = TB_SIZE_MIB;

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
-import { GUEST_ENV } from "../../common/guest-env.js";
+import { guestVariable } from "../../common/guest-env.js";
 
 const MiB = 1024 * 1024;
 
@@ -27,7 +27,7 @@ export async function createOverlayDisk(path: string, backing: string, sizeMiB?:
     const minMiB = Math.ceil(info["virtual-size"] / MiB);
     // The guest's filesystem fills the image's disk and cannot shrink.
     if (sizeMiB < minMiB) {
-      throw new Error(`${GUEST_ENV.diskSize}=${sizeMiB}M (or the Cxfile's guest.disk_size) is smaller than the image's guest disk: the minimum is ${minMiB}M`);
+      throw new Error(`${guestVariable("diskMiB")}=${sizeMiB}M (or the Cxfile's guest.disk_size) is smaller than the image's guest disk: the minimum is ${minMiB}M`);
     }
     size = [`${sizeMiB}M`];
   }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { guestEnv } from "../../common/guest-env.js";
+import { GUEST_SETTINGS, guestEnv, guestVariable } from "../../common/guest-env.js";
 import { SETTINGS, settingsTable } from "../../common/settings.js";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
 import { imageConfig } from "../../frontend/image/config.js";
@@ -30,13 +30,16 @@ test("what the Cxfile writes into the image config the launcher reads back as th
   const config = imageConfig(plan, amd64, {}) as { config: { Env: string[] } };
   const env = envOf(config.config.Env);
   const read = settingsFromEnv(env);
-  assert.deepEqual(
-    { machine: read.machine, cpu: read.cpu, cpus: read.cpus, memoryMiB: read.memoryMiB, diskMiB: read.diskMiB, kernelArgs: read.kernelArgs, qemuArgs: read.qemuArgs },
-    { machine: plan.guest.machine, cpu: plan.guest.cpu, cpus: plan.guest.cpus, memoryMiB: plan.guest.memoryMiB, diskMiB: plan.guest.diskMiB,
-      kernelArgs: plan.guest.kernelArgs, qemuArgs: plan.guest.qemuArgs },
-  );
+  for (const field of Object.keys(GUEST_SETTINGS) as (keyof typeof GUEST_SETTINGS)[]) {
+    const given = plan.guest[field];
+    assert.ok(given !== undefined && !(Array.isArray(given) && given.length === 0), `this test's Cxfile sets guest.${GUEST_SETTINGS[field].cxfile}`);
+    assert.deepEqual(read[field], given, `guest.${GUEST_SETTINGS[field].cxfile} comes back from ${guestVariable(field)} as it went in`);
+  }
   assert.deepEqual([read.entrypoint, read.user, read.ports], [["/opt/app", "--serve"], "app:staff", [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }]]);
-  assert.deepEqual(settingsFromEnv(envOf(guestEnv(plan.guest))).diskMiB, 3072, "the build's run steps read the same shape from guestEnv");
+  const { machine, cpu, cpus, memoryMiB, kernelArgs, qemuArgs, diskMiB } = settingsFromEnv(envOf(guestEnv(plan.guest)));
+  assert.deepEqual({ machine, cpu, cpus, memoryMiB, kernelArgs, qemuArgs, diskMiB }, {
+    machine: "virt", cpu: "cortex-a72", cpus: 3, memoryMiB: 768, kernelArgs: ["quiet", "loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"], diskMiB: 3072,
+  }, "the build's run steps read the same shape from guestEnv, in the units the launcher uses");
 
   const written = Object.keys(env).filter((k) => k.startsWith("CX_"));
   const byName = new Map(Object.values(SETTINGS).map((s) => [s.name as string, s]));
