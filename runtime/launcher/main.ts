@@ -25,7 +25,7 @@ import { hasAgent, type VmConfig } from "../vm/config.js";
 import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
-import { failureReason, runGuest, type SessionOptions, type SessionOutcome } from "./vm-session.js";
+import { failureReason, runGuest, type SessionOptions, type SessionOutcome } from "../vm/session.js";
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 

@@ -12,7 +12,7 @@ import { proxyEnv, proxyEnvLines } from "../../common/proxy.js";
 import { runStepMain, type RunStepRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { openVmKit } from "../vm/kit.js";
-import { failureReason, runGuest } from "../launcher/vm-session.js";
+import { failureReason, runGuest } from "../vm/session.js";
 import { slotTag, type HostShare } from "../vm/config.js";
 
 const STATE_DIR = "/tmp/cx-run-step";

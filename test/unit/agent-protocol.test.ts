@@ -40,7 +40,7 @@ test("the TypeScript side names its frames: no frame letter written out beside F
       if (name.endsWith(".ts") && `${dir}/${name}` !== "runtime/agent/protocol.ts") sources.push(`${dir}/${name}`);
     }
   }
-  assert.ok(sources.includes("runtime/launcher/vm-session.ts"), "the launcher's sources are read");
+  assert.ok(sources.includes("runtime/vm/session.ts"), "the run side's sources are read");
   for (const path of sources) {
     const code = (await readFile(new URL(path, root), "utf8")).replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
     assert.doesNotMatch(code, /\.type === "[A-Z]"|(send|encodeFrame)\("[A-Z]"|case "[A-Z]":/, `${path} names its frames by FRAME_TYPES`);

@@ -4,9 +4,9 @@ import type { AgentLink } from "../agent/link.js";
 import { relayInput } from "../agent/input-relay.js";
 import { listenForAgent } from "../agent/port.js";
 import { exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, signalName, specFrameFor, type AppSpec } from "../agent/protocol.js";
-import type { VmConfig } from "../vm/config.js";
-import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
-import { startShareDaemons } from "../vm/virtiofsd.js";
+import type { VmConfig } from "./config.js";
+import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
+import { startShareDaemons } from "./virtiofsd.js";
 
 export type SessionOutcome =
   | { readonly kind: "exited"; readonly code: number }
