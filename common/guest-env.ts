@@ -30,10 +30,9 @@ interface GuestSetting {
 /**
  * Every guest setting, by its field in GuestShape, in the order of the image
  * config's Env (a new one goes last: the order is in the LLB's cache keys).
- * The Cxfile parser, the
- * image config writer and the launcher's reader all go through this table,
- * so a new setting of a known kind is one row here, its CX_* entry, and the
- * code that uses it.
+ * The Cxfile parser, the image config writer and the launcher's reader all
+ * go through this table, so a new setting of a known kind is one row here,
+ * its CX_* entry, and the code that uses it.
  */
 export const GUEST_SETTINGS = {
   machine: { setting: "machine", cxfile: "machine", value: { kind: "model" } },
