@@ -17,7 +17,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { LAYOUT } from "../common/layout.js";
 import { listenForAgent } from "../runtime/agent/port.js";
 import { FRAME_TYPES, specFrameFor } from "../runtime/agent/protocol.js";
@@ -26,6 +25,8 @@ import { createOverlayDisk } from "../runtime/vm/overlay-disk.js";
 import { buildQemuArgs } from "../runtime/vm/qemu-args.js";
 import { prepareHostSide } from "../runtime/vm/qemu-process.js";
 import { openVmKit } from "../runtime/vm/kit.js";
+import { snapshotFiles } from "../runtime/vm/config.js";
+import { resumeMachine } from "../runtime/vm/migration.js";
 import { QmpSession } from "../runtime/vm/qmp.js";
 import { readSnapshot } from "../runtime/vm/snapshot.js";
 
@@ -42,7 +43,7 @@ const work = await mkdtemp(join(tmpdir(), "cx-bare-"));
 const disk = join(work, "disk.qcow2");
 await createOverlayDisk(disk, inCopy(resume ? LAYOUT.snapshotDisk : LAYOUT.appDisk));
 
-const vm = kit.vm({ disk, stateDir: work, accel: "tcg", ...(resume ? { incoming: inCopy(LAYOUT.snapshotState) } : {}) });
+const vm = kit.vm({ disk, stateDir: work, accel: "tcg", ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles(inCopy(LAYOUT.snapshotDir)) } } : {}) });
 await prepareHostSide(vm);
 const { binary, args: qemuArgs } = buildQemuArgs(vm);
 if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${qemuArgs.join(" ")}\n`);
@@ -73,20 +74,17 @@ const started = process.hrtime.bigint();
 const sinceSpawn = () => Number(process.hrtime.bigint() - started) / 1e6;
 qemu = spawn(binary, qemuArgs, { stdio: "ignore" });
 
-/** Polls QEMU's status until the loaded guest runs: the share of a resume that is loading the state. */
+const closed = new Promise((resolve) => qemu!.once("close", resolve));
+
+/** Loads the snapshot as the launcher does; the time until the guest runs again is the share of a resume that is loading. */
 async function loadedMs(): Promise<number> {
-  let qmp: QmpSession | undefined;
-  while (!qmp) qmp = await QmpSession.connect(vm.qmpSocket).catch(() => sleep(2).then(() => undefined));
-  for (;;) {
-    const { status } = await qmp.execute<{ status: string }>("query-status");
-    if (status === "running") break;
-    await sleep(2);
-  }
+  const qmp = await QmpSession.connectWhenUp(vm.qmpSocket, closed);
+  await resumeMachine(qmp, vm.snapshot!.state);
   qmp.close();
   return sinceSpawn();
 }
 const load = resume ? loadedMs() : undefined;
-await new Promise((resolve) => qemu!.once("close", resolve));
+await closed;
 server.close();
 await rm(work, { recursive: true, force: true });
 if (firstOutputMs === undefined) throw new Error("the guest exited without output");

@@ -18,11 +18,13 @@ export const LAYOUT = {
   appDisk: "/cx/app/disk.qcow2",
   /**
    * The guest as booted at build time, to resume instead of booting: QEMU's
-   * migration stream, the disk it was taken with (a qcow2 over the app's),
-   * and snapshot.json, the machine it fits.
+   * migration stream, the guest RAM the stream leaves out (a file the resumed
+   * guest maps), the disk it was taken with (a qcow2 over the app's), and
+   * snapshot.json, the machine it fits.
    */
   snapshotDir: "/cx/snapshot",
   snapshotState: "/cx/snapshot/state",
+  snapshotRam: "/cx/snapshot/ram",
   snapshotDisk: "/cx/snapshot/disk.qcow2",
   snapshotManifest: "/cx/snapshot/snapshot.json",
   /** One directory per `run` step, each disk a qcow2 over the one before. */

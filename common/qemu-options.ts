@@ -19,8 +19,9 @@ export const QEMU_IDS = {
 /** The i-th shared folder's device or backend. */
 export const shareId = (i: number) => `fs${i}`;
 const RUNTIME_IDS: ReadonlySet<string> = new Set(Object.values(QEMU_IDS));
-const RESERVED = [...RUNTIME_IDS, "fs<N>"];
-const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^fs\d+$/.test(id);
+const RESERVED = [...RUNTIME_IDS, "fs<N>", `${QEMU_IDS.ram}<N>`];
+/** A numbered RAM backend is a further NUMA node's (runtime/vm/memory.ts). */
+const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^fs\d+$/.test(id) || new RegExp(`^${QEMU_IDS.ram}\\d+$`).test(id);
 
 export interface QemuArgsProblem {
   /** Index of the offending argument. */

@@ -21,7 +21,7 @@ import { ExecRelay } from "./exec-relay.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
-import { hasAgent, type VmConfig } from "../vm/config.js";
+import { hasAgent, snapshotFiles, type VmConfig } from "../vm/config.js";
 import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
@@ -115,8 +115,8 @@ async function main(): Promise<number> {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     return runWithoutAgent(kit, { disk, stateDir: dir }, side, notes);
   }
-  const config: VmFor = (accel, shares, incoming) =>
-    kit.vm({ disk, stateDir: dir, accel, shares, ...(incoming ? { incoming } : {}) });
+  const config: VmFor = (accel, shares, resume) =>
+    kit.vm({ disk, stateDir: dir, accel, shares, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
   const snapshot = await readSnapshot();
   const plan = planStart({
     arch: base.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   notes.info(`${base.arch} guest, ${choice.reason}`);
   if (shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${shares.map((s) => s.guestPath).join(", ")}`);
   if (skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${skipped.join(", ")}`);
-  const resumeVm = config(choice.accel, shares, LAYOUT.snapshotState);
+  const resumeVm = config(choice.accel, shares, true);
   if (start.resume) notes.info("resuming the guest from the image's build-time snapshot");
   // Asked for with CX_SNAPSHOT=off, a cold boot is no deviation.
   else if (start.whyCold) (settings.snapshot === "off" ? notes.info : notes.deviation)(`booting the guest, not resuming its snapshot: ${start.whyCold}`);

@@ -31,8 +31,8 @@ export interface StartFacts {
   readonly stateDir: string;
 }
 
-/** The VM a plan would run, from the launcher's placement (vm-config.ts vmConfigFor). */
-export type VmFor = (accel: "kvm" | "tcg", shares: readonly HostShare[], incoming?: string) => VmConfig;
+/** The VM a plan would run, booted or resumed from the image's snapshot, from the launcher's placement (vm/config.ts vmConfigFor). */
+export type VmFor = (accel: "kvm" | "tcg", shares: readonly HostShare[], resume?: boolean) => VmConfig;
 
 export type ResumeChoice = { readonly resume: true; readonly snapshot: SnapshotManifest } | { readonly resume: false; readonly whyCold?: string };
 
@@ -53,7 +53,7 @@ function resumeBeforeVolumes(f: StartFacts, vmFor: VmFor, accel: AccelChoice): R
   if (f.settings.snapshot === "off") return { resume: false, whyCold: "CX_SNAPSHOT=off" };
   // The snapshot's page cache and mounts belong to the disk as it was built.
   if (!f.firstStart) return { resume: false, whyCold: "this container ran before, and its disk has moved on from the snapshot's" };
-  const blocker = resumeBlocker(snapshot, vmFor(accel.accel, [], LAYOUT.snapshotState), f.qemuVersion);
+  const blocker = resumeBlocker(snapshot, vmFor(accel.accel, [], true), f.qemuVersion);
   return blocker ? { resume: false, whyCold: blocker } : { resume: true, snapshot };
 }
 
@@ -66,6 +66,6 @@ export function planStart(f: StartFacts, vmFor: VmFor): StartPlan {
   const start = resumeBeforeVolumes(f, vmFor, accel);
   const volumes = volumesBy(start.resume);
   // A resumed guest has only its snapshot's 9p slots: volumes that do not fit make it boot.
-  const blocker = start.resume ? volumesBlocker(vmFor(accel.accel, volumes.shares, LAYOUT.snapshotState)) : undefined;
+  const blocker = start.resume ? volumesBlocker(vmFor(accel.accel, volumes.shares, true)) : undefined;
   return { accel, start: blocker ? { resume: false, whyCold: blocker } : start, ...volumes };
 }

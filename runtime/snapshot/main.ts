@@ -10,6 +10,7 @@ import { LAYOUT } from "../../common/layout.js";
 import { runStepMain, type SnapshotRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { machineIdentity, runtimeQemuVersion, type SnapshotManifest } from "../vm/snapshot.js";
+import { snapshotFiles } from "../vm/config.js";
 import { openVmKit } from "../vm/kit.js";
 import { saveReadyGuest } from "./save.js";
 
@@ -23,9 +24,9 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   await mkdir(LAYOUT.snapshotDir, { recursive: true });
   await createOverlayDisk(LAYOUT.snapshotDisk, req.backing, kit.settings.diskMiB);
   // TCG, as at run time wherever the guest arch is not the host's; a guest that runs under KVM boots cold.
-  const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg" });
+  const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", snapshot: { mode: "save", ...snapshotFiles() } });
   process.stderr.write(`containerx: booting the ${kit.base.arch} guest (TCG) to save it ready for the app\n`);
-  const saved = await saveReadyGuest(vm, LAYOUT.snapshotState, READY_TIMEOUT_SECONDS);
+  const saved = await saveReadyGuest(vm, READY_TIMEOUT_SECONDS);
   const manifest: SnapshotManifest = {
     qemuVersion: await runtimeQemuVersion(),
     agentVersion: saved.agentVersion,
@@ -34,7 +35,7 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   };
   await writeFile(LAYOUT.snapshotManifest, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`containerx: saved the guest ${saved.bootSeconds.toFixed(1)}s after boot: ` +
-    `${(saved.stateBytes / 1e6).toFixed(1)} MB of machine state, resumed at docker run instead of a boot\n`);
+    `${(saved.stateBytes / 1e6).toFixed(1)} MB of machine state and ${(saved.ramBytes / 1e6).toFixed(1)} MB of mapped RAM, resumed at docker run instead of a boot\n`);
 }
 
 runStepMain<SnapshotRequest>("cx-snapshot", snapshot);

@@ -1,27 +1,31 @@
 import { rm, stat } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { listenForAgent } from "../agent/port.js";
 import { FRAME_TYPES } from "../agent/protocol.js";
 import type { VmConfig } from "../vm/config.js";
 import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
+import { saveMachine } from "../vm/migration.js";
 import { QmpSession } from "../vm/qmp.js";
 
 export interface SavedGuest {
   /** The agent's ready text. */
   readonly agentVersion: string;
   readonly bootSeconds: number;
+  /** The migration stream's size, and the RAM file's bytes with data (the rest are holes until an image layer fills them). */
   readonly stateBytes: number;
+  readonly ramBytes: number;
 }
 
 /**
- * Boots `vm` until its agent is ready for the app, then writes the machine's
- * whole state to `statePath` (QEMU's migration to a file, which ends with
- * the machine stopped and its disk flushed). QEMU is quit afterwards.
+ * Boots `vm` until its agent is ready for the app, then saves the machine to
+ * vm.snapshot (migration.ts; it ends with the machine stopped and its disk
+ * flushed). QEMU is quit afterwards.
  */
-export async function saveReadyGuest(vm: VmConfig, statePath: string, readyTimeoutSeconds: number): Promise<SavedGuest> {
+export async function saveReadyGuest(vm: VmConfig, readyTimeoutSeconds: number): Promise<SavedGuest> {
+  const snapshot = vm.snapshot;
   if (!vm.agentSocket) throw new Error("only a guest with the Containerx agent can be snapshotted");
+  if (snapshot?.mode !== "save") throw new Error("saveReadyGuest needs a VM placed to save a snapshot");
   await prepareHostSide(vm);
-  await rm(statePath, { force: true });
+  await Promise.all([rm(snapshot.state, { force: true }), rm(snapshot.ram, { force: true })]);
   let ready!: (version: string) => void;
   let fail!: (err: Error) => void;
   const agentReady = new Promise<string>((resolve, reject) => [ready, fail] = [resolve, reject]);
@@ -42,19 +46,11 @@ export async function saveReadyGuest(vm: VmConfig, statePath: string, readyTimeo
     const agentVersion = await agentReady;
     const bootSeconds = (Date.now() - started) / 1000;
     const qmp = await QmpSession.connect(vm.qmpSocket);
-    // Migrated while running (the idle guest converges at once), the stream
-    // records a running machine, which QEMU starts as soon as it has loaded
-    // it; a machine stopped first would load paused and wait for a `cont`.
-    await qmp.execute("migrate", { uri: `file:${statePath}` });
-    for (;;) {
-      const { status, "error-desc": error } = await qmp.execute<{ status?: string; "error-desc"?: string }>("query-migrate");
-      if (status === "completed") break;
-      if (status === "failed" || status === "cancelled") throw new Error(`QEMU could not save the machine: ${error ?? status}`);
-      await sleep(20);
-    }
+    await saveMachine(qmp, snapshot.state);
     await qmp.execute("quit").catch(() => undefined);
     qmp.close();
-    return { agentVersion, bootSeconds, stateBytes: (await stat(statePath)).size };
+    const ram = await stat(snapshot.ram).catch(() => undefined);
+    return { agentVersion, bootSeconds, stateBytes: (await stat(snapshot.state)).size, ramBytes: ram ? ram.blocks * 512 : 0 };
   } finally {
     clearTimeout(timer);
     server.close();

@@ -5,6 +5,7 @@ import type { Port } from "../../common/guest-env.js";
 import type { SharedFolder } from "../agent/protocol.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
+import { ramNodes, type RamNode } from "./memory.js";
 import type { LauncherSettings } from "./settings.js";
 
 export type Accel = "kvm" | "tcg";
@@ -21,6 +22,8 @@ export interface VmConfig {
   readonly cpu: string;
   readonly accel: Accel;
   readonly memoryMiB: number;
+  /** memoryMiB in NUMA nodes (memory.ts): what a snapshot maps from a file, and the rest. */
+  readonly ram: readonly RamNode[];
   readonly cpus: number;
   /** TCG translation cache size; QEMU's default (1 GiB) when absent. */
   readonly tbSizeMiB?: number;
@@ -47,12 +50,24 @@ export interface VmConfig {
    */
   readonly shareSlots: number;
   readonly idleShareDir: string;
-  /** A migration stream to resume the machine from instead of booting it. */
-  readonly incoming?: string;
+  /** The build-time snapshot this run saves the machine to, or resumes it from instead of booting. */
+  readonly snapshot?: SnapshotRun;
   /** Guest ports QEMU listens for on the container's side. */
   readonly ports: readonly Port[];
   readonly extraArgs: readonly string[];
 }
+
+/** A snapshot's files: QEMU's migration stream, and the RAM file of the mapped node (memory.ts). */
+export interface SnapshotFiles {
+  readonly state: string;
+  readonly ram: string;
+}
+
+export type SnapshotRun = SnapshotFiles & { readonly mode: "save" | "resume" };
+
+/** The files of the snapshot in `dir`: the image's own unless a bench resumes a copy. */
+export const snapshotFiles = (dir: string = LAYOUT.snapshotDir): SnapshotFiles =>
+  ({ state: join(dir, basename(LAYOUT.snapshotState)), ram: join(dir, basename(LAYOUT.snapshotRam)) });
 
 /** What QEMU starts: a kernel directly, UEFI firmware from flash, or a firmware image as the machine's BIOS. */
 export type VmBoot =
@@ -101,8 +116,8 @@ export interface VmPlacement {
   readonly shares?: readonly HostShare[];
   /** Where the base's files are; the image's /cx/base unless a builder boots a base from elsewhere. */
   readonly baseDir?: string;
-  /** Resume from this migration stream (a build-time snapshot) instead of booting. */
-  readonly incoming?: string;
+  /** Save the machine to a build-time snapshot, or resume it from one instead of booting. */
+  readonly snapshot?: SnapshotRun;
 }
 
 /** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
@@ -142,7 +157,7 @@ function vmBoot(base: GuestBase, settings: LauncherSettings, baseDir: string, st
  * build-time run steps both call this, so they boot the same machine.
  */
 export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: VmPlacement): VmConfig {
-  const arch = ARCHES[base.arch];
+  const arch: GuestArch = ARCHES[base.arch];
   const { disk, stateDir, accel, size } = place;
   const agent = hasAgent(base);
   return {
@@ -151,6 +166,8 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     cpu: settings.cpu ?? arch.cpu,
     accel,
     memoryMiB: size.memoryMiB,
+    // The table's own machine only: an app's choice may not take a CPU-less node.
+    ram: ramNodes(size.memoryMiB, arch.cpulessNumaNode === true && (settings.machine ?? arch.machine) === arch.machine),
     cpus: size.cpus,
     ...(size.tbSizeMiB === undefined ? {} : { tbSizeMiB: size.tbSizeMiB }),
     boot: vmBoot(base, settings, place.baseDir ?? LAYOUT.baseDir, stateDir),
@@ -164,6 +181,6 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     idleShareDir: join(stateDir, "no-volume"),
     ports: settings.ports,
     extraArgs: settings.qemuArgs,
-    ...(place.incoming ? { incoming: place.incoming } : {}),
+    ...(place.snapshot ? { snapshot: place.snapshot } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { QEMU_IDS as ID, shareId } from "../../common/qemu-options.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
+import { memoryArgs, type RamBacking } from "./memory.js";
 
 /** QEMU's option values escape a comma by doubling it. */
 const optionValue = (text: string) => text.replace(/,/g, ",,");
@@ -47,6 +48,22 @@ function agentArgs(socket: string | undefined): string[] {
     "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`];
 }
 
+// virtiofsd maps guest RAM, so with virtiofs volumes it is a shareable memfd.
+// Otherwise it is private: QEMU resuming a stream zero-fills untouched RAM
+// cheaply there, at a third of a memfd's cost. A snapshot's mapped node is
+// its file. The ids are the same in every case, so a machine saved with one
+// backing resumes into another.
+function ramBacking(vm: VmConfig): RamBacking {
+  if (vm.snapshot) return { file: vm.snapshot.ram, mode: vm.snapshot.mode };
+  return vm.shares.some((s) => s.fstype === "virtiofs") ? "shared" : "private";
+}
+
+/**
+ * What QEMU loads to start the guest. A resumed guest's kernel and initrd are
+ * in its RAM already; firmware and flash stay, as they are devices' memory.
+ */
+const startArgs = (vm: VmConfig) => (vm.snapshot?.mode === "resume" && vm.boot.kind === "kernel" ? [] : bootArgs(vm.boot));
+
 /** The QEMU command line for a VmConfig. Pure: no probing, no file access. */
 export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
   const accel = vm.accel === "kvm" ? "kvm"
@@ -56,21 +73,16 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
   const own = vm.machine === vm.arch.machine ? vm.arch.machineOptions : undefined;
   const machineOptions = [...(vm.accel === "tcg" ? own?.tcg ?? [] : []), ...(vm.boot.kind === "kernel" ? own?.kernelBoot ?? [] : [])];
+  const memory = memoryArgs(vm.ram, ramBacking(vm), vm.cpus);
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    // virtiofsd maps guest RAM, so with virtiofs volumes it is a shareable
-    // memfd. Otherwise it is private: QEMU resuming a snapshot zero-fills
-    // untouched RAM cheaply there, at a third of a memfd's cost. The id is
-    // the same either way, so a snapshot taken with one resumes into the other.
-    "-object", vm.shares.some((s) => s.fstype === "virtiofs")
-      ? `memory-backend-memfd,id=${ID.ram},size=${vm.memoryMiB}M,share=on`
-      : `memory-backend-ram,id=${ID.ram},size=${vm.memoryMiB}M`,
-    "-machine", [vm.machine, ...machineOptions, `memory-backend=${ID.ram}`].join(","),
+    ...memory.args,
+    "-machine", [vm.machine, ...machineOptions, ...(memory.machineProperty ? [memory.machineProperty] : [])].join(","),
     "-accel", accel,
     "-cpu", cpu,
     "-m", `${vm.memoryMiB}M`,
     "-smp", String(vm.cpus),
-    ...bootArgs(vm.boot),
+    ...startArgs(vm),
     "-chardev", consoleChardev(vm.console),
     "-serial", `chardev:${ID.console}`,
     "-qmp", `unix:${optionValue(vm.qmpSocket)},server=on,wait=off`,
@@ -85,7 +97,9 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-device", `virtio-net-pci,netdev=${ID.net},romfile=`,
     ...sharesArgs(vm),
     ...vm.extraArgs,
-    ...(vm.incoming ? ["-incoming", `file:${vm.incoming}`] : []),
+    // The migration capabilities a snapshot needs can only be set over QMP
+    // (migration.ts), so the launcher starts the load once they are.
+    ...(vm.snapshot?.mode === "resume" ? ["-incoming", "defer"] : []),
   ];
   return { binary: vm.arch.qemuBinary, args };
 }

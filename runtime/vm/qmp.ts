@@ -51,6 +51,20 @@ export class QmpSession {
     return session;
   }
 
+  /** Connects as soon as QEMU listens on `socket`; gives up once `gone` settles (QEMU ended). */
+  static async connectWhenUp(socket: string, gone: Promise<unknown>): Promise<QmpSession> {
+    let ended = false;
+    void gone.finally(() => (ended = true));
+    for (;;) {
+      try {
+        return await QmpSession.connect(socket);
+      } catch (err) {
+        if (ended) throw new Error(`QMP: QEMU ended before its monitor answered (${(err as Error).message})`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+  }
+
   execute<T = unknown>(execute: string, args?: Record<string, unknown>): Promise<T> {
     if (this.closedWith) return Promise.reject(new Error(`QMP ${execute}: ${this.closedWith.message}`));
     return new Promise<T>((resolve, reject) => {

@@ -5,6 +5,8 @@ import { relayInput } from "../agent/input-relay.js";
 import { listenForAgent } from "../agent/port.js";
 import { exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, signalName, specFrameFor, type AppSpec } from "../agent/protocol.js";
 import type { VmConfig } from "./config.js";
+import { resumeMachine } from "./migration.js";
+import { QmpSession } from "./qmp.js";
 import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
 import { startShareDaemons } from "./virtiofsd.js";
 
@@ -50,7 +52,7 @@ export interface SessionOptions {
   readonly onAppStarted?: (link: AgentLink) => void;
   /**
    * The agent's version (its ready frame's text) when the VM resumes a
-   * snapshot (vm.incoming): that agent said ready before the snapshot, so it
+   * snapshot (vm.snapshot): that agent said ready before the snapshot, so it
    * gets the spec as soon as it is connected.
    */
   readonly resumedAgent?: string;
@@ -64,6 +66,7 @@ export interface SessionOptions {
 export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts: SessionOptions = {}): Promise<SessionOutcome> {
   const agentSocket = vm.agentSocket;
   if (!agentSocket) throw new Error("this guest has no Containerx agent to run the app");
+  const resuming = vm.snapshot?.mode === "resume";
   const daemons = await startShareDaemons(vm.shares);
   await prepareHostSide(vm);
 
@@ -109,13 +112,27 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       settle({ kind: "agent-failed", message });
       qemu?.kill("SIGKILL");
     },
-  }, vm.incoming ? opts.resumedAgent ?? "" : undefined).catch((err: unknown) => {
+  }, resuming ? opts.resumedAgent ?? "" : undefined).catch((err: unknown) => {
     daemons.stop();
     throw err;
   });
 
   const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" });
   qemu = started.child;
+  let resumeError: string | undefined;
+  if (resuming) {
+    void (async () => {
+      const qmp = await QmpSession.connectWhenUp(vm.qmpSocket, started.exited);
+      try {
+        await resumeMachine(qmp, vm.snapshot!.state);
+      } finally {
+        qmp.close();
+      }
+    })().catch((err: Error) => {
+      resumeError = err.message;
+      qemu?.kill("SIGKILL");
+    });
+  }
 
   // Once the app runs, signals go to it, as Docker's go to a container's
   // main process; before that there is nothing to stop but the VM itself.
@@ -147,7 +164,9 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
 
   if (outcome) return outcome;
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
-  if (vm.incoming && !heard) return { kind: "resume-failed", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || "no message"})` };
+  if (resuming && !heard) {
+    return { kind: "resume-failed", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || resumeError || "no message"})` };
+  }
   const guestSaid = await consoleText(vm);
   const panic = /Kernel panic - not syncing: (.*)/.exec(guestSaid);
   if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };

@@ -1,7 +1,8 @@
 /**
- * The build-time snapshot of an image's guest: QEMU's migration stream of the
- * machine booted to the point where the agent waits for the app, the disk it
- * was taken with, and the machine it belongs to. The launcher resumes it only
+ * The build-time snapshot of an image's guest: the machine booted to the
+ * point where the agent waits for the app (QEMU's migration stream and the
+ * RAM file it leaves out, migration.ts), the disk it was taken with, and the
+ * machine it belongs to. The launcher resumes it only
  * into that same machine; anything else boots cold.
  */
 import { readFile } from "node:fs/promises";
@@ -41,7 +42,7 @@ export interface SnapshotManifest {
 }
 
 export function machineIdentity(vm: VmConfig): MachineIdentity {
-  const { incoming: _resumesFrom, ...machine } = vm;
+  const { snapshot: _savedOrResumed, ...machine } = vm;
   const containerSide: VmConfig = {
     ...machine,
     disk: "disk",

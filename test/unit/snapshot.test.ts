@@ -4,18 +4,19 @@ import { agentTakesSeed, encodeSpec } from "../../runtime/agent/protocol.js";
 import type { HostShare } from "../../runtime/vm/config.js";
 import { settingsFromEnv } from "../../runtime/vm/settings.js";
 import { machineIdentity, parseSnapshotManifest, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
-import { vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
+import { snapshotFiles, vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
 
 const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };
 const size = { memoryMiB: 512, cpus: 1, notes: [] };
 const QEMU = "1:10.0.13+ds-0+deb13u1";
 /** The machine as the build step saves it: its own state directory, console file and disk. */
-const built = vmConfigFor(base, settingsFromEnv({}), { disk: "/cx/snapshot/disk.qcow2", stateDir: "/tmp/cx-snapshot", accel: "tcg", size });
+const built = vmConfigFor(base, settingsFromEnv({}),
+  { disk: "/cx/snapshot/disk.qcow2", stateDir: "/tmp/cx-snapshot", accel: "tcg", size, snapshot: { mode: "save", ...snapshotFiles() } });
 const snapshot: SnapshotManifest = { qemuVersion: QEMU, agentVersion: "cx-agent 3", identity: machineIdentity(built), bootSeconds: 2 };
 const atRun = (env: NodeJS.ProcessEnv = {}, more: { accel?: "kvm" | "tcg"; memoryMiB?: number; shares?: HostShare[] } = {}) =>
   vmConfigFor(base, settingsFromEnv(env), {
     disk: "/cx/state/disk.qcow2", stateDir: "/cx/state", accel: more.accel ?? "tcg", size: { ...size, memoryMiB: more.memoryMiB ?? 512 },
-    incoming: "/cx/snapshot/state", ...(more.shares ? { shares: more.shares } : {}),
+    snapshot: { mode: "resume", ...snapshotFiles() }, ...(more.shares ? { shares: more.shares } : {}),
   });
 const nineP = (i: number): HostShare => ({ fstype: "9p", tag: `cxvol${i}`, hostPath: `/v${i}`, guestPath: `/v${i}` });
 
