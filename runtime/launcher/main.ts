@@ -25,7 +25,7 @@ import { hasAgent, snapshotFiles, type VmConfig } from "../vm/config.js";
 import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
-import { failureReason, runGuest, type SessionOptions, type SessionOutcome } from "../vm/session.js";
+import { failureReason, runGuest, type SessionOptions, type SessionOutcome, type StartMilestone } from "../vm/session.js";
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 
@@ -144,7 +144,11 @@ async function main(): Promise<number> {
 
   const relay = new ExecRelay(join(dir, EXEC_SOCKET));
   await relay.start();
-  const run = (vm: VmConfig, opts: SessionOptions = {}) => runGuest(vm, spec, io, { onAppStarted: (link) => relay.attach(link), ...opts });
+  // performance.now() counts from the process's start: the container's entrypoint exec.
+  const marks: string[] = [];
+  const milestone = settings.log === "debug" ? (event: StartMilestone) => marks.push(`${event} ${Math.round(performance.now())}`) : undefined;
+  const run = (vm: VmConfig, opts: SessionOptions = {}) =>
+    runGuest(vm, spec, io, { onAppStarted: (link) => relay.attach(link), ...(milestone ? { milestone } : {}), ...opts });
   try {
     if (start.resume) {
       const outcome = await run(resumeVm, { resumedAgent: start.snapshot.agentVersion });
@@ -161,6 +165,7 @@ async function main(): Promise<number> {
     }
     return exitCode(outcome, notes);
   } finally {
+    if (marks.length) notes.info(`start timing, ms since the launcher's exec: ${marks.join(", ")}`);
     await relay.stop();
   }
 }

@@ -56,7 +56,12 @@ export interface SessionOptions {
    * gets the spec as soon as it is connected.
    */
   readonly resumedAgent?: string;
+  /** Told when the start passes each milestone (CX_LOG=debug's timing line). */
+  readonly milestone?: (event: StartMilestone) => void;
 }
+
+/** QEMU started; the guest runs (resumed) or its agent is ready (booted); the app's first output. */
+export type StartMilestone = "qemu-spawned" | "guest-running" | "agent-ready" | "first-output";
 
 /**
  * Boots one VM, hands the agent the app spec, relays the app's stdio and the
@@ -75,6 +80,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   let link: AgentLink | undefined;
   let appStarted = false;
   let heard = false;
+  let output = false;
   const cleanups: (() => void)[] = [];
   const settle = (o: SessionOutcome) => {
     outcome ??= o;
@@ -84,10 +90,15 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
     ready(agent, version) {
       link = agent;
       ready = true;
+      if (!resuming) opts.milestone?.("agent-ready");
       agent.write(specFrameFor(version, spec));
       cleanups.push(relayInput((type, payload) => agent.send(type, 0, payload), io.stdin, spec.tty ? io.terminal : undefined));
     },
     frame(frame, agent) {
+      if (!output && (frame.type === FRAME_TYPES.stdout || frame.type === FRAME_TYPES.stderr)) {
+        output = true;
+        opts.milestone?.("first-output");
+      }
       heard = true;
       switch (frame.type) {
         case FRAME_TYPES.started:
@@ -119,12 +130,14 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
 
   const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" });
   qemu = started.child;
+  opts.milestone?.("qemu-spawned");
   let resumeError: string | undefined;
   if (resuming) {
     void (async () => {
       const qmp = await QmpSession.connectWhenUp(vm.qmpSocket, started.exited);
       try {
         await resumeMachine(qmp, vm.snapshot!.state);
+        opts.milestone?.("guest-running");
       } finally {
         qmp.close();
       }
