@@ -2,11 +2,12 @@
  * The arch table for shell scripts: `node dist/guest-bases/arch-table.js names`
  * prints the guest arches, `selected` those CX_ARCHES selects (arch-selection.ts), `qemu-packages` the Debian packages of their QEMUs,
  * `uefi-firmware` arch:package:code:vars of their UEFI flash images (where Debian has them),
+ * `qemu-binary ARCH` the QEMU system emulator of one arch,
  * `host-platforms` the platforms the images are built for (common/host-platforms.ts),
  * `bases REQUEST…` the guest bases a request names, in build order (arch-selection.ts),
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
-import { ARCHES, ARCH_NAMES, type GuestArch } from "../common/arches.js";
+import { ARCHES, ARCH_NAMES, isArchName, type GuestArch } from "../common/arches.js";
 import { HOST_PLATFORMS } from "../common/host-platforms.js";
 import { basesToBuild, selectedArches } from "./arch-selection.js";
 
@@ -18,6 +19,10 @@ const queries: Record<string, (args: string[]) => string[]> = {
     const { uefi }: GuestArch = ARCHES[a];
     return uefi ? [[a, uefi.package, uefi.code, uefi.vars].join(":")] : [];
   }),
+  "qemu-binary": ([arch]) => {
+    if (!isArchName(arch)) throw new Error(`unknown guest arch '${arch}' (known: ${ARCH_NAMES.join(", ")})`);
+    return [ARCHES[arch].qemuBinary];
+  },
   "host-platforms": () => [...HOST_PLATFORMS],
   bases: (requests) => basesToBuild(requests),
 };
