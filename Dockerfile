@@ -1,8 +1,8 @@
-# The project's two host images, one stage each: `--target runtime`
-# (containerx/runtime: QEMU, qemu-img, the launcher that is every app image's
-# entrypoint, and the build steps cx-populate, cx-run-step, cx-import-base,
-# cx-snapshot) and `--target frontend` (containerx/frontend: the BuildKit
-# frontend). Both take their JavaScript from one compile stage, so the
+# The project's two host images, each the target of its last stage:
+# `--target runtime` (containerx/runtime:<arch>: one guest arch's QEMU,
+# qemu-img, the launcher that is every app image's entrypoint, and the build
+# steps cx-populate, cx-run-step, cx-import-base, cx-snapshot) and
+# `--target frontend` (containerx/frontend: the BuildKit frontend). Both take their JavaScript from one compile stage, so the
 # TypeScript build is written, and cached, once. bootstrap/images.sh builds
 # them from the repository root. The defaults are the public images;
 # images.sh passes locally built Debian ones where Docker Hub is out of reach.
@@ -19,7 +19,7 @@ COPY tsconfig.json ./
 COPY common common
 COPY frontend frontend
 COPY runtime runtime
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && node dist/runtime/bundle.js /src/bundle && npm prune --omit=dev
 
 # Firmware is guest code: the same bytes for every host platform.
 FROM --platform=$BUILDPLATFORM ${DEBIAN_IMAGE} AS firmware
@@ -28,21 +28,35 @@ ARG UEFI_FIRMWARE=
 COPY runtime/uefi-firmware.sh /usr/local/bin/
 RUN uefi-firmware.sh /firmware ${UEFI_FIRMWARE}
 
-FROM ${DEBIAN_IMAGE} AS runtime
-# QEMU_PACKAGES comes from the shared arch table (common/arches.ts).
-ARG QEMU_PACKAGES=qemu-system-arm
+# What every arch's runtime shares, so images of different guest arches share these layers.
+FROM ${DEBIAN_IMAGE} AS runtime-common
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ${QEMU_PACKAGES} qemu-utils e2fsprogs virtiofsd nodejs \
+      qemu-utils e2fsprogs virtiofsd nodejs \
  && rm -rf /var/lib/apt/lists/*
-# A build-time snapshot resumes only into the QEMU that saved it: the launcher compares this.
-RUN mkdir -p /cx/runtime && dpkg-query -W -f '${Version}\n' qemu-system-common > /cx/runtime/qemu-version
-COPY --from=build /src/node_modules /cx/runtime/node_modules
-COPY --from=build /src/package.json /cx/runtime/package.json
-COPY --from=build /src/dist/common /cx/runtime/dist/common
-COPY --from=build /src/dist/runtime /cx/runtime/dist/runtime
+
+# The programs, one bundled script each, and their executables (runtime/programs.ts): no node_modules.
+# A stage of its own, copied last into every arch's runtime: a code change does not
+# reinstall QEMU, and every arch's runtime gets the same layers.
+FROM runtime-common AS programs
+COPY --from=build /src/bundle/lib /cx/runtime/lib
+COPY --from=build /src/bundle/bin /cx/runtime/bin
+# Startup snapshots, made by the node that will deserialize them.
+RUN for s in /cx/runtime/lib/*.snapshot.cjs; do node --snapshot-blob "${s%.snapshot.cjs}.blob" --build-snapshot "$s"; done
+
+# containerx/runtime:<arch>: one guest arch's QEMU and firmware over the common layers.
+FROM runtime-common AS runtime
+# The arch's QEMU package and firmware, from the shared arch table (common/arches.ts).
+# qemu-version: a build-time snapshot resumes only into the QEMU that saved it; the launcher compares this.
+ARG QEMU_PACKAGES=qemu-system-arm
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${QEMU_PACKAGES} \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /cx/runtime \
+ && dpkg-query -W -f '${Version}\n' qemu-system-common > /cx/runtime/qemu-version
 COPY --from=firmware /firmware /cx/runtime/firmware
-COPY runtime/bin /cx/runtime/bin
+COPY --from=programs /cx/runtime/lib /cx/runtime/lib
+COPY --from=programs /cx/runtime/bin /cx/runtime/bin
 # `docker exec CONTAINER guest CMD…` runs CMD in the guest; a plain `docker exec CONTAINER sh` stays the runtime's shell.
 RUN ln -s /cx/runtime/bin/cx-exec /usr/local/bin/guest
 ENTRYPOINT ["/cx/runtime/bin/cx-launch"]

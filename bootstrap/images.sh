@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the images Containerx needs, from Debian packages and this tree, into
-# the local image store: always the frontend and the runtime (and the Debian
-# and Node images they are built from, stand-ins for Docker Hub's), and the
-# guest bases asked for. Nothing else: hello needs `minimal/aarch64` alone.
+# the local image store: always the frontend (and the Debian and Node images
+# it is built from, stand-ins for Docker Hub's), the guest bases asked for,
+# and the runtime of each of their arches (containerx/runtime:<arch>: that
+# arch's QEMU over layers all arches share). Nothing else: hello needs
+# `minimal/aarch64` alone.
 #
 # Usage: images.sh [--platforms native|all|LIST] [BASE…]
 #   --platforms  the host platforms of the images: this engine's own (native,
@@ -10,7 +12,9 @@
 #                a comma-separated list; foreign ones build under qemu-user
 #   BASE         minimal/<arch>, debian/<arch>, or `bases` for every arch of
 #                CX_ARCHES (guest-bases/arch-selection.ts); a Debian base
-#                brings its minimal base
+#                brings its minimal base; runtime/<arch> an arch's runtime
+#                alone, for an app that brings its own OS. No BASE: the
+#                runtimes of every arch of CX_ARCHES
 # Idempotent: unchanged inputs hit Docker's build cache or are skipped, so a
 # second run with nothing changed builds nothing. CX_SETUP_TIMES=FILE appends
 # each phase's wall time in milliseconds (bench/setup reads it).
@@ -24,7 +28,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --platforms) platforms=${2:?--platforms needs native, all or a list}; shift 2 ;;
     --platforms=*) platforms=${1#*=}; shift ;;
-    -*) log "unknown option $1 (usage: images.sh [--platforms native|all|LIST] [minimal/<arch>|debian/<arch>|bases]…)"; exit 2 ;;
+    -*) log "unknown option $1 (usage: images.sh [--platforms native|all|LIST] [minimal/<arch>|debian/<arch>|bases|runtime/<arch>]…)"; exit 2 ;;
     *) requests+=("$1"); shift ;;
   esac
 done
@@ -62,6 +66,8 @@ table() { node dist/guest-bases/arch-table.js "$@"; }
 # A request the table does not know stops here, with the known names.
 base_list=$(table bases ${requests[@]+"${requests[@]}"})
 read -ra bases <<<"$base_list"
+runtime_list=$(table runtime-arches ${requests[@]+"${requests[@]}"})
+read -ra runtime_arches <<<"$runtime_list"
 
 NATIVE=$(docker version -f '{{.Server.Os}}/{{.Server.Arch}}')
 case $platforms in
@@ -94,13 +100,18 @@ done
 PLATFORMS_LABEL=org.containerx.platforms
 kept_platforms() { bash bootstrap/kept-platforms.sh "$1" "$PLATFORMS"; }
 
-qemu_packages=$(table qemu-packages)
-runtime_platforms=$(kept_platforms containerx/runtime:latest)
-log "building containerx/runtime for $runtime_platforms (QEMU: $qemu_packages; about 1 min the first time, 2 to 3 more for a foreign platform)"
-phase "runtime image" bash bootstrap/build-platforms.sh containerx/runtime:latest "$runtime_platforms" --target runtime \
-  --label "$PLATFORMS_LABEL=$runtime_platforms" \
-  --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
-  --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(table uefi-firmware)" .
+runtimes=()
+for arch in "${runtime_arches[@]}"; do
+  image=containerx/runtime:$(table runtime-tag "$arch")
+  runtime_platforms=$(kept_platforms "$image")
+  qemu_packages=$(table qemu-packages "$arch")
+  log "building $image for $runtime_platforms (QEMU: $qemu_packages; about 1 min the first time, 2 to 3 more for a foreign platform)"
+  phase "runtime image $arch" bash bootstrap/build-platforms.sh "$image" "$runtime_platforms" --target runtime \
+    --label "$PLATFORMS_LABEL=$runtime_platforms" \
+    --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
+    --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(table uefi-firmware "$arch")" .
+  runtimes+=("$image")
+done
 
 frontend_platforms=$(kept_platforms containerx/frontend:latest)
 log "building containerx/frontend for $frontend_platforms"
@@ -111,7 +122,7 @@ ready=()
 for base in ${bases[@]+"${bases[@]}"}; do
   [[ " ${unbuilt[*]} " == *" $base "* ]] || ready+=("$base")
 done
-log "images ready for $PLATFORMS: containerx/frontend, containerx/runtime${ready[*]:+; guest bases ${ready[*]}}"
+log "images ready for $PLATFORMS: containerx/frontend, ${runtimes[*]}${ready[*]:+; guest bases ${ready[*]}}"
 log "disk: $(free_mb "$DATA_ROOT") MB free for Docker's data root $DATA_ROOT; the cache $CACHE_DIR holds $(du -sm "$CACHE_DIR" | cut -f1) MB"
 if [ ${#unbuilt[@]} -gt 0 ]; then
   log "NOT built: ${unbuilt[*]} (the errors are above); Cxfiles with those bases fail until a rerun of this script builds them"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds Containerx's images (bootstrap/images.sh) for every host platform and
 # pushes the ones users build from to a registry, so a team can mirror them:
-# the frontend, the runtime and the guest bases asked for (all of CX_ARCHES
-# by default).
+# the frontend, the guest bases asked for (all of CX_ARCHES by default) and
+# the runtimes of their arches.
 # Cxfiles then name them there:
 #   # syntax=REGISTRY/PATH/frontend         (first line of the Cxfile)
 #   docker buildx build --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/ …
@@ -17,7 +17,10 @@ shift
 [ $# -gt 0 ] || set -- bases
 
 bash bootstrap/images.sh --platforms all "$@"
-images=(containerx/frontend:latest containerx/runtime:latest)
+images=(containerx/frontend:latest)
+for arch in $(node dist/guest-bases/arch-table.js runtime-arches "$@"); do
+  images+=("containerx/runtime:$(node dist/guest-bases/arch-table.js runtime-tag "$arch")")
+done
 for base in $(node dist/guest-bases/arch-table.js bases "$@"); do
   image=containerx/${base%/*}:${base#*/}
   # A base the mirror caught mid-sync kept from being built is not there to push (images.sh named it).

@@ -215,3 +215,12 @@ export const hasDebianBase = (arch: ArchName) => (ARCHES[arch] as GuestArch).min
 export function archForHost(machine: string): ArchName | undefined {
   return ARCH_NAMES.find((name) => ARCHES[name].unameMachine === machine);
 }
+
+/**
+ * The tag of an arch's runtime image: containerx/runtime:<arch> carries that
+ * arch's QEMU and firmware over layers every arch's runtime shares (the
+ * Dockerfile's runtime-common stage). `release` is CX_RUNTIME_TAG: the
+ * default `latest` gives <arch>, another release <release>-<arch>, the way
+ * Docker images name their variants (node:20-slim).
+ */
+export const runtimeTag = (release: string, arch: ArchName) => (release === "latest" ? arch : `${release}-${arch}`);

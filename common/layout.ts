@@ -32,7 +32,7 @@ export const LAYOUT = {
   /** A run step's build secrets, one file per id (BuildKit's secret mounts), shared into the guest at guestSecretsDir. */
   secretsDir: "/cx/secrets",
   guestSecretsDir: "/run/secrets",
-  /** The runtime's entrypoints (compiled launcher and build steps under /cx/runtime). */
+  /** The runtime's programs (runtime/programs.ts makes each an executable here). */
   launcher: "/cx/runtime/bin/cx-launch",
   populate: "/cx/runtime/bin/cx-populate",
   runStep: "/cx/runtime/bin/cx-run-step",

@@ -18,6 +18,9 @@ export const QEMU_IDS = {
 } as const;
 /** The i-th shared folder's device or backend. */
 export const shareId = (i: number) => `fs${i}`;
+
+/** QEMU's option values escape a comma by doubling it. */
+export const optionValue = (text: string) => text.replace(/,/g, ",,");
 const RUNTIME_IDS: ReadonlySet<string> = new Set(Object.values(QEMU_IDS));
 const RESERVED = [...RUNTIME_IDS, "fs<N>", `${QEMU_IDS.ram}<N>`];
 /** A numbered RAM backend is a further NUMA node's (runtime/vm/memory.ts). */

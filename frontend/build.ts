@@ -132,7 +132,7 @@ export async function build(gateway: Gateway, env: NodeJS.ProcessEnv): Promise<R
     const runtime = await gateway.resolveImageConfig(plan.runtimeImage, host, `[runtime] resolve ${plan.runtimeImage} for ${formatPlatform(host)}`)
       .catch((err: Error) => {
         throw new Error(`the runtime image ${plan.runtimeImage} is not available for ${formatPlatform(host)}: ${err.message} ` +
-          `(build it on this machine with bootstrap/images.sh --platforms all, which adds every host platform, ` +
+          `(build it on this machine with bootstrap/images.sh runtime/${plan.arch}, with --platforms all for every host platform, ` +
           "or take it from a mirror made with bootstrap/publish.sh: --build-arg CX_IMAGE_PREFIX=REGISTRY/PATH/)");
       });
     const definition = marshal(planToLLB(plan, convertOpts, host), { ignoreCache: plan.noCache, source: { filename, text, language: CXFILE_LANGUAGE } }).definition;

@@ -22,15 +22,40 @@ export function selectedArches(env: NodeJS.ProcessEnv = process.env): ArchName[]
 
 export type BaseName = `minimal/${ArchName}` | `debian/${ArchName}`;
 
+const RUNTIME_REQUEST = "runtime/";
+
+function checkedArch(request: string): ArchName {
+  const arch = request.slice(request.indexOf("/") + 1);
+  if (!isArchName(arch)) throw new Error(`unknown arch in '${request}' (arches: ${ARCH_NAMES.join(", ")})`);
+  return arch;
+}
+
+/**
+ * The arches whose runtime images (containerx/runtime:<arch>) a request
+ * needs: each base's arch, `runtime/<arch>` for a guest with a base of its
+ * own (a disk or firmware of the app's), every selected arch for `bases`,
+ * and for no request at all.
+ */
+export function runtimeArches(requests: readonly string[], env: NodeJS.ProcessEnv = process.env): ArchName[] {
+  const wanted = new Set<ArchName>(requests.length ? [] : selectedArches(env));
+  for (const request of requests) {
+    if (request.startsWith(RUNTIME_REQUEST)) wanted.add(checkedArch(request));
+    else for (const base of basesToBuild([request], env)) wanted.add(checkedArch(base));
+  }
+  return ARCH_NAMES.filter((a) => wanted.has(a));
+}
+
 /**
  * The guest bases a request names, in build order (a Debian base after the
  * minimal base whose kernel it takes), each once. A request is a base name
  * (`minimal/aarch64`, `debian/riscv64`) or `bases`: every selected arch's
- * minimal base and its Debian base where there is one.
+ * minimal base and its Debian base where there is one; `runtime/<arch>`
+ * names no base (runtimeArches).
  */
 export function basesToBuild(requests: readonly string[], env: NodeJS.ProcessEnv = process.env): BaseName[] {
   const wanted = new Set<BaseName>();
   for (const request of requests) {
+    if (request.startsWith(RUNTIME_REQUEST)) continue;
     if (request === "bases") {
       for (const arch of selectedArches(env)) {
         wanted.add(`minimal/${arch}`);
@@ -40,7 +65,7 @@ export function basesToBuild(requests: readonly string[], env: NodeJS.ProcessEnv
     }
     const [flavour, arch = ""] = request.split("/");
     if ((flavour !== "minimal" && flavour !== "debian") || !isArchName(arch)) {
-      throw new Error(`unknown guest base '${request}': ask for minimal/<arch> or debian/<arch> (arches: ${ARCH_NAMES.join(", ")}), or bases for all of CX_ARCHES`);
+      throw new Error(`unknown guest base '${request}': ask for minimal/<arch> or debian/<arch> (arches: ${ARCH_NAMES.join(", ")}), bases for all of CX_ARCHES, or runtime/<arch> for an arch's runtime alone`);
     }
     if (flavour === "debian" && !hasDebianBase(arch)) {
       throw new Error(`there is no debian/${arch}: Debian bases exist for ${ARCH_NAMES.filter(hasDebianBase).join(", ")}`);

@@ -3,26 +3,34 @@
  * prints the guest arches, `selected` those CX_ARCHES selects (arch-selection.ts), `qemu-packages` the Debian packages of their QEMUs,
  * `uefi-firmware` arch:package:code:vars of their UEFI flash images (where Debian has them),
  * `qemu-binary ARCH` the QEMU system emulator of one arch,
+ * `runtime-arches REQUEST…` the arches whose runtime images a request needs and `runtime-tag ARCH` an arch's tag (arch-selection.ts, arches.ts),
  * `host-platforms` the platforms the images are built for (common/host-platforms.ts),
  * `bases REQUEST…` the guest bases a request names, in build order (arch-selection.ts),
  * space-separated, so bootstrap and bench scripts keep no list of their own.
  */
-import { ARCHES, ARCH_NAMES, isArchName, type GuestArch } from "../common/arches.js";
+import { ARCHES, ARCH_NAMES, isArchName, runtimeTag, type ArchName, type GuestArch } from "../common/arches.js";
 import { HOST_PLATFORMS } from "../common/host-platforms.js";
-import { basesToBuild, selectedArches } from "./arch-selection.js";
+import { basesToBuild, runtimeArches, selectedArches } from "./arch-selection.js";
+
+function archArg(arch: string | undefined): ArchName {
+  if (!arch || !isArchName(arch)) throw new Error(`unknown guest arch '${arch ?? ""}' (known: ${ARCH_NAMES.join(", ")})`);
+  return arch;
+}
+
+/** The arches named, or all of them. */
+const archArgs = (args: string[]) => (args.length ? args.map(archArg) : ARCH_NAMES);
 
 const queries: Record<string, (args: string[]) => string[]> = {
   names: () => ARCH_NAMES,
   selected: () => selectedArches(),
-  "qemu-packages": () => [...new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuPackage))],
-  "uefi-firmware": () => ARCH_NAMES.flatMap((a) => {
+  "qemu-packages": (args) => [...new Set(archArgs(args).map((a) => ARCHES[a].qemuPackage))],
+  "uefi-firmware": (args) => archArgs(args).flatMap((a) => {
     const { uefi }: GuestArch = ARCHES[a];
     return uefi ? [[a, uefi.package, uefi.code, uefi.vars].join(":")] : [];
   }),
-  "qemu-binary": ([arch]) => {
-    if (!isArchName(arch)) throw new Error(`unknown guest arch '${arch}' (known: ${ARCH_NAMES.join(", ")})`);
-    return [ARCHES[arch].qemuBinary];
-  },
+  "qemu-binary": ([arch]) => [ARCHES[archArg(arch)].qemuBinary],
+  "runtime-arches": (requests) => runtimeArches(requests),
+  "runtime-tag": ([arch]) => [runtimeTag("latest", archArg(arch))],
   "host-platforms": () => [...HOST_PLATFORMS],
   bases: (requests) => basesToBuild(requests),
 };

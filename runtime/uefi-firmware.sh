@@ -6,6 +6,9 @@
 # usage: uefi-firmware.sh OUT arch:package:code:vars…  (from arch-table.js uefi-firmware)
 set -eu
 out=$1; shift
+mkdir -p "$out"
+# An arch with no UEFI firmware (mips, ppc64 …): an empty directory for the runtime to copy.
+[ $# -gt 0 ] || exit 0
 packages=$(for entry in "$@"; do echo "$entry" | cut -d: -f2; done | sort -u)
 apt-get update -qq
 # shellcheck disable=SC2086 # one word per package

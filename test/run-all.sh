@@ -18,11 +18,13 @@ bash bootstrap/compile.sh
 # What earlier runs left behind goes first, or a machine that runs the suite
 # again and again runs out of disk (test/e2e/leftovers.ts).
 node dist/test/e2e/leftovers.js
-# Word lists without spaces (paths under dist/, images.sh arguments).
+# Word lists without spaces (paths under dist/; images.sh arguments, a line per run).
 files=$(node dist/test/e2e/needs.js files "$@")
 images=$(node dist/test/e2e/needs.js images "$@")
-# shellcheck disable=SC2086
-bash bootstrap/images.sh $images
+while read -r run; do
+  # shellcheck disable=SC2086
+  bash bootstrap/images.sh $run </dev/null
+done <<<"$images"
 bash examples/hello/build-app.sh
 # shellcheck disable=SC2086
 node --test --test-concurrency=1 dist/test/unit/ $files

@@ -1,4 +1,4 @@
-import { ARCHES, ARCH_NAMES, hasDebianBase, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
+import { ARCHES, ARCH_NAMES, hasDebianBase, isArchName, runtimeTag, type ArchName, type GuestArch } from "../../common/arches.js";
 import { STANDARD_PATH } from "../../common/layout.js";
 import type { ProxyEnv } from "../../common/proxy.js";
 import { CxfileError, suggest, type Pos } from "../cxfile/errors.js";
@@ -82,6 +82,7 @@ export interface PlanOptions {
   readonly buildPlatform: Platform;
   /** Where the project's images come from; the local store by default. */
   readonly imagePrefix: string;
+  /** CX_RUNTIME_TAG: the release of the runtime images, each arch's tagged by runtimeTag. */
   readonly runtimeTag: string;
   /** --target: one of the file's targets, a variant of the top level; absent, the top level is the image, as a Dockerfile's last stage is. */
   readonly target?: string;
@@ -184,9 +185,10 @@ export function planBuild(spec: CxfileSpec, opts: PlanOptions): BuildPlan {
   const argEnv = spec.args.map((a) => `${a.name}=${a.value}`);
   const copies = stages.flatMap((s) => s.copy);
   const prefixes = target === undefined ? [""] : ["", `targets.${target}.`];
+  const base = resolveBase(spec, opts);
   return {
-    ...resolveBase(spec, opts),
-    runtimeImage: normalizeImageRef(`${opts.imagePrefix}runtime:${opts.runtimeTag}`),
+    ...base,
+    runtimeImage: normalizeImageRef(`${opts.imagePrefix}runtime:${runtimeTag(opts.runtimeTag, base.arch)}`),
     hostPlatforms: opts.hostPlatforms,
     buildPlatform: opts.buildPlatform,
     ...(target === undefined ? {} : { target }),

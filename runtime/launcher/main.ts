@@ -84,9 +84,8 @@ function consoleExitCode(outcome: ConsoleOutcome, notes: Notes): number {
 }
 
 /** A bring-your-own OS without the agent: only the VM and its console, and what that leaves out said once. */
-async function runWithoutAgent(kit: VmKit, place: Omit<VmPlace, "accel">, facts: HostSide, notes: Notes): Promise<number> {
+async function runWithoutAgent(kit: VmKit, place: Omit<VmPlace, "accel">, args: readonly string[], facts: HostSide, notes: Notes): Promise<number> {
   const { base, settings } = kit;
-  const args = process.argv.slice(2);
   if (args.length) throw new LaunchError(`this image boots its OS (${base.boot?.kind}) without the Containerx agent, so it runs no command; got: ${args.join(" ")}`);
   const volumes = facts.mounts.map((m) => m.path);
   if (volumes.length) notes.deviation(`volumes are not shared with the guest: it has no Containerx agent to mount them (${volumes.join(", ")})`);
@@ -99,7 +98,7 @@ async function runWithoutAgent(kit: VmKit, place: Omit<VmPlace, "accel">, facts:
   return consoleExitCode(outcome, notes);
 }
 
-async function main(): Promise<number> {
+async function main(args: readonly string[]): Promise<number> {
   const kit = await openVmKit();
   const { settings, base, size } = kit;
   const notes = notesFor(settings.log);
@@ -113,7 +112,7 @@ async function main(): Promise<number> {
   const side = await hostSide();
   if (!hasAgent(base)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
-    return runWithoutAgent(kit, { disk, stateDir: dir }, side, notes);
+    return runWithoutAgent(kit, { disk, stateDir: dir }, args, side, notes);
   }
   const config: VmFor = (accel, shares, resume) =>
     kit.vm({ disk, stateDir: dir, accel, shares, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
@@ -133,7 +132,7 @@ async function main(): Promise<number> {
   if (firstStart) await createOverlayDisk(disk, start.resume ? LAYOUT.snapshotDisk : await imageDisk(), settings.diskMiB);
 
   const spec: AppSpec = {
-    ...guestProcess(appArgv(settings.entrypoint, process.argv.slice(2)), container, settings.user),
+    ...guestProcess(appArgv(settings.entrypoint, args), container, settings.user),
     hostname: hostname(),
     clockNs: BigInt(Date.now()) * 1_000_000n,
     seed: randomBytes(32).toString("hex"),
@@ -170,16 +169,19 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    // Errors are said at every CX_LOG level, including when CX_LOG itself is wrong.
-    notesFor("quiet").error(err instanceof Error ? err.message : String(err));
-    process.exitCode = RUNTIME_FAILURE;
-  },
-).finally(() => {
-  // stdin (a pipe or terminal) would keep Node running after the app is gone.
-  process.stdin.destroy();
-});
+/** Runs the container's app with `args` (the container's command) and sets the exit code: runtime/launcher/entry.ts calls it. */
+export function launch(args: readonly string[]): void {
+  main(args).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      // Errors are said at every CX_LOG level, including when CX_LOG itself is wrong.
+      notesFor("quiet").error(err instanceof Error ? err.message : String(err));
+      process.exitCode = RUNTIME_FAILURE;
+    },
+  ).finally(() => {
+    // stdin (a pipe or terminal) would keep Node running after the app is gone.
+    process.stdin.destroy();
+  });
+}

@@ -12,7 +12,7 @@
  * holds little more than the second node's page structures. Elsewhere, RAM
  * larger than that is streamed whole, as before.
  */
-import { QEMU_IDS } from "../../common/qemu-options.js";
+import { optionValue, QEMU_IDS } from "../../common/qemu-options.js";
 
 /** RAM kept as a file in the snapshot layer: what a minimal or Debian guest touches while booting, with room. */
 export const MAPPED_RAM_MIB = 128;
@@ -40,8 +40,6 @@ export type RamBacking = "private" | "shared" | { readonly file: string; readonl
 
 /** The i-th node's memory backend. Ids are the migration stream's names for the RAM blocks, so save and resume must agree. */
 export const ramId = (i: number) => (i === 0 ? QEMU_IDS.ram : `${QEMU_IDS.ram}${i}`);
-
-const optionValue = (text: string) => text.replace(/,/g, ",,");
 
 function backend(node: RamNode, i: number, backing: RamBacking): string {
   const base = `id=${ramId(i)},size=${node.sizeMiB}M`;

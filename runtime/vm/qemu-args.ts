@@ -1,9 +1,6 @@
-import { QEMU_IDS as ID, shareId } from "../../common/qemu-options.js";
+import { QEMU_IDS as ID, optionValue, shareId } from "../../common/qemu-options.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
 import { memoryArgs, type RamBacking } from "./memory.js";
-
-/** QEMU's option values escape a comma by doubling it. */
-const optionValue = (text: string) => text.replace(/,/g, ",,");
 
 function shareArgs(share: HostShare, i: number): string[] {
   const id = shareId(i);

@@ -1,10 +1,10 @@
 /**
  * What each end-to-end test file needs built before it runs: the guest bases
- * (bootstrap/images.sh's requests) and whether it builds for every host
- * platform. The test command (test/run-all.sh) asks this file, so running a
- * few files sets up only what they use:
+ * and runtimes (bootstrap/images.sh's requests) and whether it builds for
+ * every host platform. The test command (test/run-all.sh) asks this file, so
+ * running a few files sets up only what they use:
  *
- *   node dist/test/e2e/needs.js images [NAME…]  the images.sh arguments
+ *   node dist/test/e2e/needs.js images [NAME…]  the images.sh runs, one per line
  *   node dist/test/e2e/needs.js files [NAME…]   the compiled test files
  *
  * NAME is a file's name without .test.ts (hello, registry …); none means all.
@@ -12,6 +12,7 @@
 import { selectedArches } from "../../guest-bases/arch-selection.js";
 
 export interface Needs {
+  /** images.sh requests: guest bases (with their arches' runtimes), and runtime/<arch> for an arch with no base used. */
   readonly bases: readonly string[];
   /** Builds and pushes images for every host platform (common/host-platforms.ts). */
   readonly allPlatforms?: true;
@@ -26,7 +27,8 @@ export const E2E_NEEDS: Readonly<Record<string, Needs>> = {
   arches: { bases: selectedArches().map((a) => `minimal/${a}`) },
   "build-habits": HELLO,
   "disk-base": HELLO,
-  "own-os": HELLO,
+  // UEFI on aarch64 and x86_64, U-Boot on the four virt/q35 machines.
+  "own-os": { bases: ["minimal/aarch64", "runtime/arm", "runtime/riscv64", "runtime/x86_64"] },
   registry: { bases: ["minimal/aarch64"], allPlatforms: true },
   runtime: HELLO,
   snapshot: HELLO,
@@ -38,16 +40,23 @@ export function selected(names: readonly string[]): string[] {
   return names.length ? [...names] : Object.keys(E2E_NEEDS);
 }
 
-export function imagesArgs(names: readonly string[]): string[] {
+/**
+ * The images.sh runs the files need: every request on this engine's own
+ * platform, then, where a file builds for every host platform, its requests
+ * alone for all of them (so the other arches' runtimes are not built under
+ * qemu-user for nothing).
+ */
+export function imagesArgs(names: readonly string[]): string[][] {
   const needs = selected(names).map((n) => E2E_NEEDS[n]!);
-  const bases = [...new Set(needs.flatMap((n) => n.bases))];
-  return [...(needs.some((n) => n.allPlatforms) ? ["--platforms", "all"] : []), ...bases];
+  const requests = (of: readonly Needs[]) => [...new Set(of.flatMap((n) => n.bases))];
+  const everyPlatform = needs.filter((n) => n.allPlatforms);
+  return [requests(needs), ...(everyPlatform.length ? [["--platforms", "all", ...requests(everyPlatform)]] : [])];
 }
 
 if (process.argv[1]?.endsWith("/needs.js")) {
   const [what, ...names] = process.argv.slice(2);
   try {
-    if (what === "images") console.log(imagesArgs(names).join("\n"));
+    if (what === "images") console.log(imagesArgs(names).map((run) => run.join(" ")).join("\n"));
     else if (what === "files") console.log(selected(names).map((n) => `dist/test/e2e/${n}.test.js`).join("\n"));
     else throw new Error("usage: needs.js images|files [NAME…]");
   } catch (err) {

@@ -135,10 +135,10 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
     assert.deepEqual(calls.map((c) => c.method),
       ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "ResolveImageConfig", "Solve", "ReadDir", "ResolveImageConfig", "Solve"]);
     assert.deepEqual([calls[2].req.FilePath, calls[4].req.FilePath], ["Cxfile", ".dockerignore"]);
-    assert.deepEqual([calls[5].req.Ref, calls[8].req.Ref], ["docker.io/containerx/minimal:aarch64", "docker.io/containerx/runtime:latest"]);
+    assert.deepEqual([calls[5].req.Ref, calls[8].req.Ref], ["docker.io/containerx/minimal:aarch64", "docker.io/containerx/runtime:aarch64"]);
     assert.deepEqual([calls[7].req.DirPath], ["."], "the copy source is looked for before anything is built");
     const ops = decodeOps(calls[9].req);
-    const runtimes = ops.filter((o) => o.source?.identifier === "docker-image://docker.io/containerx/runtime:latest");
+    const runtimes = ops.filter((o) => o.source?.identifier === "docker-image://docker.io/containerx/runtime:aarch64");
     assert.deepEqual(runtimes.map((o) => o.platform!.Architecture).sort(), ["amd64", "arm64"], "the image is the arm64 runtime; steps use the worker's");
     assert.ok(ops.filter((o) => o.exec).every((o) => o.platform!.Architecture === "amd64"), "every step runs natively on the worker");
 
@@ -149,7 +149,7 @@ test("a build reads the Cxfile, solves the app graph and returns ref plus image 
     assert.equal(config.config.Labels["org.containerx.guest.arch"], "aarch64");
     assert.deepEqual(config.history.map((h: { created_by: string }) => h.created_by.split(" ")[0]), ["runtime", "containerx:", "containerx:", "containerx:"], "base, overlay, snapshot");
     assert.equal(result.metadata["annotation.org.containerx.guest.arch"].toString(), "aarch64", "manifest annotations for the image exporter");
-    assert.equal(result.metadata["annotation.org.opencontainers.image.base.name"].toString(), "docker.io/containerx/runtime:latest");
+    assert.equal(result.metadata["annotation.org.opencontainers.image.base.name"].toString(), "docker.io/containerx/runtime:aarch64");
 
     await gateway.returnResult(result);
     assert.equal(calls.at(-1)!.method, "Return");
@@ -226,8 +226,8 @@ test("a guest base image that is not there is named, with where it comes from, b
 test("a runtime image missing for a host platform is named, with how to build it for every platform", async () => {
   await withGateway("base: minimal/aarch64\n", async (gateway) => {
     const err = await build(gateway, env).then(() => assert.fail("the build should fail"), (e: unknown) => e);
-    assert.match(String(err), /the runtime image docker.io\/containerx\/runtime:latest is not available for linux\/arm64: .*not found \(build it on this machine with bootstrap\/images.sh --platforms all/);
-  }, { missing: ["docker.io/containerx/runtime:latest"] });
+    assert.match(String(err), /the runtime image docker.io\/containerx\/runtime:aarch64 is not available for linux\/arm64: .*not found \(build it on this machine with bootstrap\/images.sh runtime\/aarch64, with --platforms all/);
+  }, { missing: ["docker.io/containerx/runtime:aarch64"] });
 });
 
 test("build args, target, labels, --no-cache and .dockerignore reach the graph and the config", async () => {

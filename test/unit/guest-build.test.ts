@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { E2E_NEEDS, imagesArgs } from "../e2e/needs.js";
-import { basesToBuild, selectedArches } from "../../guest-bases/arch-selection.js";
+import { basesToBuild, runtimeArches, selectedArches } from "../../guest-bases/arch-selection.js";
+import { runtimeTag } from "../../common/arches.js";
 import { busyboxApplets } from "../../guest-bases/busybox-applets.js";
 import { moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
 import { makeFailure } from "../../guest-bases/make-failure.js";
@@ -76,14 +77,27 @@ test("a request for bases names exactly those, each once, a Debian base after th
   assert.throws(() => basesToBuild(["debian/ppc64"]), /there is no debian\/ppc64: Debian bases exist for aarch64, arm, riscv64, x86_64/);
   assert.throws(() => basesToBuild(["minimal/sparc"]), /unknown guest base 'minimal\/sparc': ask for minimal\/<arch> or debian\/<arch> \(arches: aarch64, /);
   assert.throws(() => basesToBuild(["runtime"]), /unknown guest base 'runtime'/);
+  assert.deepEqual(basesToBuild(["runtime/x86_64", "minimal/arm"]), ["minimal/arm"], "a runtime request names no base");
+});
+
+test("the runtimes a request needs: each base's arch, runtime/<arch>, every selected arch for bases or for nothing", () => {
+  assert.deepEqual(runtimeArches(["debian/riscv64", "minimal/aarch64"], {}), ["aarch64", "riscv64"]);
+  assert.deepEqual(runtimeArches(["runtime/x86_64", "minimal/aarch64", "runtime/aarch64"], {}), ["aarch64", "x86_64"]);
+  assert.deepEqual(runtimeArches([], {}), selectedArches({}));
+  assert.deepEqual(runtimeArches(["bases"], { CX_ARCHES: "ppc64" }), selectedArches({ CX_ARCHES: "ppc64" }));
+  assert.throws(() => runtimeArches(["runtime/sparc"], {}), /unknown arch in 'runtime\/sparc'/);
+  assert.equal(runtimeTag("latest", "riscv64"), "riscv64");
+  assert.equal(runtimeTag("1.2", "riscv64"), "1.2-riscv64", "a release tags its variants as Docker images do");
 });
 
 test("every end-to-end test file says what it needs, and the test command's setup is what they need together", async () => {
   const files = (await readdir(fileURLToPath(new URL("../e2e/", import.meta.url)))).filter((f) => f.endsWith(".test.js")).map((f) => f.replace(/\.test\.js$/, ""));
   assert.deepEqual(Object.keys(E2E_NEEDS).sort(), files.sort());
-  assert.deepEqual(imagesArgs(["hello", "snapshot"]), ["minimal/aarch64"]);
-  assert.deepEqual(imagesArgs(["registry"]).slice(0, 2), ["--platforms", "all"]);
-  assert.ok(imagesArgs([]).includes("debian/riscv64") && imagesArgs([]).includes("minimal/mips"));
+  assert.deepEqual(imagesArgs(["hello", "snapshot"]), [["minimal/aarch64"]]);
+  assert.deepEqual(imagesArgs(["registry", "own-os"]), [["minimal/aarch64", "runtime/arm", "runtime/riscv64", "runtime/x86_64"], ["--platforms", "all", "minimal/aarch64"]],
+    "every platform only for what the registry test builds");
+  const all = imagesArgs([])[0]!;
+  assert.ok(all.includes("debian/riscv64") && all.includes("minimal/mips") && all.includes("runtime/x86_64"));
   assert.throws(() => imagesArgs(["helo"]), /no end-to-end test file named helo; known: hello, /);
 });
 

@@ -47,7 +47,7 @@ test("every op's metadata key is the sha256 of its bytes, and the terminal op is
 test("the graph fetches the base, populates the overlay offline and stacks the layers", () => {
   const ops = convert().definition.def.map(decode);
   const sources = ops.filter((o) => o.source).map((o) => o.source!.identifier);
-  assert.deepEqual(sources.sort(), ["docker-image://docker.io/containerx/minimal:aarch64", "docker-image://docker.io/containerx/runtime:latest", "local://context"]);
+  assert.deepEqual(sources.sort(), ["docker-image://docker.io/containerx/minimal:aarch64", "docker-image://docker.io/containerx/runtime:aarch64", "local://context"]);
   const execs = ops.filter((o) => o.exec);
   const populate = execs.find((o) => o.exec!.meta.args[0] === "/cx/runtime/bin/cx-populate")!.exec!;
   assert.equal(populate.meta.args[0], "/cx/runtime/bin/cx-populate");

@@ -10,7 +10,7 @@ test("a base name resolves to its guest arch and image", () => {
   const plan = planBuild(parseCxfile("base: minimal/aarch64\ncopy:\n  - b: /b\n  - a: /a\n  - b: /c\n", "Cxfile"), opts);
   assert.equal(plan.arch, "aarch64");
   assert.equal(plan.baseImage, "docker.io/containerx/minimal:aarch64");
-  assert.equal(plan.runtimeImage, "docker.io/containerx/runtime:latest");
+  assert.equal(plan.runtimeImage, "docker.io/containerx/runtime:aarch64");
   assert.deepEqual(plan.contextPaths, ["a", "b"]);
   assert.equal(plan.app.workdir, "/");
   assert.ok(plan.app.env.some((e) => e.startsWith("PATH=")));
