@@ -28,37 +28,58 @@ ARG UEFI_FIRMWARE=
 COPY runtime/uefi-firmware.sh /usr/local/bin/
 RUN uefi-firmware.sh /firmware ${UEFI_FIRMWARE}
 
-# What every arch's runtime shares, so images of different guest arches share these layers.
-FROM ${DEBIAN_IMAGE} AS runtime-common
+# Every package the runtime's files come from, installed once for all arches.
+FROM ${DEBIAN_IMAGE} AS runtime-packages
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      qemu-utils e2fsprogs virtiofsd nodejs \
+      qemu-utils e2fsprogs virtiofsd nodejs busybox \
  && rm -rf /var/lib/apt/lists/*
+COPY runtime/host-files.sh /usr/local/bin/
 
 # The programs, one bundled script each, and their executables (runtime/programs.ts): no node_modules.
 # A stage of its own, copied last into every arch's runtime: a code change does not
 # reinstall QEMU, and every arch's runtime gets the same layers.
-FROM runtime-common AS programs
+FROM runtime-packages AS programs
 COPY --from=build /src/bundle/lib /cx/runtime/lib
 COPY --from=build /src/bundle/bin /cx/runtime/bin
-# Startup snapshots, made by the node that will deserialize them.
+# Startup snapshots, made by the node that will deserialize them (the runtime's is a copy of this one).
 RUN for s in /cx/runtime/lib/*.snapshot.cjs; do node --snapshot-blob "${s%.snapshot.cjs}.blob" --build-snapshot "$s"; done
 
-# containerx/runtime:<arch>: one guest arch's QEMU and firmware over the common layers.
-FROM runtime-common AS runtime
-# The arch's QEMU package and firmware, from the shared arch table (common/arches.ts).
+# The runtime's shared layer: the files every arch's runtime runs besides QEMU
+# (arch-table.js runtime-files), busybox's commands where Debian's are not
+# taken, and the directories a container expects. `docker exec CONTAINER guest
+# CMD…` runs CMD in the guest; a plain `docker exec CONTAINER sh` stays the runtime's shell.
+FROM runtime-packages AS shared-files
+ARG RUNTIME_FILES=
+RUN host-files.sh /files /nonexistent ${RUNTIME_FILES} \
+ && for cmd in $(busybox --list); do [ -e "/files/usr/bin/$cmd" ] || ln -s busybox "/files/usr/bin/$cmd"; done \
+ && mkdir -p -m 1777 /files/tmp /files/var/tmp \
+ && mkdir -p /files/root /files/usr/local/bin \
+ && ln -s /cx/runtime/bin/cx-exec /files/usr/local/bin/guest
+
+# One arch's QEMU (arch-table.js qemu-packages) and its files (qemu-files) that the shared layer lacks.
 # qemu-version: a build-time snapshot resumes only into the QEMU that saved it; the launcher compares this.
+FROM runtime-packages AS qemu-files
 ARG QEMU_PACKAGES=qemu-system-arm
+ARG QEMU_FILES=qemu-system-aarch64
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${QEMU_PACKAGES} \
- && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /cx/runtime \
- && dpkg-query -W -f '${Version}\n' qemu-system-common > /cx/runtime/qemu-version
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=shared-files /files /shared
+RUN host-files.sh /files /shared ${QEMU_FILES} \
+ && mkdir -p /files/cx/runtime \
+ && dpkg-query -W -f '${Version}\n' qemu-system-common > /files/cx/runtime/qemu-version
+
+# containerx/runtime:<arch>: nothing but the files it runs, the shared ones first
+# so that images of different guest arches share those layers.
+FROM scratch AS runtime
+COPY --from=shared-files /files /
+COPY --from=qemu-files /files /
 COPY --from=firmware /firmware /cx/runtime/firmware
 COPY --from=programs /cx/runtime/lib /cx/runtime/lib
 COPY --from=programs /cx/runtime/bin /cx/runtime/bin
-# `docker exec CONTAINER guest CMD…` runs CMD in the guest; a plain `docker exec CONTAINER sh` stays the runtime's shell.
-RUN ln -s /cx/runtime/bin/cx-exec /usr/local/bin/guest
+# Debian's PATH, which an image from scratch does not inherit.
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 ENTRYPOINT ["/cx/runtime/bin/cx-launch"]
 
 # Debian's nodejs alone: no npm in the image, and nothing to install under

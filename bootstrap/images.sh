@@ -109,7 +109,8 @@ for arch in "${runtime_arches[@]}"; do
   phase "runtime image $arch" bash bootstrap/build-platforms.sh "$image" "$runtime_platforms" --target runtime \
     --label "$PLATFORMS_LABEL=$runtime_platforms" \
     --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
-    --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg UEFI_FIRMWARE="$(table uefi-firmware "$arch")" .
+    --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg QEMU_FILES="$(table qemu-files "$arch")" \
+    --build-arg RUNTIME_FILES="$(table runtime-files)" --build-arg UEFI_FIRMWARE="$(table uefi-firmware "$arch")" .
   runtimes+=("$image")
 done
 

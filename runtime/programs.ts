@@ -18,6 +18,9 @@ export interface RuntimeProgram {
   readonly snapshot?: true;
 }
 
+import type { GuestArch } from "../common/arches.js";
+import { VIRTIOFSD } from "./vm/virtiofsd.js";
+
 export const RUNTIME_BIN = "/cx/runtime/bin";
 export const RUNTIME_LIB = "/cx/runtime/lib";
 
@@ -44,3 +47,31 @@ export function programScript(name: string, program: RuntimeProgram): string {
   if (!program.snapshot) return `#!/bin/sh\n${bundle}`;
   return `#!/bin/sh\n[ -z "\${NODE_OPTIONS:-}" ] || ${bundle}exec /usr/bin/node --snapshot-blob ${RUNTIME_LIB}/${name}.blob -- "$@"\n`;
 }
+
+/** Debian's node reads the builtins it keeps outside its binary at every start, from these paths compiled into libnode. */
+const NODE_BUILTINS = ["acorn/dist/acorn.js", "acorn-walk/dist/walk.js", "cjs-module-lexer/lexer.js", "cjs-module-lexer/dist/lexer.js",
+  "minimatch/dist/cjs/index.bundle.js", "undici/undici-fetch.js"].map((f) => `/usr/share/nodejs/${f}`);
+
+/**
+ * The host files of the runtime image besides the programs, from Debian's
+ * packages: what the programs and the launcher start, each with its shared
+ * libraries (runtime/host-files.sh), and nothing else, so an app image
+ * carries no package manager, docs or unused tools. Shared by every arch:
+ * node; virtiofsd for volumes; qemu-img, qemu-io, debugfs, e2fsck and cp for
+ * the disk steps; sh, find, touch, mkdir and dirname for the layer copy
+ * (frontend/convert/image-layer.ts); stty for a terminal; busybox for a
+ * shell's everyday commands in `docker exec` and `docker run --entrypoint`.
+ */
+export const RUNTIME_HOST_FILES: readonly string[] = [
+  "node", ...NODE_BUILTINS, VIRTIOFSD, "qemu-img", "qemu-io", "debugfs", "e2fsck", "cp", "sh", "find", "touch", "mkdir", "dirname", "stty", "busybox",
+  "/etc/passwd", "/etc/group",
+];
+
+/**
+ * One arch's layer of the runtime image: its QEMU, the data directories that
+ * QEMU searches (BIOS, option ROMs, device trees, OpenSBI: /usr/share/qemu,
+ * /usr/share/seabios …, as it lists them) and its loadable modules (display,
+ * USB and audio devices a Cxfile's guest.qemu_args may add), under this
+ * machine's multiarch directory.
+ */
+export const qemuHostFiles = (arch: GuestArch): readonly string[] => [arch.qemuBinary, `qemu-data:${arch.qemuBinary}`, "/usr/lib/*/qemu"];
