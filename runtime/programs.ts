@@ -1,3 +1,6 @@
+import type { GuestArch } from "../common/arches.js";
+import { VIRTIOFSD } from "./vm/virtiofsd.js";
+
 /**
  * The runtime image's programs. Each is an executable under /cx/runtime/bin
  * (LAYOUT names the ones other code starts) that runs one bundled script in
@@ -17,9 +20,6 @@ export interface RuntimeProgram {
   readonly entry: string;
   readonly snapshot?: true;
 }
-
-import type { GuestArch } from "../common/arches.js";
-import { VIRTIOFSD } from "./vm/virtiofsd.js";
 
 export const RUNTIME_BIN = "/cx/runtime/bin";
 export const RUNTIME_LIB = "/cx/runtime/lib";
