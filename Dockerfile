@@ -34,7 +34,6 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       qemu-utils e2fsprogs virtiofsd nodejs busybox \
  && rm -rf /var/lib/apt/lists/*
-COPY runtime/host-files.sh /usr/local/bin/
 
 # The programs, one bundled script each, and their executables (runtime/programs.ts): no node_modules.
 # A stage of its own, copied last into every arch's runtime: a code change does not
@@ -51,6 +50,7 @@ RUN for s in /cx/runtime/lib/*.snapshot.cjs; do node --snapshot-blob "${s%.snaps
 # CMD…` runs CMD in the guest; a plain `docker exec CONTAINER sh` stays the runtime's shell.
 FROM runtime-packages AS shared-files
 ARG RUNTIME_FILES=
+COPY runtime/host-files.sh /usr/local/bin/
 RUN host-files.sh /files /nonexistent ${RUNTIME_FILES} \
  && for cmd in $(busybox --list); do [ -e "/files/usr/bin/$cmd" ] || ln -s busybox "/files/usr/bin/$cmd"; done \
  && mkdir -p -m 1777 /files/tmp /files/var/tmp \
@@ -66,6 +66,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${QEMU_PACKAGES} \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=shared-files /files /shared
+COPY runtime/host-files.sh /usr/local/bin/
 RUN host-files.sh /files /shared ${QEMU_FILES} \
  && mkdir -p /files/cx/runtime \
  && dpkg-query -W -f '${Version}\n' qemu-system-common > /files/cx/runtime/qemu-version

@@ -101,6 +101,7 @@ PLATFORMS_LABEL=org.containerx.platforms
 kept_platforms() { bash bootstrap/kept-platforms.sh "$1" "$PLATFORMS"; }
 
 runtimes=()
+runtime_files=$(table runtime-files)
 for arch in "${runtime_arches[@]}"; do
   image=containerx/runtime:$(table runtime-tag "$arch")
   runtime_platforms=$(kept_platforms "$image")
@@ -110,7 +111,7 @@ for arch in "${runtime_arches[@]}"; do
     --label "$PLATFORMS_LABEL=$runtime_platforms" \
     --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE" \
     --build-arg QEMU_PACKAGES="$qemu_packages" --build-arg QEMU_FILES="$(table qemu-files "$arch")" \
-    --build-arg RUNTIME_FILES="$(table runtime-files)" --build-arg UEFI_FIRMWARE="$(table uefi-firmware "$arch")" .
+    --build-arg RUNTIME_FILES="$runtime_files" --build-arg UEFI_FIRMWARE="$(table uefi-firmware "$arch")" .
   runtimes+=("$image")
 done
 

@@ -219,7 +219,7 @@ export function archForHost(machine: string): ArchName | undefined {
 /**
  * The tag of an arch's runtime image: containerx/runtime:<arch> carries that
  * arch's QEMU and firmware over layers every arch's runtime shares (the
- * Dockerfile's runtime-common stage). `release` is CX_RUNTIME_TAG: the
+ * Dockerfile's shared-files stage). `release` is CX_RUNTIME_TAG: the
  * default `latest` gives <arch>, another release <release>-<arch>, the way
  * Docker images name their variants (node:20-slim).
  */

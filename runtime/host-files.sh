@@ -14,6 +14,8 @@ set -eu
 out=$1 except=$2
 shift 2
 list=$(mktemp)
+kept=$(mktemp)
+trap 'rm -f "$list" "$kept"' EXIT
 
 canon() { # the path with the symlinks of its directory resolved, its last component kept
   dir=$(realpath "$(dirname "$1")")
@@ -65,7 +67,6 @@ for item in "$@"; do
   fi
 done
 
-kept=$(mktemp)
 sort -u "$list" | while read -r p; do
   if [ ! -e "$except/$p" ] && [ ! -L "$except/$p" ]; then echo "$p"; fi
 done >"$kept"
