@@ -18,14 +18,6 @@ export interface GuestArch {
   /** Properties added to -machine, unless the app chose another machine: under TCG (emulation), and when QEMU loads the kernel itself. */
   readonly machineOptions?: { readonly tcg?: readonly string[]; readonly kernelBoot?: readonly string[] };
   readonly cpu: string;
-  /**
-   * The machine takes a NUMA node of memory alone (-numa with no CPUs), so
-   * guest RAM can be split: a snapshot maps its first node from a file and
-   * streams the rest (runtime/vm/memory.ts). QEMU refuses this on malta (no
-   * NUMA), on riscv's virt (a node is a socket of harts) and on pseries (256M
-   * nodes).
-   */
-  readonly cpulessNumaNode?: true;
   /** Big-endian guests: virtiofs passes FUSE messages in the guest's byte order, which virtiofsd does not convert, so their volumes use 9p. */
   readonly bigEndian?: true;
   /** Serial console device name as the guest kernel sees it. */
@@ -67,7 +59,6 @@ const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIA
 
 export const ARCHES = {
   aarch64: {
-    cpulessNumaNode: true,
     unameMachine: "aarch64",
     debianArch: "arm64",
     ociArch: "arm64",
@@ -84,7 +75,6 @@ export const ARCHES = {
     uefi: { package: "qemu-efi-aarch64", code: "/usr/share/AAVMF/AAVMF_CODE.no-secboot.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
   },
   arm: {
-    cpulessNumaNode: true,
     unameMachine: "armv7l",
     debianArch: "armhf",
     ociArch: "arm",
@@ -115,7 +105,6 @@ export const ARCHES = {
     uefi: { package: "qemu-efi-riscv64", code: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_CODE.fd", vars: "/usr/share/qemu-efi-riscv64/RISCV_VIRT_VARS.fd" },
   },
   x86_64: {
-    cpulessNumaNode: true,
     unameMachine: "x86_64",
     debianArch: "amd64",
     ociArch: "amd64",

@@ -22,9 +22,8 @@ export const shareId = (i: number) => `fs${i}`;
 /** QEMU's option values escape a comma by doubling it. */
 export const optionValue = (text: string) => text.replace(/,/g, ",,");
 const RUNTIME_IDS: ReadonlySet<string> = new Set(Object.values(QEMU_IDS));
-const RESERVED = [...RUNTIME_IDS, "fs<N>", `${QEMU_IDS.ram}<N>`];
-/** A numbered RAM backend is a further NUMA node's (runtime/vm/memory.ts). */
-const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^fs\d+$/.test(id) || new RegExp(`^${QEMU_IDS.ram}\\d+$`).test(id);
+const RESERVED = [...RUNTIME_IDS, "fs<N>"];
+const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^fs\d+$/.test(id);
 
 export interface QemuArgsProblem {
   /** Index of the offending argument. */

@@ -5,7 +5,6 @@ import type { Port } from "../../common/guest-env.js";
 import type { SharedFolder } from "../agent/protocol.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
-import { ramNodes, type RamNode } from "./memory.js";
 import type { LauncherSettings } from "./settings.js";
 
 export type Accel = "kvm" | "tcg";
@@ -22,8 +21,6 @@ export interface VmConfig {
   readonly cpu: string;
   readonly accel: Accel;
   readonly memoryMiB: number;
-  /** memoryMiB in NUMA nodes (memory.ts): what a snapshot maps from a file, and the rest. */
-  readonly ram: readonly RamNode[];
   readonly cpus: number;
   /** TCG translation cache size; QEMU's default (1 GiB) when absent. */
   readonly tbSizeMiB?: number;
@@ -57,7 +54,7 @@ export interface VmConfig {
   readonly extraArgs: readonly string[];
 }
 
-/** A snapshot's files: QEMU's migration stream, and the RAM file of the mapped node (memory.ts). */
+/** A snapshot's files: QEMU's migration stream, and the guest's RAM file (memory.ts). */
 export interface SnapshotFiles {
   readonly state: string;
   readonly ram: string;
@@ -166,8 +163,6 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     cpu: settings.cpu ?? arch.cpu,
     accel,
     memoryMiB: size.memoryMiB,
-    // The table's own machine only: an app's choice may not take a CPU-less node.
-    ram: ramNodes(size.memoryMiB, arch.cpulessNumaNode === true && (settings.machine ?? arch.machine) === arch.machine),
     cpus: size.cpus,
     ...(size.tbSizeMiB === undefined ? {} : { tbSizeMiB: size.tbSizeMiB }),
     boot: vmBoot(base, settings, place.baseDir ?? LAYOUT.baseDir, stateDir),

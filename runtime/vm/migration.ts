@@ -1,7 +1,7 @@
 /**
  * Saving a machine to a build-time snapshot and resuming it: QEMU's migration
  * to and from a file, with x-ignore-shared set on both sides so that RAM
- * backed by a shared file (the snapshot's mapped node, memory.ts) stays out
+ * backed by a shared file (the snapshot's RAM file, memory.ts) stays out
  * of the stream. QEMU 10 sets that capability only over QMP, and the two
  * sides must agree, so both are here.
  */

@@ -45,11 +45,8 @@ function agentArgs(socket: string | undefined): string[] {
     "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`];
 }
 
-// virtiofsd maps guest RAM, so with virtiofs volumes it is a shareable memfd.
-// Otherwise it is private: QEMU resuming a stream zero-fills untouched RAM
-// cheaply there, at a third of a memfd's cost. A snapshot's mapped node is
-// its file. The ids are the same in every case, so a machine saved with one
-// backing resumes into another.
+// virtiofsd maps guest RAM, so with virtiofs volumes it is a shareable memfd;
+// otherwise it is private. A snapshot's RAM is its file (memory.ts).
 function ramBacking(vm: VmConfig): RamBacking {
   if (vm.snapshot) return { file: vm.snapshot.ram, mode: vm.snapshot.mode };
   return vm.shares.some((s) => s.fstype === "virtiofs") ? "shared" : "private";
@@ -70,11 +67,11 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
   const own = vm.machine === vm.arch.machine ? vm.arch.machineOptions : undefined;
   const machineOptions = [...(vm.accel === "tcg" ? own?.tcg ?? [] : []), ...(vm.boot.kind === "kernel" ? own?.kernelBoot ?? [] : [])];
-  const memory = memoryArgs(vm.ram, ramBacking(vm), vm.cpus);
+  const memory = memoryArgs(vm.memoryMiB, ramBacking(vm));
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
     ...memory.args,
-    "-machine", [vm.machine, ...machineOptions, ...(memory.machineProperty ? [memory.machineProperty] : [])].join(","),
+    "-machine", [vm.machine, ...machineOptions, memory.machineProperty].join(","),
     "-accel", accel,
     "-cpu", cpu,
     "-m", `${vm.memoryMiB}M`,

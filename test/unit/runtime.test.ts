@@ -4,7 +4,6 @@ import { ARCHES, ARCH_NAMES } from "../../common/arches.js";
 import { encodeFrame, encodeSpec, exitCodeOf, FrameDecoder } from "../../runtime/agent/protocol.js";
 import { chooseAccel } from "../../runtime/launcher/accel.js";
 import type { GuestBase, SnapshotRun, VmConfig } from "../../runtime/vm/config.js";
-import { MAPPED_RAM_MIB, ramNodes } from "../../runtime/vm/memory.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import { buildQemuArgs } from "../../runtime/vm/qemu-args.js";
 import { notesFor } from "../../runtime/launcher/notes.js";
@@ -102,7 +101,7 @@ test("settings come from CX_* variables and bad values are explained", () => {
 
 test("the QEMU command line boots the kernel with the disk and the agent port", () => {
   const vm: VmConfig = {
-    arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, ram: [{ sizeMiB: 512, mapped: false }], cpus: 2, boot: { kind: "kernel", kernel: "/k", initrd: "/i", args: ["console=ttyAMA0", "quiet"] },
+    arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, boot: { kind: "kernel", kernel: "/k", initrd: "/i", args: ["console=ttyAMA0", "quiet"] },
     disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", qmpSocket: "/s/qmp.sock", console: { file: "/s/console.log" }, extraArgs: [], shares: [], ports: [],
     shareSlots: 2, idleShareDir: "/s/no-volume",
   };
@@ -141,40 +140,37 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.equal(buildQemuArgs({ ...vm, accel: "kvm", cpus: 1 }).args[buildQemuArgs({ ...vm, accel: "kvm" }).args.indexOf("-cpu") + 1], "host");
 });
 
-test("guest RAM: the snapshot maps its first node from a file, and a machine that takes a CPU-less node has the rest in a second", () => {
-  assert.deepEqual(ramNodes(64, true), [{ sizeMiB: 64, mapped: true }], "small enough to map whole");
-  assert.deepEqual(ramNodes(512, true), [{ sizeMiB: MAPPED_RAM_MIB, mapped: true }, { sizeMiB: 512 - MAPPED_RAM_MIB, mapped: false }]);
-  assert.deepEqual(ramNodes(512, false), [{ sizeMiB: 512, mapped: false }], "streamed whole where the machine has no such node");
+test("guest RAM: a snapshot maps all of it from one file, the same backend id whatever backs it", () => {
   const manifest = (arch: BaseManifest["arch"]): GuestBase => ({ arch: arch as GuestBase["arch"], flavour: "minimal", kernelArgs: [] });
   const place = { disk: "/d", stateDir: "/s", accel: "tcg" as const, size: { memoryMiB: 512, cpus: 2, notes: [] } };
   const files = { state: "/cx/snapshot/state", ram: "/cx/snapshot/ram" };
-  const aarch64 = (env: NodeJS.ProcessEnv = {}, snapshot?: SnapshotRun) =>
-    vmConfigFor(manifest("aarch64"), settingsFromEnv(env), { ...place, ...(snapshot ? { snapshot } : {}) });
-  assert.equal(aarch64().ram.length, 2);
-  assert.equal(vmConfigFor(manifest("mips"), settingsFromEnv({}), place).ram.length, 1, "malta takes no NUMA node");
-  assert.equal(aarch64({ CX_MACHINE: "sbsa-ref" }).ram.length, 1, "an app's own machine may not take one either");
+  const config = (arch: BaseManifest["arch"], snapshot?: SnapshotRun) =>
+    vmConfigFor(manifest(arch), settingsFromEnv({}), { ...place, ...(snapshot ? { snapshot } : {}) });
   const flags = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
-  const cold = buildQemuArgs(aarch64()).args;
-  assert.deepEqual(flags(cold, "-object"), ["memory-backend-ram,id=cxram,size=128M", "memory-backend-ram,id=cxram1,size=384M"]);
-  assert.deepEqual(flags(cold, "-numa"), ["node,nodeid=0,cpus=0-1,memdev=cxram", "node,nodeid=1,memdev=cxram1"]);
-  assert.equal(flags(cold, "-machine")[0], "virt", "the nodes name their backends, not the machine");
-  const save = buildQemuArgs(aarch64({}, { mode: "save", ...files })).args;
-  assert.deepEqual(flags(save, "-object"), ["memory-backend-file,id=cxram,size=128M,mem-path=/cx/snapshot/ram,share=on", "memory-backend-ram,id=cxram1,size=384M"]);
-  assert.ok(save.includes("-kernel") && !save.includes("-incoming"));
-  const resume = buildQemuArgs(aarch64({}, { mode: "resume", ...files })).args;
-  assert.deepEqual(flags(resume, "-object"),
-    ["memory-backend-file,id=cxram,size=128M,mem-path=/cx/snapshot/ram,share=off,readonly=on,rom=off", "memory-backend-ram,id=cxram1,size=384M"],
-    "mapped private and read-only: the guest's writes stay in the container");
-  assert.ok(!resume.includes("-kernel") && !resume.includes("-initrd") && !resume.includes("-append"), "the kernel is in the snapshot's RAM");
-  assert.deepEqual(resume.slice(-2), ["-incoming", "defer"], "the load starts over QMP once x-ignore-shared is set");
+  const cold = buildQemuArgs(config("aarch64")).args;
+  assert.deepEqual(flags(cold, "-object"), ["memory-backend-ram,id=cxram,size=512M"]);
+  assert.equal(flags(cold, "-machine")[0], "virt,memory-backend=cxram");
+  assert.ok(!cold.includes("-numa"), "one node: a streamed part would be read page by page on resume");
+  for (const arch of ["aarch64", "mips", "riscv64", "ppc64"] as const) {
+    const save = buildQemuArgs(config(arch, { mode: "save", ...files })).args;
+    assert.deepEqual(flags(save, "-object"), ["memory-backend-file,id=cxram,size=512M,mem-path=/cx/snapshot/ram,share=on"], arch);
+    assert.ok(save.includes("-kernel") && !save.includes("-incoming"));
+    const resume = buildQemuArgs(config(arch, { mode: "resume", ...files })).args;
+    assert.deepEqual(flags(resume, "-object"), ["memory-backend-file,id=cxram,size=512M,mem-path=/cx/snapshot/ram,share=off,readonly=on,rom=off"],
+      `${arch}: mapped private and read-only, the guest's writes stay in the container`);
+    assert.ok(!resume.includes("-kernel") && !resume.includes("-initrd") && !resume.includes("-append"), "the kernel is in the snapshot's RAM");
+    assert.deepEqual(resume.slice(-2), ["-incoming", "defer"], "the load starts over QMP once x-ignore-shared is set");
+  }
+  const virtiofs = buildQemuArgs({ ...config("aarch64"), shares: [{ tag: "cxvol0", hostPath: "/v", guestPath: "/data", fstype: "virtiofs", socket: "/s/vfs0" }] }).args;
+  assert.deepEqual(flags(virtiofs, "-object")[0], "memory-backend-memfd,id=cxram,size=512M,share=on", "virtiofsd maps guest RAM");
   const uefi = vmConfigFor({ ...manifest("aarch64"), boot: { kind: "uefi" } }, settingsFromEnv({}), { ...place, snapshot: { mode: "resume", ...files } });
   assert.equal(flags(buildQemuArgs(uefi).args, "-drive").filter((d) => d.startsWith("if=pflash")).length, 2, "flash is a device: it stays");
-  assert.equal(checkQemuArgs(["-object", "memory-backend-ram,id=cxram1,size=1G"])?.problem, "id 'cxram1' is used by the runtime");
+  assert.equal(checkQemuArgs(["-object", "memory-backend-ram,id=cxram,size=1G"])?.problem, "id 'cxram' is used by the runtime");
 });
 
 test("the arch table's machine options apply to its own machine, under TCG and for a kernel QEMU loads", () => {
   const base: VmConfig = {
-    arch: ARCHES.ppc64, machine: "pseries", cpu: "power9", accel: "tcg", memoryMiB: 512, ram: [{ sizeMiB: 512, mapped: false }], cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
+    arch: ARCHES.ppc64, machine: "pseries", cpu: "power9", accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
     disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [], shareSlots: 0, idleShareDir: "/i",
   };
   const machine = (vm: VmConfig) => { const { args } = buildQemuArgs(vm); return args[args.indexOf("-machine") + 1]; };
