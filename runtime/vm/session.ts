@@ -60,8 +60,11 @@ export interface SessionOptions {
   readonly milestone?: (event: StartMilestone) => void;
 }
 
-/** QEMU started; the guest runs (resumed) or its agent is ready (booted); the app's first output. */
-export type StartMilestone = "qemu-spawned" | "guest-running" | "agent-ready" | "first-output";
+/**
+ * QEMU started; the guest runs (resumed) or its agent is ready (booted); the
+ * spec is sent; the agent has forked the app; the app's first output.
+ */
+export type StartMilestone = "qemu-spawned" | "guest-running" | "agent-ready" | "spec-sent" | "app-started" | "first-output";
 
 /**
  * Boots one VM, hands the agent the app spec, relays the app's stdio and the
@@ -92,6 +95,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       ready = true;
       if (!resuming) opts.milestone?.("agent-ready");
       agent.write(specFrameFor(version, spec));
+      opts.milestone?.("spec-sent");
       cleanups.push(relayInput((type, payload) => agent.send(type, 0, payload), io.stdin, spec.tty ? io.terminal : undefined));
     },
     frame(frame, agent) {
@@ -102,6 +106,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       heard = true;
       switch (frame.type) {
         case FRAME_TYPES.started:
+          if (!appStarted) opts.milestone?.("app-started");
           appStarted = true;
           opts.onAppStarted?.(agent);
           break;
