@@ -53,6 +53,15 @@ export interface RunStepRequest {
 export interface SnapshotRequest {
   /** The backing path of the snapshot's disk (relative to its directory): the image's top disk. */
   readonly backing: string;
+  /** The app's program as the image config starts it, read in the guest before the save (runtime/snapshot/warm.ts). */
+  readonly warm?: WarmRequest;
+}
+
+/** A program name or path as the app's command gives it, with the app's working directory and environment to find it by. */
+export interface WarmRequest {
+  readonly program: string;
+  readonly cwd: string;
+  readonly env: readonly string[];
 }
 
 /** How an imported disk boots: with the kernel and agent of the base at `kernelBase`, or its own way from these files. */

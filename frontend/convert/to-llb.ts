@@ -241,7 +241,11 @@ export function planToLLB(plan: BuildPlan, opts: ConvertOptions, host: Platform)
   result = stack(result, { from: overlay, dir: "/" }, LAYOUT.appDir, "[image] add app overlay layer");
   if (!takesSnapshot(plan)) return result;
 
-  const snapshotRequest: SnapshotRequest = { backing: backingPath(LAYOUT.snapshotDisk, LAYOUT.appDisk) };
+  const program = [...plan.app.entrypoint, ...plan.app.cmd][0];
+  const snapshotRequest: SnapshotRequest = {
+    backing: backingPath(LAYOUT.snapshotDisk, LAYOUT.appDisk),
+    ...(program === undefined ? {} : { warm: { program, cwd: plan.app.workdir, env: plan.app.env } }),
+  };
   const snapshot = diskStep({
     bin: LAYOUT.snapshot,
     env: vmEnv,

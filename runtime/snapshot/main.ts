@@ -26,7 +26,7 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   // TCG, as at run time wherever the guest arch is not the host's; a guest that runs under KVM boots cold.
   const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", snapshot: { mode: "save", ...snapshotFiles() } });
   process.stderr.write(`containerx: booting the ${kit.base.arch} guest (TCG) to save it ready for the app\n`);
-  const saved = await saveReadyGuest(vm, READY_TIMEOUT_SECONDS);
+  const saved = await saveReadyGuest(vm, READY_TIMEOUT_SECONDS, req.warm);
   const manifest: SnapshotManifest = {
     qemuVersion: await runtimeQemuVersion(),
     agentVersion: saved.agentVersion,
@@ -36,6 +36,10 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   await writeFile(LAYOUT.snapshotManifest, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`containerx: saved the guest ${saved.bootSeconds.toFixed(1)}s after boot: ` +
     `${(saved.stateBytes / 1e6).toFixed(1)} MB of machine state and ${(saved.ramBytes / 1e6).toFixed(1)} MB of mapped RAM, resumed at docker run instead of a boot\n`);
+  if (req.warm) {
+    process.stderr.write(saved.warmed ? `containerx: the saved guest holds ${req.warm.program} in its page cache, read before the save\n`
+      : `containerx: ${req.warm.program} was not found in the guest before the save; its first start reads it from the disk\n`);
+  }
 }
 
 runStepMain<SnapshotRequest>("cx-snapshot", snapshot);

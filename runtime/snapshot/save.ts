@@ -5,6 +5,9 @@ import type { VmConfig } from "../vm/config.js";
 import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
 import { saveMachine } from "../vm/migration.js";
 import { QmpSession } from "../vm/qmp.js";
+import type { WarmRequest } from "../../common/step-requests.js";
+import type { AgentLink } from "../agent/link.js";
+import { warmProgram } from "./warm.js";
 
 export interface SavedGuest {
   /** The agent's ready text. */
@@ -13,25 +16,31 @@ export interface SavedGuest {
   /** The migration stream's size, and the RAM file's bytes with data (the rest are holes until an image layer fills them). */
   readonly stateBytes: number;
   readonly ramBytes: number;
+  /** Whether the app's program was found and read in the guest before the save (warm.ts). */
+  readonly warmed: boolean;
 }
 
 /**
- * Boots `vm` until its agent is ready for the app, then saves the machine to
+ * Boots `vm` until its agent is ready for the app, reads the app's program
+ * there when `warm` names it, then saves the machine to
  * vm.snapshot (migration.ts; it ends with the machine stopped and its disk
  * flushed). QEMU is quit afterwards.
  */
-export async function saveReadyGuest(vm: VmConfig, readyTimeoutSeconds: number): Promise<SavedGuest> {
+export async function saveReadyGuest(vm: VmConfig, readyTimeoutSeconds: number, warm?: WarmRequest): Promise<SavedGuest> {
   const snapshot = vm.snapshot;
   if (!vm.agentSocket) throw new Error("only a guest with the Containerx agent can be snapshotted");
   if (snapshot?.mode !== "save") throw new Error("saveReadyGuest needs a VM placed to save a snapshot");
   await prepareHostSide(vm);
   await Promise.all([rm(snapshot.state, { force: true }), rm(snapshot.ram, { force: true })]);
-  let ready!: (version: string) => void;
+  let ready!: (agent: { link: AgentLink; version: string }) => void;
   let fail!: (err: Error) => void;
-  const agentReady = new Promise<string>((resolve, reject) => [ready, fail] = [resolve, reject]);
+  const agentReady = new Promise<{ link: AgentLink; version: string }>((resolve) => ready = resolve);
+  // Ends every wait below; QEMU's exit once the save is done rejects it unheard.
+  const failed = new Promise<never>((_, reject) => fail = reject);
+  failed.catch(() => undefined);
   // The connection stays open: the agent must not see its launcher go before the snapshot is taken.
   const server = await listenForAgent(vm.agentSocket, {
-    ready: (_link, version) => ready(version),
+    ready: (link, version) => ready({ link, version }),
     frame: (frame) => {
       if (frame.type === FRAME_TYPES.fatal) fail(new Error(`guest agent: ${frame.payload.toString("utf8")}`));
     },
@@ -40,17 +49,18 @@ export async function saveReadyGuest(vm: VmConfig, readyTimeoutSeconds: number):
   const started = Date.now();
   const qemu = startQemu(vm, { stdin: "ignore", stdout: "ignore" });
   void qemu.exited.then(async (exit) => fail(new Error(
-    `QEMU ${howQemuEnded(exit)} before the guest was ready (${lastLine(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`)));
+    `QEMU ${howQemuEnded(exit)} before the guest was saved (${lastLine(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`)));
   const timer = setTimeout(() => fail(new Error(`the guest's agent was not ready within ${readyTimeoutSeconds}s`)), readyTimeoutSeconds * 1000);
   try {
-    const agentVersion = await agentReady;
+    const { link, version: agentVersion } = await Promise.race([agentReady, failed]);
     const bootSeconds = (Date.now() - started) / 1000;
+    const warmed = warm ? (await Promise.race([warmProgram(link, warm), failed])) === 0 : false;
     const qmp = await QmpSession.connect(vm.qmpSocket);
     await saveMachine(qmp, snapshot.state);
     await qmp.execute("quit").catch(() => undefined);
     qmp.close();
     const ram = await stat(snapshot.ram).catch(() => undefined);
-    return { agentVersion, bootSeconds, stateBytes: (await stat(snapshot.state)).size, ramBytes: ram ? ram.blocks * 512 : 0 };
+    return { agentVersion, bootSeconds, stateBytes: (await stat(snapshot.state)).size, ramBytes: ram ? ram.blocks * 512 : 0, warmed };
   } finally {
     clearTimeout(timer);
     server.close();

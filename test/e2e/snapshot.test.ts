@@ -27,6 +27,9 @@ let builtAt = 0;
 before(async () => {
   const built = await runCapture("bash", [join(FIXTURE, "build-image.sh"), IMAGE]);
   assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+  if (!/\[snapshot\] boot the guest once[^\n]*\n#\d+ CACHED/.test(built.stderr)) {
+    assert.match(built.stderr, /containerx: the saved guest holds \/opt\/app\.sh in its page cache/, "the app's program is read before the save");
+  }
   const manifest = await docker(["run", "--rm", "--entrypoint", "cat", IMAGE, "/cx/snapshot/snapshot.json"]);
   const saved = JSON.parse(manifest.stdout) as { agentVersion: string; identity: { accel: string; memoryMiB: number } };
   assert.equal(saved.agentVersion, "cx-agent 3");

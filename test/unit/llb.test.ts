@@ -81,6 +81,10 @@ test("the snapshot boots the finished guest offline, under the guest settings th
     [["/", -1, true], ["/cx/base", -1, true], ["/cx/layers/0", -1, true], ["/cx/app", -1, true], ["/cx/snapshot", 0, false], ["/tmp", -1, false]]);
   assert.ok(step.meta.env!.includes("CX_MEMORY=1024M"), "the image's own CX_* defaults shape the machine saved");
   assert.deepEqual(JSON.parse(step.meta.env!.find((e) => e.startsWith("CX_STEP_REQUEST="))!.slice(16)), { backing: "../app/disk.qcow2" });
+  const started = withGuest("base: minimal/aarch64\nenv: { PATH: /opt/bin:/bin }\nworkdir: /srv\nentrypoint: [hello, world]\ncopy:\n  - hello: /opt/bin/hello\n");
+  const request = started.find((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-snapshot")!.exec!.meta.env!.find((e) => e.startsWith("CX_STEP_REQUEST="))!;
+  assert.deepEqual(JSON.parse(request.slice(16)).warm, { program: "hello", cwd: "/srv", env: ["PATH=/opt/bin:/bin"] },
+    "the app's program is read in the guest before the save, found as its command finds it");
   const off = withGuest("base: minimal/aarch64\nguest: { snapshot: false }\ncopy:\n  - hello: /hello\n");
   assert.ok(!off.some((o) => o.exec?.meta.args[0] === "/cx/runtime/bin/cx-snapshot"), "snapshot: false builds none");
   assert.ok(!off.some((o) => o.exec?.meta.args.at(-2) === "/cx/snapshot"));
