@@ -601,8 +601,8 @@ static void read_port(void) {
   }
 }
 
-/* One loop serves the app and every exec: output out, input and signals in, exits reaped. */
-static int serve(int sigfd) {
+/* One loop serves the app and every exec: output out, input and signals in, exits reaped. Wakes every tick_ms when above 0. */
+static int serve(int sigfd, int tick_ms) {
   for (;;) {
     struct pollfd fds[2 + MAX_SESSIONS * 3];
     struct { struct session *ss; char what; } of[2 + MAX_SESSIONS * 3];
@@ -616,7 +616,7 @@ static int serve(int sigfd) {
       if (ss->err >= 0) { fds[nfds] = (struct pollfd){ss->err, POLLIN, 0}; of[nfds].ss = ss; of[nfds++].what = CX_FRAME_STDERR; }
       if (ss->in >= 0 && ss->inlen) { fds[nfds] = (struct pollfd){ss->in, POLLOUT, 0}; of[nfds].ss = ss; of[nfds++].what = CX_FRAME_STDIN; }
     }
-    if (poll(fds, (nfds_t)nfds, -1) < 0) {
+    if (poll(fds, (nfds_t)nfds, tick_ms > 0 ? tick_ms : -1) < 0) {
       if (errno == EINTR) continue;
       fatal("poll: %s", strerror(errno));
     }
@@ -726,7 +726,8 @@ int main(void) {
   if (sigfd < 0) fatal("signalfd: %s", strerror(errno));
 
   send_frame(CX_FRAME_READY, CX_AGENT_VERSION, sizeof CX_AGENT_VERSION - 1);
-  int status = serve(sigfd);
+  const char *tick = getenv(CX_TICK_PARAM);
+  int status = serve(sigfd, tick ? atoi(tick) : 0);
   quiesce(&app_spec);
   send_exit(0, status);
   power_off();

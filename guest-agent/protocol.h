@@ -43,6 +43,16 @@
 #define CX_TOKEN_CLOCK 'T'    /* wall clock, decimal nanoseconds since the epoch */
 #define CX_TOKEN_SEED 'G'     /* random seed (hex) the kernel reseeds from */
 
+/*
+ * A kernel command line parameter, which the kernel hands to init (the agent)
+ * as an environment variable: wake every this many milliseconds. Under TCG
+ * QEMU sizes its software TLB only when the guest flushes it, which a switch
+ * between processes does; a guest busy in one process and a few syscalls
+ * flushes too seldom, keeps a small TLB and walks its page tables on most
+ * accesses. The agent's wake-ups are those switches.
+ */
+#define CX_TICK_PARAM "cx_tick_ms"
+
 #include <stddef.h>
 #include <stdint.h>
 

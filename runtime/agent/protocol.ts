@@ -20,6 +20,12 @@ export const SPEC_TOKENS = {
   argv: "A", env: "V", cwd: "C", hostname: "H", user: "U", tty: "Y", mount: "M", clock: "T", seed: "G",
 } as const;
 
+/**
+ * The kernel command line parameter (to the agent, an environment variable)
+ * that has it wake every so many milliseconds: see guest-agent/protocol.h.
+ */
+export const TICK_PARAM = "cx_tick_ms";
+
 /** The agent's ready text, and the version from which it takes each newer token. */
 export const AGENT_VERSION = "cx-agent 3";
 export const AGENT_FEATURES = { seed: 3 } as const;

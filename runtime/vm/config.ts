@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ARCHES, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import type { Port } from "../../common/guest-env.js";
-import type { SharedFolder } from "../agent/protocol.js";
+import { TICK_PARAM, type SharedFolder } from "../agent/protocol.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
 import type { LauncherSettings } from "./settings.js";
@@ -125,7 +125,17 @@ export function hasAgent(base: BaseManifest): boolean {
   return (base.boot?.kind ?? "agent") === "agent";
 }
 
-function vmBoot(base: GuestBase, settings: LauncherSettings, baseDir: string, stateDir: string): VmBoot {
+/**
+ * How often the agent wakes under TCG (guest-agent/protocol.h CX_TICK_PARAM
+ * says why): a CPU-bound program ran 2× faster in aarch64 and riscv64 guests
+ * at 50 Hz (bench/throughput), for a wake-up an idle guest hardly feels.
+ */
+const TCG_TICK_MS = 20;
+
+/** What the agent guest's kernel is told under TCG, beside the base's arguments. */
+const tcgKernelArgs = (arch: GuestArch) => [...(arch.tcgKernelArgs ?? []), `${TICK_PARAM}=${TCG_TICK_MS}`];
+
+function vmBoot(base: GuestBase, settings: LauncherSettings, accel: Accel, baseDir: string, stateDir: string): VmBoot {
   const boot = base.boot ?? { kind: "agent" };
   const file = (path: string) => join(baseDir, basename(path));
   switch (boot.kind) {
@@ -135,7 +145,7 @@ function vmBoot(base: GuestBase, settings: LauncherSettings, baseDir: string, st
         kind: "kernel",
         kernel: file(LAYOUT.baseKernel),
         ...(boot.kind === "agent" || boot.initrd ? { initrd: file(LAYOUT.baseInitrd) } : {}),
-        args: [...base.kernelArgs, ...settings.kernelArgs],
+        args: [...base.kernelArgs, ...(boot.kind === "agent" && accel === "tcg" ? tcgKernelArgs(ARCHES[base.arch]) : []), ...settings.kernelArgs],
       };
     case "uefi":
       return {
@@ -165,7 +175,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     memoryMiB: size.memoryMiB,
     cpus: size.cpus,
     ...(size.tbSizeMiB === undefined ? {} : { tbSizeMiB: size.tbSizeMiB }),
-    boot: vmBoot(base, settings, place.baseDir ?? LAYOUT.baseDir, stateDir),
+    boot: vmBoot(base, settings, accel, place.baseDir ?? LAYOUT.baseDir, stateDir),
     disk,
     ...(settings.diskMiB === undefined ? {} : { diskMiB: settings.diskMiB }),
     ...(agent ? { agentSocket: join(stateDir, "agent.sock") } : {}),

@@ -2,12 +2,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
-import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, MAX_FRAME, SPEC_TOKENS } from "../../runtime/agent/protocol.js";
+import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, MAX_FRAME, SPEC_TOKENS, TICK_PARAM } from "../../runtime/agent/protocol.js";
 
 const HEADER_FILE = new URL("../../../guest-agent/protocol.h", import.meta.url);
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
-test("protocol.h and agent-protocol.ts define the same frames, spec tokens, header size, frame limit and version", async () => {
+test("protocol.h and agent-protocol.ts define the same frames, spec tokens, header size, frame limit, version and tick parameter", async () => {
   const header = await readFile(HEADER_FILE, "utf8");
   const chars = (prefix: string) => Object.fromEntries([...header.matchAll(new RegExp(`^#define CX_${prefix}_(\\w+) '(.)'`, "gm"))].map((m) => [m[1], m[2]]));
   const table = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [snake(k), v]));
@@ -17,6 +17,7 @@ test("protocol.h and agent-protocol.ts define the same frames, spec tokens, head
   assert.match(header, new RegExp(`^#define CX_FRAME_HEADER ${FRAME_HEADER_BYTES}$`, "m"));
   assert.equal(eval(/^#define CX_MAX_FRAME \((\d+)u << (\d+)\)$/m.exec(header)!.slice(1).join(" << ")), MAX_FRAME);
   assert.match(header, new RegExp(`^#define CX_AGENT_VERSION "${AGENT_VERSION}"$`, "m"));
+  assert.match(header, new RegExp(`^#define CX_TICK_PARAM "${TICK_PARAM}"$`, "m"));
   assert.ok(Number(AGENT_VERSION.split(" ")[1]) >= AGENT_FEATURES.seed, "the agent speaks every feature the launcher gates");
   const letters = [...Object.values(FRAME_TYPES)];
   assert.equal(new Set(letters).size, letters.length, "frame types are distinct");

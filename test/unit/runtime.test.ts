@@ -186,7 +186,10 @@ test("a base's boot method decides how QEMU starts it, and only agent bases get 
   const settings = settingsFromEnv({ CX_KERNEL_ARGS: "loglevel=3" });
   const config = (boot?: BaseManifest["boot"]) => vmConfigFor({ arch: "aarch64", flavour: "disk", kernelArgs: ["console=ttyAMA0"], ...(boot ? { boot } : {}) }, settings, place);
   const published = config();
-  assert.deepEqual(published.boot, { kind: "kernel", kernel: "/cx/base/vmlinuz", initrd: "/cx/base/initrd.img", args: ["console=ttyAMA0", "loglevel=3"] });
+  assert.deepEqual(published.boot, { kind: "kernel", kernel: "/cx/base/vmlinuz", initrd: "/cx/base/initrd.img", args: ["console=ttyAMA0", "nokaslr", "cx_tick_ms=20", "loglevel=3"] },
+    "under TCG the agent guest gets the arch's emulation arguments and the agent's tick, before the user's");
+  const underKvm = vmConfigFor({ arch: "aarch64", flavour: "disk", kernelArgs: ["console=ttyAMA0"] }, settings, { ...place, accel: "kvm" });
+  assert.deepEqual(underKvm.boot.kind === "kernel" && underKvm.boot.args, ["console=ttyAMA0", "loglevel=3"], "KVM keeps the kernel's own defaults");
   assert.equal(published.agentSocket, "/s/agent.sock");
   assert.deepEqual(published.console, { file: "/s/console.log" });
   assert.deepEqual(config({ kind: "kernel", initrd: false }).boot, { kind: "kernel", kernel: "/cx/base/vmlinuz", args: ["console=ttyAMA0", "loglevel=3"] });
