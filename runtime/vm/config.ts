@@ -126,9 +126,10 @@ export function hasAgent(base: BaseManifest): boolean {
 }
 
 /**
- * How often the agent wakes under TCG (guest-agent/protocol.h CX_TICK_PARAM
- * says why): a CPU-bound program ran 2× faster in aarch64 and riscv64 guests
- * at 50 Hz (bench/throughput), for a wake-up an idle guest hardly feels.
+ * How often the agent wakes under TCG while the guest works
+ * (guest-agent/protocol.h CX_TICK_PARAM says why; the agent slows to once a
+ * second while the guest idles): a CPU-bound program ran 1.5× (aarch64) and
+ * 2.5× (riscv64) faster at 50 Hz (bench/throughput).
  */
 const TCG_TICK_MS = 20;
 
