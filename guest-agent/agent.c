@@ -637,18 +637,26 @@ static int read_uptime(long long *up, long long *idle) {
   return 0;
 }
 
-/* How long poll may wait: the busy tick while the guest works or the agent had something to do, else the idle one. */
+/*
+ * How long poll may wait: the busy tick while the guest works, else the idle
+ * one. Anything the agent had to do (a spec, output, an exit) starts a busy
+ * window afresh, so that an app starting after a long idle wait for its spec
+ * is not judged by that wait.
+ */
 static int tick_timeout(int activity) {
   if (tick.busy_ms <= 0) return -1;
   long long up, idle;
   if (tick.fd < 0 || read_uptime(&up, &idle) != 0) return tick.busy_ms;
-  if (up - tick.window_up >= TICK_WINDOW_CS) {
+  if (activity) {
+    tick.busy = 1;
+  } else if (up - tick.window_up >= TICK_WINDOW_CS) {
     long long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     tick.busy = (idle - tick.window_idle) * 10 < (up - tick.window_up) * cpus * 9; /* idle under nine tenths */
-    tick.window_up = up;
-    tick.window_idle = idle;
+  } else {
+    return tick.busy ? tick.busy_ms : TICK_IDLE_MS;
   }
-  if (activity) tick.busy = 1;
+  tick.window_up = up;
+  tick.window_idle = idle;
   return tick.busy ? tick.busy_ms : TICK_IDLE_MS;
 }
 
