@@ -109,11 +109,11 @@ async function redis(place: Place): Promise<Record<string, Figures>> {
   return out;
 }
 
-/** wrk's "1.23ms" / "456.00us" / "1.20s" in milliseconds. */
+/** wrk's "456.00us" / "1.23ms" / "1.20s" / "1.05m" in milliseconds. */
 function wrkMs(text: string): number {
-  const m = /([\d.]+)(us|ms|s)\b/.exec(text);
-  if (!m) return NaN;
-  return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as const)[m[2] as "us" | "ms" | "s"];
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  if (!m) throw new Error(`wrk printed a latency of ${JSON.stringify(text)}`);
+  return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 } as const)[m[2] as "us" | "ms" | "s" | "m"];
 }
 
 async function http(place: Place): Promise<Record<string, Figures>> {
@@ -128,8 +128,9 @@ async function http(place: Place): Promise<Record<string, Figures>> {
       out[`http GET ${label}`] = {
         "req/s": rps,
         ...(file === "1m" ? { "MB/s": rps } : {}),
-        "p50 ms": wrkMs(/50%\s+(\S+)/.exec(text)?.[1] ?? ""),
-        "p99 ms": wrkMs(/99%\s+(\S+)/.exec(text)?.[1] ?? ""),
+        // The distribution's own lines: a standard deviation such as "62.50%" also ends in "50%".
+        "p50 ms": wrkMs(/^\s+50%\s+(\S+)$/m.exec(text)?.[1] ?? ""),
+        "p99 ms": wrkMs(/^\s+99%\s+(\S+)$/m.exec(text)?.[1] ?? ""),
       };
       if (!bytes) throw new Error(`${place.name}: wrk got no answer from httpd:\n${text}`);
     }
