@@ -45,7 +45,8 @@
 
 /*
  * A kernel command line parameter, which the kernel hands to init (the agent)
- * as an environment variable: wake every this many milliseconds. Under TCG
+ * as an environment variable: wake every this many milliseconds while the
+ * guest works (agent.c's tick slows down while it idles). Under TCG
  * QEMU sizes its software TLB only when the guest flushes it, which a switch
  * between processes does; a guest busy in one process and a few syscalls
  * flushes too seldom, keeps a small TLB and walks its page tables on most
