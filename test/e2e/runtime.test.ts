@@ -85,7 +85,9 @@ while time.time() < deadline:
     if not chunk:
         break
     out += chunk
-    if not sent and b"ready" in out:
+    # After the whole line, as a person would: ^C makes the guest's terminal
+    # drop output not yet read from it, which may still hold the line's end.
+    if not sent and b"ready\r\n" in out:
         os.write(fd, b"\\x03")
         sent = True
 _, status = os.waitpid(pid, 0)
