@@ -87,7 +87,7 @@ while time.time() < deadline:
     out += chunk
     # After the whole line, as a person would: ^C makes the guest's terminal
     # drop output not yet read from it, which may still hold the line's end.
-    if not sent and b"ready\r\n" in out:
+    if not sent and b"ready\\r\\n" in out:
         os.write(fd, b"\\x03")
         sent = True
 _, status = os.waitpid(pid, 0)
