@@ -25,14 +25,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ARCHES, isArchName, type ArchName, type GuestArch } from "../common/arches.js";
 import { run, runCapture } from "../common/run.js";
-import { ensureHostPackages } from "../guest-bases/debian-packages.js";
+import { ensureHostPackages, nativeDebianArch } from "../guest-bases/debian-packages.js";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const APP = join(REPO, "bench", "throughput-app");
 const HTTP_SECONDS = 5;
 
 interface Place { readonly name: string; readonly image: string; readonly runArgs: readonly string[] }
-/** One measurement's figures, by name (rps, p50, p99, mbps, ms, user, sys). */
+/** One measurement's figures, by name ("req/s", "p50 ms", "MB/s", "wall ms", …). */
 type Figures = Record<string, number>;
 
 const log = (text: string) => process.stderr.write(`bench/throughput: ${text}\n`);
@@ -43,7 +43,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function buildImages(name: ArchName): Promise<Place[]> {
   const arch: GuestArch = ARCHES[name];
   const suite = arch.debianSuite ?? "bookworm";
-  const host = (await run("dpkg", ["--print-architecture"])).trim();
+  const host = await nativeDebianArch();
   await ensureHostPackages([`gcc-${arch.crossTriplet}`, `libc6-dev-${arch.debianArch}-cross`]);
   const base = `cx-bench/debian:${suite}`;
   log(`${name}: a Debian ${suite} image for linux/${host} and linux/${arch.ociArch} (bootstrap/debian-image.sh; minutes the first time)`);
@@ -123,7 +123,8 @@ async function http(place: Place): Promise<Record<string, Figures>> {
   try {
     for (const [file, label] of [["small", "6 B"], ["1m", "1 MB"]] as const) {
       const text = await run("wrk", ["-t1", "-c4", `-d${HTTP_SECONDS}s`, "--latency", `http://127.0.0.1:${hostPort}/${file}`]);
-      const bytes = Number(/(\d+) requests in [\d.]+\w*, ([\d.]+)(\w+) read/.exec(text)?.[1]);
+      const answered = Number(/(\d+) requests in [\d.]+\w*, ([\d.]+)(\w+) read/.exec(text)?.[1]);
+      if (!answered) throw new Error(`${place.name}: wrk got no answer from httpd:\n${text}`);
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
       out[`http GET ${label}`] = {
         "req/s": rps,
@@ -132,7 +133,6 @@ async function http(place: Place): Promise<Record<string, Figures>> {
         "p50 ms": wrkMs(/^\s+50%\s+(\S+)$/m.exec(text)?.[1] ?? ""),
         "p99 ms": wrkMs(/^\s+99%\s+(\S+)$/m.exec(text)?.[1] ?? ""),
       };
-      if (!bytes) throw new Error(`${place.name}: wrk got no answer from httpd:\n${text}`);
     }
   } finally {
     await stop();
