@@ -130,8 +130,9 @@ async function http(place: Place): Promise<Record<string, Figures>> {
         "req/s": rps,
         ...(file === "1m" ? { "MB/s": rps } : {}),
         // The distribution's own lines: a standard deviation such as "62.50%" also ends in "50%".
-        "p50 ms": wrkMs(/^\s+50%\s+(\S+)$/m.exec(text)?.[1] ?? ""),
-        "p99 ms": wrkMs(/^\s+99%\s+(\S+)$/m.exec(text)?.[1] ?? ""),
+        // wrk pads a latency in seconds with a space ("1.06s ").
+        "p50 ms": wrkMs(/^\s+50%\s+(\S+)\s*$/m.exec(text)?.[1] ?? ""),
+        "p99 ms": wrkMs(/^\s+99%\s+(\S+)\s*$/m.exec(text)?.[1] ?? ""),
       };
     }
   } finally {
