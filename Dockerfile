@@ -32,7 +32,7 @@ RUN uefi-firmware.sh /firmware ${UEFI_FIRMWARE}
 FROM ${DEBIAN_IMAGE} AS runtime-packages
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      qemu-utils e2fsprogs virtiofsd nodejs busybox \
+      qemu-utils e2fsprogs virtiofsd passt nodejs busybox \
  && rm -rf /var/lib/apt/lists/*
 
 # The programs, one bundled script each, and their executables (runtime/programs.ts): no node_modules.

@@ -14,6 +14,8 @@ export const QEMU_IDS = {
   serial: "cxserial",
   agent: "cxagent",
   net: "net0",
+  /** An unconnected slirp backend that loads the slirp state of a snapshot resumed under passt. */
+  slirpState: "cxslirp",
   ram: "cxram",
 } as const;
 /** The i-th shared folder's device or backend. */

@@ -1,4 +1,5 @@
 import type { GuestArch } from "../common/arches.js";
+import { PASST } from "./vm/network.js";
 import { VIRTIOFSD } from "./vm/virtiofsd.js";
 
 /**
@@ -57,13 +58,13 @@ const NODE_BUILTINS = ["acorn/dist/acorn.js", "acorn-walk/dist/walk.js", "cjs-mo
  * packages: what the programs and the launcher start, each with its shared
  * libraries (runtime/host-files.sh), and nothing else, so an app image
  * carries no package manager, docs or unused tools. Shared by every arch:
- * node; virtiofsd for volumes; qemu-img, qemu-io, debugfs, e2fsck and cp for
+ * node; virtiofsd for volumes; passt for the network; qemu-img, qemu-io, debugfs, e2fsck and cp for
  * the disk steps; sh, find, touch, mkdir and dirname for the layer copy
  * (frontend/convert/image-layer.ts); stty for a terminal; busybox for a
  * shell's everyday commands in `docker exec` and `docker run --entrypoint`.
  */
 export const RUNTIME_HOST_FILES: readonly string[] = [
-  "node", ...NODE_BUILTINS, VIRTIOFSD, "qemu-img", "qemu-io", "debugfs", "e2fsck", "cp", "sh", "find", "touch", "mkdir", "dirname", "stty", "busybox",
+  "node", ...NODE_BUILTINS, VIRTIOFSD, PASST, "qemu-img", "qemu-io", "debugfs", "e2fsck", "cp", "sh", "find", "touch", "mkdir", "dirname", "stty", "busybox",
   "/etc/passwd", "/etc/group",
 ];
 

@@ -26,6 +26,7 @@ import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
 import { failureReason, runGuest, type SessionOptions, type SessionOutcome, type StartMilestone } from "../vm/session.js";
+import { hasSeccompFilter, NetworkError, PASST, type NetBackend, type NetFacts } from "../vm/network.js";
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 
@@ -45,13 +46,17 @@ interface HostSide {
   readonly host: HostFacts;
   readonly virtiofsd: boolean;
   readonly mounts: readonly VolumeMount[];
+  readonly net: NetFacts;
 }
+
+const exists = (path: string) => access(path).then(() => true, () => false);
 
 async function hostSide(): Promise<HostSide> {
   return {
     host: { machine: machine(), kvmDevice: kvmDeviceOpens() },
-    virtiofsd: await access(VIRTIOFSD).then(() => true, () => false),
+    virtiofsd: await exists(VIRTIOFSD),
     mounts: await readVolumeMounts(await readFile("/proc/self/mountinfo", "utf8")),
+    net: { passt: await exists(PASST), seccompFilter: hasSeccompFilter(await readFile("/proc/self/status", "utf8")) },
   };
 }
 
@@ -114,18 +119,21 @@ async function main(args: readonly string[]): Promise<number> {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     return runWithoutAgent(kit, { disk, stateDir: dir }, args, side, notes);
   }
+  // The plan's choice once it is made; a passt that cannot start leaves slirp (run below).
+  let network: NetBackend = "slirp";
   const config: VmFor = (accel, shares, resume) =>
-    kit.vm({ disk, stateDir: dir, accel, shares, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
+    kit.vm({ disk, stateDir: dir, accel, shares, network, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
   const snapshot = await readSnapshot();
   const plan = planStart({
     arch: base.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
     qemuVersion: snapshot ? await runtimeQemuVersion() : "",
   }, config);
-  const { accel: choice, start, volumeFs, shares, skipped } = plan;
+  const { accel: choice, start, volumeFs, shares, skipped, net } = plan;
+  network = net.backend;
   notes.info(`${base.arch} guest, ${choice.reason}`);
+  notes.info(net.reason);
   if (shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${shares.map((s) => s.guestPath).join(", ")}`);
   if (skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${skipped.join(", ")}`);
-  const resumeVm = config(choice.accel, shares, true);
   if (start.resume) notes.info("resuming the guest from the image's build-time snapshot");
   // Asked for with CX_SNAPSHOT=off, a cold boot is no deviation.
   else if (start.whyCold) (settings.snapshot === "off" ? notes.info : notes.deviation)(`booting the guest, not resuming its snapshot: ${start.whyCold}`);
@@ -146,21 +154,30 @@ async function main(args: readonly string[]): Promise<number> {
   // performance.now() counts from the process's start: the container's entrypoint exec.
   const marks: string[] = [];
   const milestone = settings.log === "debug" ? (event: StartMilestone) => marks.push(`${event} ${Math.round(performance.now())}`) : undefined;
-  const run = (vm: VmConfig, opts: SessionOptions = {}) =>
-    runGuest(vm, spec, io, { onAppStarted: (link) => relay.attach(link), ...(milestone ? { milestone } : {}), ...opts });
+  const run = async (vm: () => VmConfig, opts: SessionOptions = {}) => {
+    const session = () => runGuest(vm(), spec, io, { onAppStarted: (link) => relay.attach(link), ...(milestone ? { milestone } : {}), ...opts });
+    try {
+      return await session();
+    } catch (err) {
+      if (!(err instanceof NetworkError && net.fallback && network === "passt")) throw err;
+      notes.deviation(`${err.message}; network by slirp instead`);
+      network = "slirp";
+      return session();
+    }
+  };
   try {
     if (start.resume) {
-      const outcome = await run(resumeVm, { resumedAgent: start.snapshot.agentVersion });
+      const outcome = await run(() => config(choice.accel, shares, true), { resumedAgent: start.snapshot.agentVersion });
       if (outcome.kind !== "resume-failed") return exitCode(outcome, notes);
       notes.deviation(`${failureReason(outcome)}; booting the guest instead`);
       // The failed resume ran no guest code, so a fresh disk over the image's loses nothing.
       await rm(disk, { force: true });
       await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     }
-    let outcome = await run(config(choice.accel, shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
+    let outcome = await run(() => config(choice.accel, shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
     if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
       notes.deviation(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
-      outcome = await run(config("tcg", shares));
+      outcome = await run(() => config("tcg", shares));
     }
     return exitCode(outcome, notes);
   } finally {

@@ -1,9 +1,10 @@
 /**
  * How a container starts, decided once from facts gathered once: resume the
  * image's build-time snapshot or boot (and why not resume), how volumes
- * reach the guest, and the accelerator. Pure, so each branch has a unit
+ * reach the guest, the network backend, and the accelerator. Pure, so each branch has a unit
  * test; main.ts gathers the facts and carries the plan out. The only
- * decision left for later is the KVM fallback, which needs a boot to judge.
+ * decisions left for later are the fallbacks from KVM and from passt, which
+ * need a start to judge.
  */
 import { ARCHES, type ArchName } from "../../common/arches.js";
 import { LAYOUT } from "../../common/layout.js";
@@ -11,6 +12,7 @@ import { chooseAccel, type AccelChoice, type HostFacts } from "./accel.js";
 import type { HostShare, VmConfig } from "../vm/config.js";
 import type { LauncherSettings } from "../vm/settings.js";
 import { resumeBlocker, volumesBlocker, type SnapshotManifest } from "../vm/snapshot.js";
+import { chooseNet, type NetChoice, type NetFacts } from "../vm/network.js";
 import { chooseVolumeFs, type VolumeFsChoice } from "../vm/virtiofsd.js";
 import { volumeShares, type VolumeMount } from "./volumes.js";
 
@@ -29,6 +31,7 @@ export interface StartFacts {
   readonly host: HostFacts;
   /** Where virtiofsd's sockets go. */
   readonly stateDir: string;
+  readonly net: NetFacts;
 }
 
 /** The VM a plan would run, booted or resumed from the image's snapshot, from the launcher's placement (vm/config.ts vmConfigFor). */
@@ -43,6 +46,7 @@ export interface StartPlan {
   readonly shares: readonly HostShare[];
   /** Mounts that cannot be shared (single files), for a note. */
   readonly skipped: readonly string[];
+  readonly net: NetChoice;
 }
 
 /** Whether the snapshot could be resumed, before the volumes are looked at. */
@@ -67,5 +71,5 @@ export function planStart(f: StartFacts, vmFor: VmFor): StartPlan {
   const volumes = volumesBy(start.resume);
   // A resumed guest has only its snapshot's 9p slots: volumes that do not fit make it boot.
   const blocker = start.resume ? volumesBlocker(vmFor(accel.accel, volumes.shares, true)) : undefined;
-  return { accel, start: blocker ? { resume: false, whyCold: blocker } : start, ...volumes };
+  return { accel, start: blocker ? { resume: false, whyCold: blocker } : start, ...volumes, net: chooseNet(f.settings.net, f.net) };
 }

@@ -5,6 +5,7 @@ import type { Port } from "../../common/guest-env.js";
 import { TICK_PARAM, type SharedFolder } from "../agent/protocol.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
+import type { NetBackend } from "./network.js";
 import type { LauncherSettings } from "./settings.js";
 
 export type Accel = "kvm" | "tcg";
@@ -49,8 +50,9 @@ export interface VmConfig {
   readonly idleShareDir: string;
   /** The build-time snapshot this run saves the machine to, or resumes it from instead of booting. */
   readonly snapshot?: SnapshotRun;
-  /** Guest ports QEMU listens for on the container's side. */
+  /** Guest ports forwarded from the container's side, by QEMU's slirp or by passt. */
   readonly ports: readonly Port[];
+  readonly network: NetBackend;
   readonly extraArgs: readonly string[];
 }
 
@@ -115,6 +117,8 @@ export interface VmPlacement {
   readonly baseDir?: string;
   /** Save the machine to a build-time snapshot, or resume it from one instead of booting. */
   readonly snapshot?: SnapshotRun;
+  /** slirp unless the launcher's plan chose passt. */
+  readonly network?: NetBackend;
 }
 
 /** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
@@ -188,6 +192,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     shareSlots: agent ? SHARE_SLOTS : 0,
     idleShareDir: join(stateDir, "no-volume"),
     ports: settings.ports,
+    network: place.network ?? "slirp",
     extraArgs: settings.qemuArgs,
     ...(place.snapshot ? { snapshot: place.snapshot } : {}),
   };

@@ -1,6 +1,7 @@
 import { QEMU_IDS as ID, optionValue, shareId } from "../../common/qemu-options.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
 import { memoryArgs, type RamBacking } from "./memory.js";
+import { netdevArgs } from "./network.js";
 
 function shareArgs(share: HostShare, i: number): string[] {
   const id = shareId(i);
@@ -62,7 +63,6 @@ const startArgs = (vm: VmConfig) => (vm.snapshot?.mode === "resume" && vm.boot.k
 export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
   const accel = vm.accel === "kvm" ? "kvm"
     : ["tcg", ...(vm.cpus > 1 ? ["thread=multi"] : []), ...(vm.tbSizeMiB ? [`tb-size=${vm.tbSizeMiB}`] : [])].join(",");
-  const hostfwd = vm.ports.map((p) => `,hostfwd=${p.protocol}::${p.port}-:${p.port}`).join("");
   // Under KVM the table's model would be emulated needlessly; an app's own choice is kept.
   const cpu = vm.accel === "kvm" && vm.cpu === vm.arch.cpu ? "host" : vm.cpu;
   const own = vm.machine === vm.arch.machine ? vm.arch.machineOptions : undefined;
@@ -85,10 +85,8 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     // kernel boot has its own entry (on x86 the linuxboot ROM holds index 0).
     "-device", `virtio-blk-pci,drive=${ID.disk}${vm.boot.kind === "kernel" ? "" : ",bootindex=0"}`,
     ...agentArgs(vm.agentSocket),
-    // User-mode networking: the guest reaches what the container reaches, with
-    // no privileges. No option ROM: the kernel is booted directly, not over PXE.
-    "-netdev", `user,id=${ID.net}${hostfwd}`,
-    "-device", `virtio-net-pci,netdev=${ID.net},romfile=`,
+    // User-mode networking: the guest reaches what the container reaches, with no privileges.
+    ...netdevArgs(vm.network, vm.ports, vm.snapshot?.mode === "resume"),
     ...sharesArgs(vm),
     ...vm.extraArgs,
     // The migration capabilities a snapshot needs can only be set over QMP

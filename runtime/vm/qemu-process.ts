@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import type { VmConfig } from "./config.js";
+import type { PasstPeer } from "./network.js";
 import { buildQemuArgs } from "./qemu-args.js";
 
 export interface QemuExit {
@@ -26,11 +27,14 @@ export const lastLine = (text: string) => text.trim().split("\n").filter(Boolean
 /**
  * Spawns QEMU for `vm`. Its stderr is kept (and echoed to ours when asked);
  * stdin and stdout are wired as the caller says: the container's own for a
- * guest whose console is stdio, or a console on stderr (fd 2).
+ * guest whose console is stdio, or a console on stderr (fd 2). A passt
+ * peer's socket becomes QEMU's alone.
  */
-export function startQemu(vm: VmConfig, stdio: { stdin: "inherit" | "ignore"; stdout: "inherit" | "ignore" | 2 }, echoStderr = false): QemuProcess {
+export function startQemu(vm: VmConfig, stdio: { stdin: "inherit" | "ignore"; stdout: "inherit" | "ignore" | 2 }, echoStderr = false,
+  passt?: PasstPeer): QemuProcess {
   const { binary, args } = buildQemuArgs(vm);
-  const child = spawn(binary, args, { stdio: [stdio.stdin, stdio.stdout, "pipe"] });
+  const child = spawn(binary, args, { stdio: [stdio.stdin, stdio.stdout, "pipe", ...(passt ? [passt.qemuEnd] : [])] });
+  passt?.qemuEnd.destroy();
   let tail = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     if (echoStderr) process.stderr.write(chunk);

@@ -8,6 +8,7 @@ import type { VmConfig } from "./config.js";
 import { resumeMachine } from "./migration.js";
 import { QmpSession } from "./qmp.js";
 import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
+import { startPasst } from "./network.js";
 import { startShareDaemons } from "./virtiofsd.js";
 
 export type SessionOutcome =
@@ -75,6 +76,8 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   const agentSocket = vm.agentSocket;
   if (!agentSocket) throw new Error("this guest has no Containerx agent to run the app");
   const resuming = vm.snapshot?.mode === "resume";
+  // Before the volumes' daemons, so a passt that cannot start leaves nothing behind.
+  const passt = vm.network === "passt" ? await startPasst(vm.ports) : undefined;
   const daemons = await startShareDaemons(vm.shares);
   await prepareHostSide(vm);
 
@@ -129,11 +132,12 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       qemu?.kill("SIGKILL");
     },
   }, resuming ? opts.resumedAgent ?? "" : undefined).catch((err: unknown) => {
+    passt?.qemuEnd.destroy();
     daemons.stop();
     throw err;
   });
 
-  const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" });
+  const started = startQemu(vm, { stdin: "ignore", stdout: vm.console === "stderr" ? 2 : "ignore" }, false, passt);
   qemu = started.child;
   opts.milestone?.("qemu-spawned");
   let resumeError: string | undefined;

@@ -50,6 +50,8 @@ export function machineIdentity(vm: VmConfig): MachineIdentity {
     qmpSocket: "qmp",
     console: "stderr",
     ports: [],
+    // Either backend gives a resumed guest its link (network.ts).
+    network: "slirp",
     shares: [],
     idleShareDir: "idle",
   };

@@ -22,7 +22,7 @@ function facts(more: Partial<StartFacts> & { env?: NodeJS.ProcessEnv } = {}): St
   const { env = {}, ...rest } = more;
   return {
     arch: "aarch64", settings: settingsFromEnv(env), snapshot, firstStart: true, qemuVersion: QEMU, virtiofsd: true,
-    mounts: [], host: { machine: "x86_64", kvmDevice: false }, stateDir: "/s", ...rest,
+    mounts: [], host: { machine: "x86_64", kvmDevice: false }, stateDir: "/s", net: { passt: true, seccompFilter: true }, ...rest,
   };
 }
 const plan = (more: Partial<StartFacts> & { env?: NodeJS.ProcessEnv } = {}) => planStart(facts(more), vmWith(more.env ?? {}));
@@ -61,4 +61,19 @@ test("KVM is probed where the guest arch is the host's and /dev/kvm opens; other
   assert.deepEqual([native.accel.accel, native.accel.probing], ["kvm", true]);
   assert.match(plan({ host: { machine: "aarch64", kvmDevice: false } }).accel.reason, /no usable \/dev\/kvm/);
   assert.match(whyCold(plan({ host: { machine: "aarch64", kvmDevice: true } })) ?? "", /taken under TCG, and this guest runs under KVM/);
+});
+
+test("the network is passt where the container has no seccomp filter, slirp otherwise, and a resumable snapshot stays resumable either way", () => {
+  const unconfined = { passt: true, seccompFilter: false };
+  assert.deepEqual(plan().net.backend, "slirp", "Docker's default seccomp profile refuses passt's user namespace");
+  assert.match(plan().net.reason, /seccomp=unconfined/);
+  const passt = plan({ net: unconfined });
+  assert.deepEqual([passt.net.backend, passt.net.fallback], ["passt", true], "auto falls back to slirp if passt cannot start");
+  assert.equal(passt.start.resume, true);
+  assert.equal(plan({ net: { passt: false, seccompFilter: false } }).net.backend, "slirp");
+  assert.deepEqual([plan({ net: unconfined, env: { CX_NET: "slirp" } }).net.backend], ["slirp"]);
+  const asked = plan({ env: { CX_NET: "passt" } }).net;
+  assert.deepEqual([asked.backend, asked.fallback], ["passt", false], "asked for, passt is tried even under a filter, and its failure is the container's");
+  assert.throws(() => plan({ net: { passt: false, seccompFilter: false }, env: { CX_NET: "passt" } }), /CX_NET=passt, but this runtime has no \/usr\/bin\/passt/);
+  assert.throws(() => settingsFromEnv({ CX_NET: "tap" }), /CX_NET=tap: expected auto, passt or slirp/);
 });
