@@ -7,6 +7,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,8 +158,17 @@ test("a host directory mounted with -v is the same directory in the guest, both 
   }
 });
 
-test("exposed guest ports answer on the container's ports: -p for TCP and UDP, and --network host", async () => {
-  const name = await start("serve", ["-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
+/**
+ * What the guest's network promises, under one backend: -p for TCP and UDP
+ * in a guest resumed from its snapshot, --network host, and the guest
+ * reaching what the container reaches, by name. `args` pick the backend
+ * (network.ts); CX_LOG=info says which ran.
+ */
+async function networkPromises(label: string, args: string[], backend: "slirp" | "passt") {
+  const name = await start(`serve-${label}`, ["-e", "CX_LOG=info", ...args, "-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
+  const said = (await docker(["logs", name])).stderr;
+  assert.match(said, new RegExp(`network by ${backend}`));
+  assert.match(said, /resuming the guest from the image's build-time snapshot/, "a snapshot saved under slirp at build time");
   let page = "";
   for (let i = 0; i < 50 && !page; i++) {
     page = await fetch("http://127.0.0.1:18080/").then((r) => r.text(), () => "");
@@ -174,13 +185,36 @@ test("exposed guest ports answer on the container's ports: -p for TCP and UDP, a
   assert.equal(answer, "udp: ping\n");
   await docker(["rm", "-f", name]);
 
-  await start("host-net", ["--network", "host", "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
+  const hostNet = await start(`host-net-${label}`, ["--network", "host", ...args, "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
   let hostPage = "";
   for (let i = 0; i < 50 && !hostPage; i++) {
     hostPage = await fetch("http://127.0.0.1:80/").then((r) => r.text(), () => "");
     if (!hostPage) await sleep(200);
   }
   assert.equal(hostPage, "served from the guest\n");
+  await docker(["rm", "-f", hostNet]);
+
+  // The host as the container sees it: its bridge's gateway.
+  const server = createServer((_req, res) => res.end(`reached the host from ${label}\n`));
+  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+  try {
+    const gateway = (await docker(["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"])).stdout.trim();
+    const url = `http://${gateway}:${(server.address() as AddressInfo).port}/`;
+    const reach = await docker(["run", "--rm", ...args, IMAGE, "reach", url, "deb.debian.org"]);
+    assert.equal(reach.exitCode, 0, reach.stderr);
+    assert.match(reach.stdout, new RegExp(`^reached the host from ${label}$`, "m"));
+    assert.match(reach.stdout, /^Name:\s+deb\.debian\.org\nAddress:\s*\d+\.\d+\.\d+\.\d+/m, "the guest resolves names through the backend's DNS");
+  } finally {
+    server.close();
+  }
+}
+
+test("exposed guest ports answer on the container's ports: -p for TCP and UDP, and --network host; the guest reaches the host and resolves names", async () => {
+  await networkPromises("slirp", [], "slirp");
+});
+
+test("the same through passt, in a container without a seccomp filter, and in a guest resumed from its snapshot", async () => {
+  await networkPromises("passt", ["--security-opt", "seccomp=unconfined"], "passt");
 });
 
 test("docker run --memory and --cpus size the guest; CX_MEMORY is kept within the limit", async () => {
