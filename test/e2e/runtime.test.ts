@@ -215,6 +215,16 @@ test("exposed guest ports answer on the container's ports: -p for TCP and UDP, a
 
 test("the same through passt, in a container without a seccomp filter, and in a guest resumed from its snapshot", async () => {
   await networkPromises("passt", ["--security-opt", "seccomp=unconfined"], "passt");
+  // Without CAP_SETGID passt cannot drop root to nobody: auto says so and takes slirp; asked for, it is the container's failure.
+  const unprivileged = ["run", "--rm", "--security-opt", "seccomp=unconfined", "--cap-drop", "ALL"];
+  const fallback = await docker([...unprivileged, IMAGE, "args", "fallback"]);
+  assert.equal(fallback.exitCode, 0, fallback.stderr);
+  assert.match(fallback.stdout, /^args: fallback$/m);
+  assert.match(fallback.stderr, /^containerx: passt did not start: .*; network by slirp instead$/m);
+  const asked = await docker([...unprivileged, "-e", "CX_NET=passt", IMAGE, "args", "asked"]);
+  assert.equal(asked.exitCode, 125);
+  assert.match(asked.stderr, /^containerx: passt did not start: /m);
+  assert.doesNotMatch(asked.stdout, /args: asked/);
 });
 
 test("docker run --memory and --cpus size the guest; CX_MEMORY is kept within the limit", async () => {
