@@ -131,7 +131,7 @@ async function main(args: readonly string[]): Promise<number> {
   const { accel: choice, start, volumeFs, shares, skipped, net } = plan;
   network = net.backend;
   notes.info(`${base.arch} guest, ${choice.reason}`);
-  notes.info(net.reason);
+  (net.deviation ? notes.deviation : notes.info)(net.reason);
   if (shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${shares.map((s) => s.guestPath).join(", ")}`);
   if (skipped.length) notes.deviation(`not shared with the guest (only directories can be): ${skipped.join(", ")}`);
   if (start.resume) notes.info("resuming the guest from the image's build-time snapshot");
@@ -159,8 +159,8 @@ async function main(args: readonly string[]): Promise<number> {
     try {
       return await session();
     } catch (err) {
-      if (!(err instanceof NetworkError && net.fallback && network === "passt")) throw err;
-      notes.deviation(`${err.message}; network by slirp instead`);
+      if (!(err instanceof NetworkError && network === "passt")) throw err;
+      notes.deviation(`${err.message}${net.hint}; network by slirp instead`);
       network = "slirp";
       return session();
     }

@@ -5,11 +5,14 @@
  * the same plan (its address, gateway, DNS: GUEST_NETWORK) and forward the
  * container's ports to it, so a guest saved with one resumes with the other.
  *
- * passt carries a large MTU and does its TCP on the host's sockets:
- * bench/throughput's 1 MB HTTP transfer went from 11.6 to 28.7 MB/s with it
- * (cold aarch64 guests). It always sandboxes itself in a user namespace,
- * which Docker's default seccomp profile refuses, so it is chosen only where
- * the container runs without a seccomp filter, and slirp stays the rest's.
+ * Measured with bench/throughput (aarch64 guests resumed, one run each),
+ * passt moved a 1 MB HTTP response at 23.6 MB/s against slirp's 10.8, as it
+ * carries a 64 KB MTU, but answered small requests slower (redis GET with 4
+ * clients 1596 req/s against 2141: one more process to wake per packet). So
+ * slirp stays the default, and passt is there for bulk transfers when asked
+ * (CX_NET=passt). It always sandboxes itself in a user namespace, which
+ * Docker's default seccomp profile refuses: where it cannot start, slirp
+ * serves instead, and the launcher says why.
  */
 import { spawn } from "node:child_process";
 import type { Socket } from "node:net";
@@ -17,7 +20,6 @@ import type { Port } from "../../common/guest-env.js";
 import { QEMU_IDS as ID } from "../../common/qemu-options.js";
 
 export type NetBackend = "slirp" | "passt";
-export type NetSetting = "auto" | NetBackend;
 
 /** The guest's fixed plan, slirp's defaults; the agent configures the same (guest-agent/agent.c). */
 export const GUEST_NETWORK = {
@@ -50,29 +52,22 @@ export interface NetFacts {
 
 export interface NetChoice {
   readonly backend: NetBackend;
-  /** One line for CX_LOG=info: what was chosen and why. */
+  /** One line: what was chosen and why (CX_LOG=info), or what differs from what was asked for. */
   readonly reason: string;
-  /** With `auto`: passt is tried, and slirp taken if it cannot start. */
-  readonly fallback: boolean;
+  readonly deviation: boolean;
+  /** Said with passt's own reason if it cannot start, when slirp serves instead. */
+  readonly hint: string;
 }
 
+/** passt could not start: the launcher takes slirp and says this. */
 export class NetworkError extends Error {}
 
-export function chooseNet(setting: NetSetting, facts: NetFacts): NetChoice {
-  if (setting === "slirp") return { backend: "slirp", reason: "network by slirp (CX_NET=slirp)", fallback: false };
-  if (!facts.passt) {
-    if (setting === "passt") throw new NetworkError(`CX_NET=passt, but this runtime has no ${PASST}; use CX_NET=slirp or auto`);
-    return { backend: "slirp", reason: `network by slirp: no ${PASST} in this runtime`, fallback: false };
-  }
-  if (setting === "passt") return { backend: "passt", reason: "network by passt (CX_NET=passt)", fallback: false };
-  if (facts.seccompFilter) {
-    return {
-      backend: "slirp",
-      reason: "network by slirp: passt needs a user namespace, which the container's seccomp profile refuses (docker run --security-opt seccomp=unconfined for passt)",
-      fallback: false,
-    };
-  }
-  return { backend: "passt", reason: "network by passt: the container has no seccomp filter", fallback: true };
+export function chooseNet(setting: NetBackend, facts: NetFacts): NetChoice {
+  // The filter is the likely reason passt fails, not a sure one: a profile of the user's own may allow its user namespace.
+  const hint = facts.seccompFilter ? " (its sandbox needs a user namespace, which the container's seccomp profile refuses: docker run --security-opt seccomp=unconfined)" : "";
+  if (setting === "slirp") return { backend: "slirp", reason: "network by slirp", deviation: false, hint };
+  if (!facts.passt) return { backend: "slirp", reason: `network by slirp: CX_NET=passt, but this runtime has no ${PASST}`, deviation: true, hint };
+  return { backend: "passt", reason: "network by passt (CX_NET=passt)", deviation: false, hint };
 }
 
 /** Whether /proc/self/status says a seccomp filter confines this process. */

@@ -1,7 +1,7 @@
 import { parsePort, PORTS_ENV, readGuestEnv, type GuestShape, type Port } from "../../common/guest-env.js";
 import { parseEnvInteger, SETTINGS, SettingsError } from "../../common/settings.js";
 import type { AccelSetting } from "../launcher/accel.js";
-import type { NetSetting } from "./network.js";
+import type { NetBackend } from "./network.js";
 import { LOG_LEVELS, type LogLevel } from "../launcher/notes.js";
 
 /**
@@ -19,8 +19,8 @@ export interface LauncherSettings extends GuestShape {
   readonly kvmProbeSeconds: number;
   /** How volumes reach the guest (CX_VOLUME_FS); chooseVolumeFs (virtiofsd.ts) decides for auto. */
   readonly volumeFs: VolumeFsSetting;
-  /** The network backend (CX_NET); chooseNet (network.ts) decides for auto. */
-  readonly net: NetSetting;
+  /** The network backend asked for (CX_NET); chooseNet (network.ts) says what serves. */
+  readonly net: NetBackend;
   /** CX_SNAPSHOT=off boots cold even where the image's build-time snapshot would resume. */
   readonly snapshot: "auto" | "off";
   /** For a guest without the agent: seconds it has to power off after an ACPI request before QEMU is quit. */
@@ -77,7 +77,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     log: parseChoice(S.log.name, get("log"), LOG_LEVELS),
     kvmProbeSeconds: get("kvmProbeSeconds") ? parseEnvInteger(S.kvmProbeSeconds.name, get("kvmProbeSeconds")!, 1, 600) : 10,
     volumeFs: parseChoice(S.volumeFs.name, get("volumeFs"), ["auto", "virtiofs", "9p"] as const),
-    net: parseChoice(S.net.name, get("net"), ["auto", "passt", "slirp"] as const),
+    net: parseChoice(S.net.name, get("net"), ["slirp", "passt"] as const),
     snapshot: parseChoice(S.snapshot.name, get("snapshot"), ["auto", "off"] as const),
     // Below Docker's default stop timeout (10 s), so QEMU is quit before the container is killed.
     powerdownSeconds: get("powerdownSeconds") ? parseEnvInteger(S.powerdownSeconds.name, get("powerdownSeconds")!, 0, 3600) : 5,

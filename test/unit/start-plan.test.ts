@@ -63,17 +63,15 @@ test("KVM is probed where the guest arch is the host's and /dev/kvm opens; other
   assert.match(whyCold(plan({ host: { machine: "aarch64", kvmDevice: true } })) ?? "", /taken under TCG, and this guest runs under KVM/);
 });
 
-test("the network is passt where the container has no seccomp filter, slirp otherwise, and a resumable snapshot stays resumable either way", () => {
-  const unconfined = { passt: true, seccompFilter: false };
-  assert.deepEqual(plan().net.backend, "slirp", "Docker's default seccomp profile refuses passt's user namespace");
-  assert.match(plan().net.reason, /seccomp=unconfined/);
-  const passt = plan({ net: unconfined });
-  assert.deepEqual([passt.net.backend, passt.net.fallback], ["passt", true], "auto falls back to slirp if passt cannot start");
+test("the network is slirp unless passt is asked for; a resumable snapshot stays resumable with either", () => {
+  assert.deepEqual([plan().net.backend, plan().net.deviation], ["slirp", false]);
+  const passt = plan({ env: { CX_NET: "passt" } });
+  assert.deepEqual([passt.net.backend, passt.net.deviation], ["passt", false]);
   assert.equal(passt.start.resume, true);
-  assert.equal(plan({ net: { passt: false, seccompFilter: false } }).net.backend, "slirp");
-  assert.deepEqual([plan({ net: unconfined, env: { CX_NET: "slirp" } }).net.backend], ["slirp"]);
-  const asked = plan({ env: { CX_NET: "passt" } }).net;
-  assert.deepEqual([asked.backend, asked.fallback], ["passt", false], "asked for, passt is tried even under a filter, and its failure is the container's");
-  assert.throws(() => plan({ net: { passt: false, seccompFilter: false }, env: { CX_NET: "passt" } }), /CX_NET=passt, but this runtime has no \/usr\/bin\/passt/);
-  assert.throws(() => settingsFromEnv({ CX_NET: "tap" }), /CX_NET=tap: expected auto, passt or slirp/);
+  assert.match(passt.net.hint, /seccomp=unconfined/, "under a seccomp filter, passt's likely failure is explained");
+  assert.equal(plan({ env: { CX_NET: "passt" }, net: { passt: true, seccompFilter: false } }).net.hint, "");
+  const missing = plan({ env: { CX_NET: "passt" }, net: { passt: false, seccompFilter: false } }).net;
+  assert.deepEqual([missing.backend, missing.deviation], ["slirp", true]);
+  assert.match(missing.reason, /CX_NET=passt, but this runtime has no \/usr\/bin\/passt/);
+  assert.throws(() => settingsFromEnv({ CX_NET: "auto" }), /CX_NET=auto: expected slirp or passt/);
 });
