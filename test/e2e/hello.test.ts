@@ -31,7 +31,7 @@ test("hello: the Cxfile builds with docker buildx and runs in an aarch64 guest w
   assert.ok(!ran.stdout.includes("exiting"), "the app's stderr is not mixed into stdout");
   assert.equal(ran.stderr, "hello: exiting with code 3\n", "by default the container's stderr is the app's alone");
   const told = await runCapture("docker", ["run", "--rm", "-e", "CX_LOG=info", IMAGE]);
-  assert.match(told.stderr, /^containerx: aarch64 guest, TCG: guest aarch64 differs from host \S+\ncontainerx: resuming the guest from the image's build-time snapshot\nhello: exiting with code 3\n$/, "CX_LOG=info says what the launcher does");
+  assert.match(told.stderr, /^containerx: aarch64 guest, TCG: guest aarch64 differs from host \S+\ncontainerx: network by slirp\ncontainerx: resuming the guest from the image's build-time snapshot\nhello: exiting with code 3\n$/, "CX_LOG=info says what the launcher does");
 
   const args = await runCapture("docker", ["run", "--rm", IMAGE, "one", "two words"]);
   assert.match(args.stdout, /3 args: \[world\] \[one\] \[two words\]/, "docker run arguments follow the entrypoint, replacing the (empty) cmd");
