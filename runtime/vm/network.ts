@@ -40,8 +40,8 @@ export const GUEST_MTU = 65520;
 
 export const PASST = "/usr/bin/passt";
 
-/** The descriptor QEMU gets its end of the passt connection on. */
-const PASST_FD = 3;
+/** The descriptor QEMU gets its end of the passt connection on (qemu-process.ts puts it there). */
+export const PASST_FD = 3;
 
 export interface NetFacts {
   /** Whether the runtime has passt. */
@@ -97,7 +97,6 @@ export function netdevArgs(backend: NetBackend, ports: readonly Port[], resume: 
 /** A running passt and the socket QEMU is to get as its descriptor PASST_FD. */
 export interface PasstPeer {
   readonly qemuEnd: Socket;
-  readonly fd: number;
 }
 
 /**
@@ -125,7 +124,7 @@ export function startPasst(ports: readonly Port[]): Promise<PasstPeer> {
     child.once("error", (err) => fail(err.message));
     // Not "close": the pair's other end stays open in the passt that went on.
     child.once("exit", (code, signal) => {
-      if (code === 0) resolve({ qemuEnd, fd: PASST_FD });
+      if (code === 0) resolve({ qemuEnd });
       else void saidAll.then(() => fail(lastMeaningfulLine(said) || (signal ? `killed by ${signal}` : `exit code ${code}`)));
     });
   });

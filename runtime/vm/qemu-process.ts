@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import type { VmConfig } from "./config.js";
-import type { PasstPeer } from "./network.js";
+import { PASST_FD, type PasstPeer } from "./network.js";
 import { buildQemuArgs } from "./qemu-args.js";
 
 export interface QemuExit {
@@ -33,7 +33,10 @@ export const lastLine = (text: string) => text.trim().split("\n").filter(Boolean
 export function startQemu(vm: VmConfig, stdio: { stdin: "inherit" | "ignore"; stdout: "inherit" | "ignore" | 2 }, echoStderr = false,
   passt?: PasstPeer): QemuProcess {
   const { binary, args } = buildQemuArgs(vm);
-  const child = spawn(binary, args, { stdio: [stdio.stdin, stdio.stdout, "pipe", ...(passt ? [passt.qemuEnd] : [])] });
+  const fds: StdioOptions = [stdio.stdin, stdio.stdout, "pipe"];
+  if (passt) fds[PASST_FD] = passt.qemuEnd;
+  const child = spawn(binary, args, { stdio: fds });
+  // QEMU holds its own copy: passt sees the connection end when QEMU does.
   passt?.qemuEnd.destroy();
   let tail = "";
   child.stderr!.on("data", (chunk: Buffer) => {
