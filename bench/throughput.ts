@@ -45,6 +45,8 @@ async function buildImages(name: ArchName): Promise<Place[]> {
   const suite = arch.debianSuite ?? "bookworm";
   const host = await nativeDebianArch();
   await ensureHostPackages([`gcc-${arch.crossTriplet}`, `libc6-dev-${arch.debianArch}-cross`]);
+  log(`${name}: the guest's Debian base (bootstrap/images.sh; minutes the first time)`);
+  await run("bash", [join(REPO, "bootstrap", "images.sh"), `debian/${name}`]);
   const base = `cx-bench/debian:${suite}`;
   log(`${name}: a Debian ${suite} image for linux/${host} and linux/${arch.ociArch} (bootstrap/debian-image.sh; minutes the first time)`);
   await run("bash", [join(REPO, "bootstrap", "debian-image.sh"), base, suite, `linux/${host},linux/${arch.ociArch}`]);
