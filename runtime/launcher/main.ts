@@ -26,7 +26,7 @@ import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
 import { failureReason, runGuest, type SessionOptions, type SessionOutcome, type StartMilestone } from "../vm/session.js";
-import { hasSeccompFilter, NetworkError, PASST, type NetBackend, type NetFacts } from "../vm/network.js";
+import { NetworkError, readNetFacts, type NetBackend, type NetFacts } from "../vm/network.js";
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 
@@ -46,17 +46,17 @@ interface HostSide {
   readonly host: HostFacts;
   readonly virtiofsd: boolean;
   readonly mounts: readonly VolumeMount[];
-  readonly net: NetFacts;
+  readonly net?: NetFacts;
 }
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
-async function hostSide(): Promise<HostSide> {
+async function hostSide(net: NetBackend): Promise<HostSide> {
   return {
     host: { machine: machine(), kvmDevice: kvmDeviceOpens() },
     virtiofsd: await exists(VIRTIOFSD),
     mounts: await readVolumeMounts(await readFile("/proc/self/mountinfo", "utf8")),
-    net: { passt: await exists(PASST), seccompFilter: hasSeccompFilter(await readFile("/proc/self/status", "utf8")) },
+    ...(net === "passt" ? { net: await readNetFacts() } : {}),
   };
 }
 
@@ -112,9 +112,9 @@ async function main(args: readonly string[]): Promise<number> {
   await mkdir(dir, { recursive: true });
   // The container's own disk, over the image's, kept across restarts of the container.
   const disk = join(dir, "disk.qcow2");
-  const firstStart = !(await access(disk).then(() => true, () => false));
+  const firstStart = !(await exists(disk));
   size.notes.forEach(notes.deviation);
-  const side = await hostSide();
+  const side = await hostSide(settings.net);
   if (!hasAgent(base)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     return runWithoutAgent(kit, { disk, stateDir: dir }, args, side, notes);

@@ -31,7 +31,8 @@ export interface StartFacts {
   readonly host: HostFacts;
   /** Where virtiofsd's sockets go. */
   readonly stateDir: string;
-  readonly net: NetFacts;
+  /** Read only when CX_NET=passt asks for them. */
+  readonly net?: NetFacts;
 }
 
 /** The VM a plan would run, booted or resumed from the image's snapshot, from the launcher's placement (vm/config.ts vmConfigFor). */

@@ -15,6 +15,7 @@
  * serves instead, and the launcher says why.
  */
 import { spawn } from "node:child_process";
+import { access, readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import type { Port } from "../../common/guest-env.js";
 import { QEMU_IDS as ID } from "../../common/qemu-options.js";
@@ -62,16 +63,25 @@ export interface NetChoice {
 /** passt could not start: the launcher takes slirp and says this. */
 export class NetworkError extends Error {}
 
-export function chooseNet(setting: NetBackend, facts: NetFacts): NetChoice {
+/** `facts`: only passt needs them, so readNetFacts runs only when it is asked for. */
+export function chooseNet(setting: NetBackend, facts: NetFacts | undefined): NetChoice {
+  if (setting === "slirp") return { backend: "slirp", reason: "network by slirp", deviation: false, hint: "" };
+  if (!facts) throw new Error("CX_NET=passt is planned without the container's network facts");
   // The filter is the likely reason passt fails, not a sure one: a profile of the user's own may allow its user namespace.
   const hint = facts.seccompFilter ? " (its sandbox needs a user namespace, which the container's seccomp profile refuses: docker run --security-opt seccomp=unconfined)" : "";
-  if (setting === "slirp") return { backend: "slirp", reason: "network by slirp", deviation: false, hint };
   if (!facts.passt) return { backend: "slirp", reason: `network by slirp: CX_NET=passt, but this runtime has no ${PASST}`, deviation: true, hint };
   return { backend: "passt", reason: "network by passt (CX_NET=passt)", deviation: false, hint };
 }
 
 /** Whether /proc/self/status says a seccomp filter confines this process. */
 export const hasSeccompFilter = (status: string) => /^Seccomp:\s*2$/m.test(status);
+
+export async function readNetFacts(): Promise<NetFacts> {
+  return {
+    passt: await access(PASST).then(() => true, () => false),
+    seccompFilter: hasSeccompFilter(await readFile("/proc/self/status", "utf8")),
+  };
+}
 
 /** passt's arguments: the guest's plan, the ports, and QEMU's connection on PASST_FD. */
 export function passtArgs(ports: readonly Port[]): string[] {

@@ -164,8 +164,8 @@ test("a host directory mounted with -v is the same directory in the guest, both 
  * reaching what the container reaches, by name. `args` pick the backend
  * (network.ts); CX_LOG=info says which ran.
  */
-async function networkPromises(label: string, args: string[], backend: "slirp" | "passt") {
-  const name = await start(`serve-${label}`, ["-e", "CX_LOG=info", ...args, "-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
+async function networkPromises(backend: "slirp" | "passt", args: string[]) {
+  const name = await start(`serve-${backend}`, ["-e", "CX_LOG=info", ...args, "-p", "127.0.0.1:18080:80", "-p", "127.0.0.1:15353:5353/udp", IMAGE, "serve"]);
   const said = (await docker(["logs", name])).stderr;
   assert.match(said, new RegExp(`network by ${backend}`));
   assert.match(said, /resuming the guest from the image's build-time snapshot/, "a snapshot saved under slirp at build time");
@@ -185,7 +185,7 @@ async function networkPromises(label: string, args: string[], backend: "slirp" |
   assert.equal(answer, "udp: ping\n");
   await docker(["rm", "-f", name]);
 
-  const hostNet = await start(`host-net-${label}`, ["--network", "host", ...args, "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
+  const hostNet = await start(`host-net-${backend}`, ["--network", "host", ...args, "-e", "CX_PORTS=80/tcp", IMAGE, "serve"]);
   let hostPage = "";
   for (let i = 0; i < 50 && !hostPage; i++) {
     hostPage = await fetch("http://127.0.0.1:80/").then((r) => r.text(), () => "");
@@ -195,14 +195,14 @@ async function networkPromises(label: string, args: string[], backend: "slirp" |
   await docker(["rm", "-f", hostNet]);
 
   // The host as the container sees it: its bridge's gateway.
-  const server = createServer((_req, res) => res.end(`reached the host from ${label}\n`));
+  const server = createServer((_req, res) => res.end(`reached the host from ${backend}\n`));
   await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
   try {
     const gateway = (await docker(["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"])).stdout.trim();
     const url = `http://${gateway}:${(server.address() as AddressInfo).port}/`;
     const reach = await docker(["run", "--rm", ...args, IMAGE, "reach", url, "deb.debian.org"]);
     assert.equal(reach.exitCode, 0, reach.stderr);
-    assert.match(reach.stdout, new RegExp(`^reached the host from ${label}$`, "m"));
+    assert.match(reach.stdout, new RegExp(`^reached the host from ${backend}$`, "m"));
     assert.match(reach.stdout, /^Name:\s+deb\.debian\.org\nAddress:\s*\d+\.\d+\.\d+\.\d+/m, "the guest resolves names through the backend's DNS");
   } finally {
     server.close();
@@ -210,11 +210,11 @@ async function networkPromises(label: string, args: string[], backend: "slirp" |
 }
 
 test("exposed guest ports answer on the container's ports: -p for TCP and UDP, and --network host; the guest reaches the host and resolves names", async () => {
-  await networkPromises("slirp", [], "slirp");
+  await networkPromises("slirp", []);
 });
 
 test("the same through passt (CX_NET=passt) in a container without a seccomp filter; where passt cannot start, slirp serves and the launcher says why", async () => {
-  await networkPromises("passt", ["--security-opt", "seccomp=unconfined", "-e", "CX_NET=passt"], "passt");
+  await networkPromises("passt", ["--security-opt", "seccomp=unconfined", "-e", "CX_NET=passt"]);
   const refused = await docker(["run", "--rm", "-e", "CX_NET=passt", IMAGE, "args", "refused"]);
   assert.equal(refused.exitCode, 0, refused.stderr);
   assert.match(refused.stdout, /^args: refused$/m);
