@@ -319,15 +319,48 @@ static void unmount_shared(const struct cx_spec *s) {
   }
 }
 
+/* The guest's own clock, which the wall clock set from the spec does not move. */
+static long long monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/*
+ * How long each step of a start took in the guest, for the started frame
+ * (protocol.h): the launcher sees only when the frame arrives.
+ */
+struct start_timing {
+  char text[160];
+  size_t len;
+  long long mark;
+};
+
+static void timing_start(struct start_timing *t) {
+  t->len = 0;
+  t->text[0] = 0;
+  t->mark = monotonic_us();
+}
+
+static void timing_step(struct start_timing *t, const char *step) {
+  long long now = monotonic_us();
+  int n = snprintf(t->text + t->len, sizeof t->text - t->len, " %s=%lld", step, now - t->mark);
+  if (n > 0 && (size_t)n < sizeof t->text - t->len) t->len += (size_t)n;
+  t->mark = now;
+}
+
 /* What the app's spec sets up in the guest before the app starts; exec sessions join the guest as it is. */
-static void set_up_guest(const struct cx_spec *app) {
+static void set_up_guest(const struct cx_spec *app, struct start_timing *t) {
   if (app->hostname) sethostname(app->hostname, strlen(app->hostname));
   if (app->has_clock) {
     struct timespec ts = {app->clock_ns / 1000000000LL, app->clock_ns % 1000000000LL};
     clock_settime(CLOCK_REALTIME, &ts);
   }
+  timing_step(t, "host");
   if (app->seed_len) reseed_entropy(app->seed, app->seed_len);
+  timing_step(t, "seed");
   for (int i = 0; i < app->nmounts; i++) mount_shared(&app->mounts[i]);
+  timing_step(t, "mounts");
 }
 
 static void exec_process(const struct cx_spec *s, int in, int out, int err, const char *pts) {
@@ -373,7 +406,20 @@ static void refuse_session(uint32_t ch, const char *why) {
   send_exit(ch, 126 << 8);
 }
 
-static void start_session(uint32_t ch, const struct cx_spec *s) {
+/*
+ * Waits until the forked child has replaced itself with the command (or
+ * ended): its copy of `gate`'s write end closes on exec. The started frame
+ * then means the command runs, and its timing includes the exec.
+ */
+static void wait_for_exec(int gate[2]) {
+  char byte;
+  close(gate[1]);
+  while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(gate[0]);
+}
+
+static void start_session(uint32_t ch, const struct cx_spec *s, struct start_timing *t) {
   if (find_session(ch)) {
     refuse_session(ch, "a second spec for a running command");
     return;
@@ -400,9 +446,14 @@ static void start_session(uint32_t ch, const struct cx_spec *s) {
   } else if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     fatal("pipe: %s", strerror(errno));
   }
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) fatal("pipe: %s", strerror(errno));
   pid_t pid = fork();
   if (pid < 0) fatal("fork: %s", strerror(errno));
   if (pid == 0) exec_process(s, in[0], out[1], err[1], s->tty ? pts : NULL);
+  timing_step(t, "fork");
+  wait_for_exec(gate);
+  timing_step(t, "exec");
   ss->used = 1;
   ss->ch = ch;
   ss->pid = pid;
@@ -421,8 +472,8 @@ static void start_session(uint32_t ch, const struct cx_spec *s) {
   fcntl(ss->out, F_SETFL, O_NONBLOCK);
   if (ss->err >= 0) fcntl(ss->err, F_SETFL, O_NONBLOCK);
   if (ss->in != ss->tty) fcntl(ss->in, F_SETFL, O_NONBLOCK);
-  char started[32];
-  int n = snprintf(started, sizeof started, "%d", (int)pid);
+  char started[200];
+  int n = snprintf(started, sizeof started, "%d%s", (int)pid, t->text);
   send_frame_on(ch, CX_FRAME_STARTED, started, (uint32_t)n);
 }
 
@@ -537,6 +588,8 @@ static void quiesce(const struct cx_spec *app) {
 static struct cx_spec app_spec;
 
 static void handle_spec(uint32_t ch, const unsigned char *payload, uint32_t len) {
+  struct start_timing timing;
+  timing_start(&timing);
   char error[CX_ERROR_LEN];
   char *buf = malloc(len + 1);
   if (!buf) fatal("out of memory");
@@ -545,7 +598,7 @@ static void handle_spec(uint32_t ch, const unsigned char *payload, uint32_t len)
   if (ch != 0) {
     struct cx_spec *s = malloc(sizeof *s);
     if (!s) fatal("out of memory");
-    if (cx_parse_spec(s, buf, len, error) == 0) start_session(ch, s);
+    if (cx_parse_spec(s, buf, len, error) == 0) start_session(ch, s, &timing);
     else refuse_session(ch, error);
     free(s);
     free(buf);
@@ -554,9 +607,10 @@ static void handle_spec(uint32_t ch, const unsigned char *payload, uint32_t len)
   if (app_started) fatal("a second app spec");
   /* buf is kept: app_spec points into it for the guest's whole life. */
   if (cx_parse_spec(&app_spec, buf, len, error) != 0) fatal("refused the app's spec: %s", error);
-  set_up_guest(&app_spec);
+  timing_step(&timing, "parse");
+  set_up_guest(&app_spec, &timing);
   app_started = 1;
-  start_session(0, &app_spec);
+  start_session(0, &app_spec, &timing);
 }
 
 static void handle_frame(const struct cx_frame *f, void *ctx) {
@@ -786,6 +840,12 @@ int main(void) {
   int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sigfd < 0) fatal("signalfd: %s", strerror(errno));
 
+  /*
+   * The app's spec lands in app_spec's 64 KB first thing after a resume;
+   * written now, its pages belong to the guest already when the build-time
+   * snapshot is taken, so the resumed guest does not fault them in one by one.
+   */
+  memset(&app_spec, 0, sizeof app_spec);
   send_frame(CX_FRAME_READY, CX_AGENT_VERSION, sizeof CX_AGENT_VERSION - 1);
   const char *tick_ms = getenv(CX_TICK_PARAM);
   tick_init(tick_ms ? atoi(tick_ms) : 0);

@@ -21,7 +21,7 @@
 
 /* agent -> launcher */
 #define CX_FRAME_READY 'R'
-#define CX_FRAME_STARTED 'P'
+#define CX_FRAME_STARTED 'P' /* "PID", then " STEP=µs" per step of the start (parse host seed mounts fork exec), in the guest's clock */
 #define CX_FRAME_STDOUT 'O'
 #define CX_FRAME_STDERR 'E'
 #define CX_FRAME_EXIT 'X'    /* "exit N" | "signal N" */

@@ -135,6 +135,25 @@ export function specFrameFor(readyText: string, spec: AppSpec): Buffer {
   return encodeSpec(seed !== undefined && agentTakesSeed(readyText) ? spec : rest);
 }
 
+/** A step of a command's start in the guest and how long it took there (guest-agent/protocol.h CX_FRAME_STARTED). */
+export interface GuestStep {
+  readonly step: string;
+  readonly micros: number;
+}
+
+/**
+ * The steps a started frame's payload ("PID STEP=µs …") reports; none from
+ * an agent that sends only the PID.
+ */
+export function guestStepsOf(payload: string): GuestStep[] {
+  const steps: GuestStep[] = [];
+  for (const word of payload.split(" ").slice(1)) {
+    const m = /^([a-z]+)=(\d+)$/.exec(word);
+    if (m) steps.push({ step: m[1], micros: Number(m[2]) });
+  }
+  return steps;
+}
+
 /** How a process ended, from an exit frame, as a container exit code. */
 export function exitCodeOf(report: string): number {
   const m = /^(exit|signal) (\d+)$/.exec(report);

@@ -153,9 +153,15 @@ async function main(args: readonly string[]): Promise<number> {
   await relay.start();
   // performance.now() counts from the process's start: the container's entrypoint exec.
   const marks: string[] = [];
-  const milestone = settings.log === "debug" ? (event: StartMilestone) => marks.push(`${event} ${Math.round(performance.now())}`) : undefined;
+  let inGuest = "";
+  const timing: SessionOptions = settings.log !== "debug" ? {} : {
+    milestone: (event: StartMilestone) => marks.push(`${event} ${Math.round(performance.now())}`),
+    guestSteps: (steps) => {
+      if (steps.length) inGuest = `; in the guest, ms: ${steps.map(({ step, micros }) => `${step} ${(micros / 1000).toFixed(1)}`).join(", ")}`;
+    },
+  };
   const run = async (vm: () => VmConfig, opts: SessionOptions = {}) => {
-    const session = () => runGuest(vm(), spec, io, { onAppStarted: (link) => relay.attach(link), ...(milestone ? { milestone } : {}), ...opts });
+    const session = () => runGuest(vm(), spec, io, { onAppStarted: (link) => relay.attach(link), ...timing, ...opts });
     try {
       return await session();
     } catch (err) {
@@ -181,7 +187,7 @@ async function main(args: readonly string[]): Promise<number> {
     }
     return exitCode(outcome, notes);
   } finally {
-    if (marks.length) notes.info(`start timing, ms since the launcher's exec: ${marks.join(", ")}`);
+    if (marks.length) notes.info(`start timing, ms since the launcher's exec: ${marks.join(", ")}${inGuest}`);
     await relay.stop();
   }
 }

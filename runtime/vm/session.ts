@@ -3,7 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import type { AgentLink } from "../agent/link.js";
 import { relayInput } from "../agent/input-relay.js";
 import { listenForAgent } from "../agent/port.js";
-import { exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, signalName, specFrameFor, type AppSpec } from "../agent/protocol.js";
+import { exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, guestStepsOf, signalName, specFrameFor, type AppSpec, type GuestStep } from "../agent/protocol.js";
 import type { VmConfig } from "./config.js";
 import { resumeMachine } from "./migration.js";
 import { QmpSession } from "./qmp.js";
@@ -51,6 +51,8 @@ export interface SessionOptions {
   readonly readyTimeoutSeconds?: number;
   /** Called once the app has started: cx-exec sessions go through this link. */
   readonly onAppStarted?: (link: AgentLink) => void;
+  /** Told how long each step of the app's start took in the guest (CX_LOG=debug's timing line). */
+  readonly guestSteps?: (steps: readonly GuestStep[]) => void;
   /**
    * The agent's version (its ready frame's text) when the VM resumes a
    * snapshot (vm.snapshot): that agent said ready before the snapshot, so it
@@ -63,7 +65,8 @@ export interface SessionOptions {
 
 /**
  * QEMU started; the guest runs (resumed) or its agent is ready (booted); the
- * spec is sent; the agent has forked the app; the app's first output.
+ * spec is sent; the app runs (the agent replies once it has exec'd it); the
+ * app's first output.
  */
 export type StartMilestone = "qemu-spawned" | "guest-running" | "agent-ready" | "spec-sent" | "app-started" | "first-output";
 
@@ -109,7 +112,10 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       heard = true;
       switch (frame.type) {
         case FRAME_TYPES.started:
-          if (!appStarted) opts.milestone?.("app-started");
+          if (!appStarted) {
+            opts.milestone?.("app-started");
+            opts.guestSteps?.(guestStepsOf(frame.payload.toString("utf8")));
+          }
           appStarted = true;
           opts.onAppStarted?.(agent);
           break;

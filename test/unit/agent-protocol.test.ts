@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
-import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, MAX_FRAME, SPEC_TOKENS, TICK_PARAM } from "../../runtime/agent/protocol.js";
+import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, guestStepsOf, MAX_FRAME, SPEC_TOKENS, TICK_PARAM } from "../../runtime/agent/protocol.js";
 
 const HEADER_FILE = new URL("../../../guest-agent/protocol.h", import.meta.url);
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -46,4 +46,21 @@ test("the TypeScript side names its frames: no frame letter written out beside F
     const code = (await readFile(new URL(path, root), "utf8")).replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
     assert.doesNotMatch(code, /\.type === "[A-Z]"|(send|encodeFrame)\("[A-Z]"|case "[A-Z]":/, `${path} names its frames by FRAME_TYPES`);
   }
+});
+
+test("a started frame's payload gives the guest's start steps in order; a bare PID gives none", () => {
+  assert.deepEqual(guestStepsOf("231 parse=40 host=120 seed=900 mounts=0 fork=2100 exec=35012"), [
+    { step: "parse", micros: 40 }, { step: "host", micros: 120 }, { step: "seed", micros: 900 },
+    { step: "mounts", micros: 0 }, { step: "fork", micros: 2100 }, { step: "exec", micros: 35012 },
+  ]);
+  assert.deepEqual(guestStepsOf("231"), []);
+  assert.deepEqual(guestStepsOf("231 fork=x exec=-1 odd"), []);
+});
+
+test("the agent reports the steps of a start it names in protocol.h, each timed once", async () => {
+  const header = await readFile(new URL("../../../guest-agent/protocol.h", import.meta.url), "utf8");
+  const agent = await readFile(new URL("../../../guest-agent/agent.c", import.meta.url), "utf8");
+  const named = /CX_FRAME_STARTED 'P' \/\* .*\((?<steps>[a-z ]+)\)/.exec(header)?.groups?.steps.split(" ");
+  const timed = [...agent.matchAll(/timing_step\([^,]+, "([a-z]+)"\)/g)].map((m) => m[1]);
+  assert.deepEqual(timed.sort(), named?.sort());
 });
