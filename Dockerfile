@@ -96,4 +96,6 @@ COPY --from=build /src/dist/frontend /opt/containerx/dist/frontend
 COPY proto /opt/containerx/proto
 # What BuildKit may ask of this frontend beyond a build: SERVED_FRONTEND_CAPS in frontend/gateway/caps.ts, kept equal by a unit test.
 LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts"
+# It talks only to BuildKit over its stdio: BuildKit runs it with no network.
+LABEL moby.buildkit.frontend.network.none="true"
 ENTRYPOINT ["node", "/opt/containerx/dist/frontend/main.js"]

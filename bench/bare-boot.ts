@@ -50,8 +50,8 @@ if (process.env.BARE_BOOT_SHOW) process.stderr.write(`${binary} ${qemuArgs.join(
 
 /** The version the snapshot's agent said ready with. */
 async function resumedAgent(): Promise<string> {
-  const snapshot = await readSnapshot(inCopy(LAYOUT.snapshotManifest));
-  if (typeof snapshot !== "object") throw new Error("the image has no readable snapshot to resume");
+  const snapshot = await readSnapshot(inCopy(LAYOUT.snapshotDir));
+  if (!snapshot || "problem" in snapshot) throw new Error(`the image has no snapshot to resume${snapshot ? `: ${snapshot.problem}` : ""}`);
   return snapshot.agentVersion;
 }
 

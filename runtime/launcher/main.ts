@@ -9,7 +9,7 @@
  */
 import { openSync, closeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { access, mkdir, readFile, rm } from "node:fs/promises";
+import { access, readFile, rm } from "node:fs/promises";
 import { hostname, machine } from "node:os";
 import { join } from "node:path";
 import { EXEC_SOCKET, LAYOUT, stateDir } from "../../common/layout.js";
@@ -29,6 +29,7 @@ import { failureReason, runGuest, type SessionOptions, type SessionOutcome, type
 import { NetworkError, readNetFacts, type NetBackend, type NetFacts } from "../vm/network.js";
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
+import { prepareStateDir } from "./state-dir.js";
 
 class LaunchError extends Error {}
 
@@ -109,7 +110,7 @@ async function main(args: readonly string[]): Promise<number> {
   const notes = notesFor(settings.log);
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(settings.stateDir, container.uid);
-  await mkdir(dir, { recursive: true });
+  await prepareStateDir(dir);
   // The container's own disk, over the image's, kept across restarts of the container.
   const disk = join(dir, "disk.qcow2");
   const firstStart = !(await exists(disk));

@@ -7,11 +7,10 @@
  * passt, which need a start to judge.
  */
 import { ARCHES, type ArchName } from "../../common/arches.js";
-import { LAYOUT } from "../../common/layout.js";
 import { chooseAccel, type AccelChoice, type HostFacts } from "./accel.js";
 import type { HostShare, VmConfig } from "../vm/config.js";
 import type { LauncherSettings } from "../vm/settings.js";
-import { resumeBlocker, volumesBlocker, type SnapshotManifest } from "../vm/snapshot.js";
+import { resumeBlocker, volumesBlocker, type SnapshotManifest, type UnusableSnapshot } from "../vm/snapshot.js";
 import { chooseNet, type NetChoice, type NetFacts } from "../vm/network.js";
 import { chooseVolumeFs, type VolumeFsChoice } from "../vm/virtiofsd.js";
 import { volumeShares, type VolumeMount } from "./volumes.js";
@@ -19,8 +18,8 @@ import { volumeShares, type VolumeMount } from "./volumes.js";
 export interface StartFacts {
   readonly arch: ArchName;
   readonly settings: LauncherSettings;
-  /** The image's snapshot.json, "unreadable" when this runtime cannot read it, undefined when it has none. */
-  readonly snapshot: SnapshotManifest | "unreadable" | undefined;
+  /** The image's snapshot (vm/snapshot.ts readSnapshot): its manifest, why it cannot be used, or undefined when it has none. */
+  readonly snapshot: SnapshotManifest | UnusableSnapshot | undefined;
   /** Whether this container has no disk of its own yet (its first start). */
   readonly firstStart: boolean;
   /** The runtime's QEMU package version (snapshots load only into the QEMU that wrote them). */
@@ -54,7 +53,7 @@ export interface StartPlan {
 function resumeBeforeVolumes(f: StartFacts, vmFor: VmFor, accel: AccelChoice): ResumeChoice {
   const snapshot = f.snapshot;
   if (!snapshot) return { resume: false };
-  if (snapshot === "unreadable") return { resume: false, whyCold: `${LAYOUT.snapshotManifest} is not one this runtime can read` };
+  if ("problem" in snapshot) return { resume: false, whyCold: snapshot.problem };
   if (f.settings.snapshot === "off") return { resume: false, whyCold: "CX_SNAPSHOT=off" };
   // The snapshot's page cache and mounts belong to the disk as it was built.
   if (!f.firstStart) return { resume: false, whyCold: "this container ran before, and its disk has moved on from the snapshot's" };

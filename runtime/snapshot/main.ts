@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { LAYOUT } from "../../common/layout.js";
 import { runStepMain, type SnapshotRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
-import { machineIdentity, runtimeQemuVersion, type SnapshotManifest } from "../vm/snapshot.js";
+import { machineIdentity, runtimeQemuVersion, snapshotFileFacts, type SnapshotManifest } from "../vm/snapshot.js";
 import { snapshotFiles } from "../vm/config.js";
 import { openVmKit } from "../vm/kit.js";
 import { saveReadyGuest } from "./save.js";
@@ -32,6 +32,7 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
     agentVersion: saved.agentVersion,
     identity: machineIdentity(vm),
     bootSeconds: Math.round(saved.bootSeconds * 1000) / 1000,
+    files: await snapshotFileFacts(snapshotFiles()),
   };
   await writeFile(LAYOUT.snapshotManifest, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`containerx: saved the guest ${saved.bootSeconds.toFixed(1)}s after boot: ` +

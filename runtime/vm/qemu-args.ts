@@ -59,6 +59,14 @@ function ramBacking(vm: VmConfig): RamBacking {
  */
 const startArgs = (vm: VmConfig) => (vm.snapshot?.mode === "resume" && vm.boot.kind === "kernel" ? [] : bootArgs(vm.boot));
 
+/**
+ * QEMU's own seccomp filter, on top of the container's: QEMU never needs to
+ * start a program (the launcher starts virtiofsd and passt), change its user,
+ * or change scheduling, so a compromised device model cannot either. The same
+ * at build and run time; it does not touch the guest's state.
+ */
+export const SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
 /** The QEMU command line for a VmConfig. Pure: no probing, no file access. */
 export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } {
   const accel = vm.accel === "kvm" ? "kvm"
@@ -70,6 +78,7 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const memory = memoryArgs(vm.memoryMiB, ramBacking(vm));
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+    "-sandbox", SANDBOX,
     ...memory.args,
     "-machine", [vm.machine, ...machineOptions, memory.machineProperty].join(","),
     "-accel", accel,

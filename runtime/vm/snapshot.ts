@@ -5,9 +5,11 @@
  * machine it belongs to. The launcher resumes it only
  * into that same machine; anything else boots cold.
  */
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { LAYOUT } from "../../common/layout.js";
-import { placeShares, type VmConfig } from "./config.js";
+import { placeShares, snapshotFiles, type SnapshotFiles, type VmConfig } from "./config.js";
 import { buildQemuArgs } from "./qemu-args.js";
 import { SHARE_SLOTS } from "./config.js";
 
@@ -30,6 +32,19 @@ export interface MachineIdentity {
   readonly qemuArgs: readonly string[];
 }
 
+/**
+ * The two files a resume loads, as the build wrote them. The state is hashed
+ * (under a megabyte): QEMU would load a flipped bit into a device register.
+ * The RAM file, the guest's whole memory, is only sized: hashing it would cost
+ * more than the resume saves, and its bytes are the image layer's, checked
+ * against the layer digest when the image is pulled or unpacked.
+ */
+export interface SnapshotFileFacts {
+  readonly stateBytes: number;
+  readonly stateSha256: string;
+  readonly ramBytes: number;
+}
+
 /** snapshot.json, beside the state it describes. */
 export interface SnapshotManifest {
   /** The runtime's QEMU package version: migration streams are only sure to load into the QEMU that wrote them. */
@@ -39,6 +54,26 @@ export interface SnapshotManifest {
   readonly identity: MachineIdentity;
   /** Seconds the build-time boot took to reach the agent: what a resume saves. */
   readonly bootSeconds: number;
+  readonly files: SnapshotFileFacts;
+}
+
+/** A snapshot the launcher will not resume whatever the container asks: its reason. */
+export interface UnusableSnapshot {
+  readonly problem: string;
+}
+
+export async function snapshotFileFacts(files: SnapshotFiles): Promise<SnapshotFileFacts> {
+  const state = await readFile(files.state);
+  return { stateBytes: state.length, stateSha256: createHash("sha256").update(state).digest("hex"), ramBytes: (await stat(files.ram)).size };
+}
+
+/** How the files differ from the build's, for a one-line note; undefined when they match. */
+export function snapshotDamage(built: SnapshotFileFacts, now: SnapshotFileFacts | string): string | undefined {
+  if (typeof now === "string") return `its files cannot be read (${now})`;
+  if (now.ramBytes !== built.ramBytes) return `its RAM file is ${now.ramBytes} bytes, the build wrote ${built.ramBytes}`;
+  if (now.stateBytes !== built.stateBytes) return `its state file is ${now.stateBytes} bytes, the build wrote ${built.stateBytes}`;
+  if (now.stateSha256 !== built.stateSha256) return "its state file's sha256 differs from the build's";
+  return undefined;
 }
 
 export function machineIdentity(vm: VmConfig): MachineIdentity {
@@ -116,17 +151,27 @@ export function parseSnapshotManifest(text: string): SnapshotManifest | undefine
   const ok = typeof m.qemuVersion === "string" && typeof m.agentVersion === "string" && typeof m.bootSeconds === "number" && id !== undefined &&
     (id.accel === "tcg" || id.accel === "kvm") && typeof id.machine === "string" && typeof id.cpu === "string" &&
     typeof id.memoryMiB === "number" && typeof id.cpus === "number" && strings(id.kernelArgs) && strings(id.extraArgs) && strings(id.qemuArgs) &&
-    (id.diskMiB === undefined || typeof id.diskMiB === "number");
+    (id.diskMiB === undefined || typeof id.diskMiB === "number") &&
+    typeof m.files?.stateBytes === "number" && typeof m.files.stateSha256 === "string" && typeof m.files.ramBytes === "number";
   return ok ? (m as SnapshotManifest) : undefined;
 }
 
-/** The image's snapshot; undefined when it has none, "unreadable" when its snapshot.json is not one this runtime reads. */
-export async function readSnapshot(path: string = LAYOUT.snapshotManifest): Promise<SnapshotManifest | "unreadable" | undefined> {
-  const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+/**
+ * The image's snapshot; undefined when it has none, its problem when this
+ * runtime cannot read snapshot.json or the files differ from the build's.
+ */
+export async function readSnapshot(dir: string = LAYOUT.snapshotDir): Promise<SnapshotManifest | UnusableSnapshot | undefined> {
+  const manifestPath = join(dir, basename(LAYOUT.snapshotManifest));
+  const text = await readFile(manifestPath, "utf8").catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return undefined;
     throw err;
   });
-  return text === undefined ? undefined : parseSnapshotManifest(text) ?? "unreadable";
+  if (text === undefined) return undefined;
+  const manifest = parseSnapshotManifest(text);
+  if (!manifest) return { problem: `${manifestPath} is not one this runtime can read` };
+  const now = await snapshotFileFacts(snapshotFiles(dir)).catch((err: NodeJS.ErrnoException) => err.code ?? String(err));
+  const damage = snapshotDamage(manifest.files, now);
+  return damage ? { problem: `the snapshot is damaged: ${damage}` } : manifest;
 }
 
 /** The runtime's QEMU version, written into its image when it was built. */

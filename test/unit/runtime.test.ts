@@ -16,6 +16,7 @@ import { guestEnv } from "../../common/guest-env.js";
 import { readCgroupLimits, sizeGuest } from "../../runtime/vm/guest-size.js";
 import { volumeMountPoints } from "../../runtime/launcher/volumes.js";
 import { guestProcess } from "../../runtime/launcher/container-process.js";
+import { prepareStateDir, stateDirProblem } from "../../runtime/launcher/state-dir.js";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -112,6 +113,7 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   assert.equal(after("-cpu"), "cortex-a57");
   assert.equal(after("-m"), "512M");
   assert.equal(after("-append"), "console=ttyAMA0 quiet");
+  assert.equal(after("-sandbox"), "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", "QEMU may not spawn, change user or reschedule");
   assert.ok(args.includes("if=none,id=root,file=/s/disk.qcow2,format=qcow2,discard=unmap"));
   assert.ok(args.includes("virtio-blk-pci,drive=root"), "no boot index: x86's linuxboot ROM takes index 0");
   assert.ok(args.includes("socket,id=cxagent,path=/s/agent.sock"));
@@ -285,4 +287,18 @@ test("the launcher is quiet by default: deviations and errors are said, what it 
     const deviations = ["containerx: booting the guest, not resuming its snapshot: CX_MEMORY\n", "containerx: the guest kernel panicked\n"];
     assert.deepEqual(lines, level === "quiet" ? deviations : ["containerx: aarch64 guest, TCG\n", ...deviations], level);
   }
+});
+
+test("a state directory that cannot be written is one line naming it and what to give the container", async () => {
+  assert.equal(stateDirProblem("/tmp/cx-state", "EROFS"),
+    "the container's state directory /tmp/cx-state is not writable (read-only file system): give the container a writable /tmp " +
+    "(docker run --tmpfs /tmp, or a volume there), or set CX_STATE_DIR to a writable directory");
+  assert.match(stateDirProblem("/cx/state", "EACCES"), /\/cx\/state is not writable \(permission denied\): .*docker run --tmpfs \/cx\/state/);
+  const file = join(await mkdtemp(join(tmpdir(), "cx-unit-state-")), "a-file");
+  await writeFile(file, "");
+  await assert.rejects(prepareStateDir(join(file, "state")), (err: Error) => {
+    assert.equal(err.message, stateDirProblem(join(file, "state"), "ENOTDIR"));
+    return !err.message.includes("\n");
+  });
+  await prepareStateDir(join(file + ".d", "state"));
 });

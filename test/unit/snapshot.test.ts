@@ -1,9 +1,13 @@
 import { test } from "node:test";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { agentTakesSeed, encodeSpec } from "../../runtime/agent/protocol.js";
 import type { HostShare } from "../../runtime/vm/config.js";
 import { settingsFromEnv } from "../../runtime/vm/settings.js";
-import { machineIdentity, parseSnapshotManifest, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
+import { machineIdentity, parseSnapshotManifest, readSnapshot, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
 import { snapshotFiles, vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
 
 const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };
@@ -12,7 +16,8 @@ const QEMU = "1:10.0.13+ds-0+deb13u1";
 /** The machine as the build step saves it: its own state directory, console file and disk. */
 const built = vmConfigFor(base, settingsFromEnv({}),
   { disk: "/cx/snapshot/disk.qcow2", stateDir: "/tmp/cx-snapshot", accel: "tcg", size, snapshot: { mode: "save", ...snapshotFiles() } });
-const snapshot: SnapshotManifest = { qemuVersion: QEMU, agentVersion: "cx-agent 3", identity: machineIdentity(built), bootSeconds: 2 };
+const files = { stateBytes: 4, stateSha256: createHash("sha256").update("st8\n").digest("hex"), ramBytes: 8192 };
+const snapshot: SnapshotManifest = { qemuVersion: QEMU, agentVersion: "cx-agent 3", identity: machineIdentity(built), bootSeconds: 2, files };
 const atRun = (env: NodeJS.ProcessEnv = {}, more: { accel?: "kvm" | "tcg"; memoryMiB?: number; shares?: HostShare[] } = {}) =>
   vmConfigFor(base, settingsFromEnv(env), {
     disk: "/cx/state/disk.qcow2", stateDir: "/cx/state", accel: more.accel ?? "tcg", size: { ...size, memoryMiB: more.memoryMiB ?? 512 },
@@ -57,4 +62,31 @@ test("snapshot.json is read once and checked: a malformed one means a cold boot,
   assert.equal(parseSnapshotManifest("{"), undefined);
   assert.equal(parseSnapshotManifest(JSON.stringify({ ...snapshot, identity: { ...snapshot.identity, memoryMiB: "512" } })), undefined);
   assert.equal(parseSnapshotManifest(JSON.stringify({ qemuVersion: QEMU })), undefined);
+  const { files: _none, ...older } = snapshot;
+  assert.equal(parseSnapshotManifest(JSON.stringify(older)), undefined, "a manifest without its files' facts is an older runtime's");
+});
+
+test("a snapshot whose state or RAM file differs from the build's is not resumed, and the reason says which", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cx-unit-snapshot-"));
+  const write = async (state: string, ramBytes: number) => {
+    await writeFile(join(dir, "state"), state);
+    await writeFile(join(dir, "ram"), "");
+    await truncate(join(dir, "ram"), ramBytes);
+  };
+  await writeFile(join(dir, "snapshot.json"), JSON.stringify(snapshot));
+  await write("st8\n", 8192);
+  assert.deepEqual(await readSnapshot(dir), snapshot, "the files as built");
+  await write("st9\n", 8192);
+  assert.deepEqual(await readSnapshot(dir), { problem: "the snapshot is damaged: its state file's sha256 differs from the build's" }, "a flipped bit");
+  await write("st", 8192);
+  assert.deepEqual(await readSnapshot(dir), { problem: "the snapshot is damaged: its state file is 2 bytes, the build wrote 4" });
+  await write("st8\n", 4096);
+  assert.deepEqual(await readSnapshot(dir), { problem: "the snapshot is damaged: its RAM file is 4096 bytes, the build wrote 8192" });
+  await rm(join(dir, "state"));
+  assert.deepEqual(await readSnapshot(dir), { problem: "the snapshot is damaged: its files cannot be read (ENOENT)" });
+  await writeFile(join(dir, "snapshot.json"), "{");
+  assert.deepEqual(await readSnapshot(dir), { problem: `${join(dir, "snapshot.json")} is not one this runtime can read` });
+  await rm(join(dir, "snapshot.json"));
+  assert.equal(await readSnapshot(dir), undefined, "no snapshot: nothing to say");
+  await rm(dir, { recursive: true });
 });

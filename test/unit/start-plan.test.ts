@@ -15,7 +15,8 @@ const QEMU = "1:10.0.13+ds-0+deb13u1";
 const size = { memoryMiB: 512, cpus: 1, notes: [] };
 const vmWith = (env: NodeJS.ProcessEnv): VmFor => (accel, shares, incoming) =>
   vmConfigFor(base, settingsFromEnv(env), { disk: "/s/disk.qcow2", stateDir: "/s", accel, size, shares, ...(incoming ? { incoming } : {}) });
-const snapshot: SnapshotManifest = { qemuVersion: QEMU, agentVersion: "cx-agent 3", identity: machineIdentity(vmWith({})("tcg", [])), bootSeconds: 2 };
+const snapshot: SnapshotManifest = { qemuVersion: QEMU, agentVersion: "cx-agent 3", identity: machineIdentity(vmWith({})("tcg", [])), bootSeconds: 2,
+  files: { stateBytes: 1, stateSha256: "0".repeat(64), ramBytes: 512 << 20 } };
 const dirs = (...paths: string[]): VolumeMount[] => paths.map((path) => ({ path, directory: true }));
 
 function facts(more: Partial<StartFacts> & { env?: NodeJS.ProcessEnv } = {}): StartFacts {
@@ -38,7 +39,8 @@ test("a first start with a snapshot that fits resumes it, its volumes in the sna
 
 test("each reason to boot instead of resuming is its own branch, and says why", () => {
   assert.deepEqual(plan({ snapshot: undefined }).start, { resume: false }, "an image without a snapshot just boots");
-  assert.match(whyCold(plan({ snapshot: "unreadable" })) ?? "", /snapshot\.json is not one this runtime can read/);
+  assert.equal(whyCold(plan({ snapshot: { problem: "the snapshot is damaged: its RAM file is 0 bytes, the build wrote 1" } })),
+    "the snapshot is damaged: its RAM file is 0 bytes, the build wrote 1", "readSnapshot's reason is the note");
   assert.equal(whyCold(plan({ env: { CX_SNAPSHOT: "off" } })), "CX_SNAPSHOT=off");
   assert.match(whyCold(plan({ firstStart: false })) ?? "", /this container ran before/);
   assert.match(whyCold(plan({ qemuVersion: "1:9.2" })) ?? "", /taken with QEMU 1:10\.0\.13\+ds-0\+deb13u1, this runtime has 1:9\.2/);
