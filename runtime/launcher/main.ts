@@ -52,11 +52,11 @@ interface HostSide {
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
-async function hostSide(net: NetBackend): Promise<HostSide> {
+async function hostSide(net: NetBackend, stateDir: string): Promise<HostSide> {
   return {
     host: { machine: machine(), kvmDevice: kvmDeviceOpens() },
     virtiofsd: await exists(VIRTIOFSD),
-    mounts: await readVolumeMounts(await readFile("/proc/self/mountinfo", "utf8")),
+    mounts: await readVolumeMounts(await readFile("/proc/self/mountinfo", "utf8"), stateDir),
     ...(net === "passt" ? { net: await readNetFacts() } : {}),
   };
 }
@@ -115,7 +115,7 @@ async function main(args: readonly string[]): Promise<number> {
   const disk = join(dir, "disk.qcow2");
   const firstStart = !(await exists(disk));
   size.notes.forEach(notes.deviation);
-  const side = await hostSide(settings.net);
+  const side = await hostSide(settings.net, dir);
   if (!hasAgent(base)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     return runWithoutAgent(kit, { disk, stateDir: dir }, args, side, notes);

@@ -8,19 +8,30 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { slotTag, type HostShare } from "../vm/config.js";
 
-/** Mounts every container has, which are not the user's data. */
-const DOCKER_OWN = new Set(["/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"]);
+/**
+ * Mounts engines give every container, which are not the user's data: Docker's
+ * and Kubernetes' name files, containerd's (`ctr run`) tmpfs on /run, podman's
+ * /run/.containerenv and /run/secrets.
+ */
+const ENGINE_OWN = new Set(["/", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/run", "/run/.containerenv", "/run/secrets"]);
 const SYSTEM_TREES = ["/proc", "/sys", "/dev"];
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 
-/** Mount points from /proc/self/mountinfo that can hold user data, in mount order. */
-export function volumeMountPoints(mountinfo: string): string[] {
+const within = (path: string, tree: string) => tree === "/" || path === tree || path.startsWith(`${tree}/`);
+
+/**
+ * Mount points from /proc/self/mountinfo that can hold user data, in mount
+ * order. The mount that holds the launcher's state directory (a `--tmpfs
+ * /tmp` under a read-only root) stays the container's: the guest would see
+ * its own disk and sockets.
+ */
+export function volumeMountPoints(mountinfo: string, stateDir: string): string[] {
   const points = mountinfo.split("\n").filter(Boolean).map((line) => unescape(line.split(" ")[4] ?? ""));
   const seen = new Set<string>();
   return points.filter((p) => {
-    if (!p.startsWith("/") || DOCKER_OWN.has(p) || p.startsWith("/cx/")) return false;
+    if (!p.startsWith("/") || ENGINE_OWN.has(p) || p.startsWith("/cx/") || within(stateDir, p)) return false;
     if (SYSTEM_TREES.some((t) => p === t || p.startsWith(`${t}/`))) return false;
     if (seen.has(p)) return false;
     seen.add(p);
@@ -35,8 +46,8 @@ export interface VolumeMount {
 }
 
 /** The container's volume mounts, from its mount table. */
-export async function readVolumeMounts(mountinfo: string): Promise<VolumeMount[]> {
-  return Promise.all(volumeMountPoints(mountinfo).map(async (path) => ({ path, directory: (await stat(path).catch(() => undefined))?.isDirectory() ?? false })));
+export async function readVolumeMounts(mountinfo: string, stateDir: string): Promise<VolumeMount[]> {
+  return Promise.all(volumeMountPoints(mountinfo, stateDir).map(async (path) => ({ path, directory: (await stat(path).catch(() => undefined))?.isDirectory() ?? false })));
 }
 
 export interface VolumeScan {

@@ -254,7 +254,7 @@ test("cgroup v1 and v2 limits are read; unlimited reads as no limit", async () =
   assert.deepEqual(await readCgroupLimits(v1), { cpus: 2 });
 });
 
-test("volumes are the container's mounts other than Docker's own", () => {
+test("volumes are the container's mounts other than the engine's own and the one holding the state directory", () => {
   const mountinfo = [
     "72 48 0:39 / / rw - overlay overlay rw",
     "73 72 0:42 / /proc rw - proc proc rw",
@@ -264,8 +264,13 @@ test("volumes are the container's mounts other than Docker's own", () => {
     "92 72 254:0 /srv/data /data rw - ext4 /dev/vda rw",
     "93 72 254:0 /srv/my\\040dir /my\\040dir rw - ext4 /dev/vda rw",
     "94 72 0:50 / /var/lib/app rw - ext4 /dev/vda rw",
+    "95 72 0:51 / /run rw - tmpfs tmpfs rw",
+    "96 72 0:52 / /run/.containerenv rw - tmpfs tmpfs rw",
+    "97 72 0:53 / /tmp rw - tmpfs tmpfs rw",
   ].join("\n");
-  assert.deepEqual(volumeMountPoints(mountinfo), ["/data", "/my dir", "/var/lib/app"]);
+  assert.deepEqual(volumeMountPoints(mountinfo, "/tmp/cx-state"), ["/data", "/my dir", "/var/lib/app"], "ctr's /run, podman's .containerenv, the state's /tmp");
+  assert.deepEqual(volumeMountPoints(mountinfo, "/cx/state"), ["/data", "/my dir", "/var/lib/app", "/tmp"], "a --tmpfs /tmp of a root container is its volume");
+  assert.deepEqual(volumeMountPoints(mountinfo, "/data/state"), ["/my dir", "/var/lib/app", "/tmp"], "CX_STATE_DIR on a volume keeps that volume");
 });
 
 test("the guest process takes the container's env, cwd and user; docker run -u wins over the image's user", () => {
