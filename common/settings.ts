@@ -78,10 +78,14 @@ export const SETTINGS = {
 
 export type SettingKey = keyof typeof SETTINGS;
 
-/** A CX_* value the runtime cannot use; the message names the variable and what it takes. */
+/** Control characters escaped and very long words cut: the value a user gave, shown on one readable line. */
+const oneLine = (text: string) =>
+  text.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1)).replace(/(\S{60})\S{20,}/g, "$1…");
+
+/** A CX_* value the runtime cannot use; the message, one line, names the variable and what it takes. */
 export class SettingsError extends Error {
   constructor(message: string) {
-    super(message);
+    super(oneLine(message));
     this.name = "SettingsError";
   }
 }
