@@ -198,6 +198,24 @@ static void setup_network(void) {
   close(sock);
 }
 
+/*
+ * What Docker sets in every container's network namespace: any user may bind
+ * a port below 1024 and send ICMP echo, so an app run with `docker run -u`
+ * serves on port 80 in the guest as it would in a container.
+ */
+static void container_sysctls(void) {
+  static const char *const settings[][2] = {
+    {"/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n"},
+    {"/proc/sys/net/ipv4/ping_group_range", "0 2147483647\n"},
+  };
+  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+    int fd = open(settings[i][0], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, settings[i][1], strlen(settings[i][1])) < 0)
+      dprintf(2, "cx-agent: %s: %s\n", settings[i][0], strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+}
+
 /* The guest resolves through QEMU's DNS forwarder, like a container through Docker's. */
 static void setup_resolv_conf(void) {
   int fd = open(RESOLV_CONF, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -831,6 +849,7 @@ int main(void) {
   must_mount("sysfs", SYSROOT "/sys", "sysfs", 0);
   must_mount("/dev", SYSROOT "/dev", NULL, MS_BIND | MS_REC);
   setup_network();
+  container_sysctls();
   setup_resolv_conf();
 
   sigset_t chld;

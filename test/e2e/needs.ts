@@ -32,6 +32,7 @@ export const E2E_NEEDS: Readonly<Record<string, Needs>> = {
   registry: { bases: ["minimal/aarch64"], allPlatforms: true },
   runtime: HELLO,
   snapshot: HELLO,
+  hardening: HELLO,
 };
 
 export function selected(names: readonly string[]): string[] {

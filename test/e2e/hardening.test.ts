@@ -1,0 +1,285 @@
+/**
+ * Hardening, against the real dockerd and an aarch64 guest (the runtime
+ * fixture): the restricted profile a Kubernetes node or a careful user runs
+ * with, QEMU's own confinement, many containers at once, faults (QEMU
+ * killed, docker stop in the middle of fsyncs, a full guest disk, a damaged
+ * snapshot) and bad CX_* input. CX_HARDENING=full adds the heavy parts:
+ * twenty containers instead of six, and eight builds at once.
+ */
+import { test, before, after, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { runCapture } from "../../common/run.js";
+import { SETTINGS, type SettingKey } from "../../common/settings.js";
+import { buildx, docker, startReady } from "./docker.js";
+
+const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
+const IMAGE = "containerx-e2e/hardening";
+const PREFIX = `cx-e2e-hard-${process.pid}`;
+const FULL = process.env.CX_HARDENING === "full";
+const containers: string[] = [];
+const images: string[] = [];
+
+/** docker run's locked-down flags: an unprivileged user, nothing writable but /tmp, no capabilities, no privilege gain. */
+const RESTRICTED = ["--user", "65534:65534", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"];
+
+function name(what: string): string {
+  const full = `${PREFIX}-${what}`;
+  containers.push(full);
+  return full;
+}
+
+/** A host directory any guest user may write, for a volume. */
+async function openDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "cx-e2e-hard-"));
+  await chmod(dir, 0o777);
+  return dir;
+}
+
+/** The host PID of the container's QEMU, and its launcher's (the container's first process). */
+async function pids(container: string): Promise<{ qemu: number; launcher: number }> {
+  const top = await docker(["top", container, "-eo", "pid,args"]);
+  const rows = top.stdout.trim().split("\n").slice(1).map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)!).filter(Boolean);
+  const qemu = rows.find((r) => /(^|\/)qemu-system-/.test(r[2].split(" ")[0]));
+  assert.ok(qemu, `QEMU runs in ${container}: ${top.stdout}`);
+  return { qemu: Number(qemu[1]), launcher: Number(rows[0][1]) };
+}
+
+/** Lines of /proc/PID/status as a map. */
+async function status(pid: number): Promise<Map<string, string>> {
+  const text = await readFile(`/proc/${pid}/status`, "utf8");
+  return new Map(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
+}
+
+async function curl(port: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const page = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
+    if (page.exitCode === 0) return page.stdout;
+    await sleep(200);
+  }
+  return "";
+}
+
+/** Peak memory in use on the host (MiB above what was in use before) while `work` runs, sampled every 200 ms. */
+async function peakMemory<T>(work: Promise<T>): Promise<{ result: T; peakMiB: number }> {
+  const used = async () => {
+    const info = await readFile("/proc/meminfo", "utf8");
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(info)?.[1]);
+    return (kib("MemTotal") - kib("MemAvailable")) / 1024;
+  };
+  const baseline = await used();
+  let peak = baseline;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      peak = Math.max(peak, await used());
+      await sleep(200);
+    }
+  })();
+  try {
+    return { result: await work, peakMiB: Math.round(peak - baseline) };
+  } finally {
+    done = true;
+    await sampler;
+  }
+}
+
+before(async () => {
+  const built = await runCapture("bash", [join(FIXTURE, "build-image.sh"), IMAGE]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+  images.push(IMAGE);
+});
+
+after(async () => {
+  if (containers.length) await docker(["rm", "-f", "-v", ...containers]);
+  if (images.length) await docker(["rmi", "-f", ...images]);
+});
+
+test("the restricted profile: a volume by 9p and by virtiofs as an unprivileged user, on a read-only root", async () => {
+  for (const [fs, env] of [["9p", []], ["virtiofs", ["-e", "CX_VOLUME_FS=virtiofs"]]] as const) {
+    const dir = await openDir();
+    await writeFile(join(dir, "from-host.txt"), "written on the host\n");
+    const ran = await docker(["run", "--rm", ...RESTRICTED, ...env, "-v", `${dir}:/data`, IMAGE, "volume"]);
+    assert.equal(ran.exitCode, 0, `${fs}: ${ran.stderr}`);
+    assert.equal(ran.stdout, `written on the host\nfs: ${fs}\n`, `${fs}: ${ran.stderr}`);
+    assert.equal(await readFile(join(dir, "from-guest.txt"), "utf8"), "written in the guest\n");
+    assert.equal(await readFile(join(dir, "sub", "file"), "utf8"), "nested\n");
+    await rm(dir, { recursive: true });
+  }
+  const who = await docker(["run", "--rm", ...RESTRICTED, IMAGE, "args"]);
+  assert.match(who.stdout, /cwd: \/opt, uid 65534, gid 65534\n$/, "docker run -u is the guest app's user");
+});
+
+test("the restricted profile: an exposed port answers; QEMU runs as the container's user under a seccomp filter of its own", async () => {
+  const server = name("restricted-serve");
+  await startReady(server, ["-p", "127.0.0.1::80", ...RESTRICTED, IMAGE, "serve"]);
+  const port = (await docker(["port", server, "80/tcp"])).stdout.trim().split(":").pop()!;
+  assert.match(await curl(port), /\S/, "the guest's httpd answers through -p");
+  const { qemu, launcher } = await pids(server);
+  const [q, l] = [await status(qemu), await status(launcher)];
+  assert.match(q.get("Uid") ?? "", /^65534\s+65534\s+65534\s+65534$/, "QEMU has the container's user, no other");
+  assert.equal(q.get("CapEff"), "0000000000000000", "QEMU has no capabilities");
+  assert.equal(q.get("NoNewPrivs"), "1");
+  assert.ok(Number(q.get("Seccomp_filters")) > Number(l.get("Seccomp_filters")),
+    `QEMU adds its own seccomp filter (-sandbox) to the container's: ${q.get("Seccomp_filters")} vs ${l.get("Seccomp_filters")}`);
+});
+
+test("a read-only root with nowhere to keep state: one line names the path and what to give, exit 125", async () => {
+  const ran = await docker(["run", "--rm", "--user", "65534:65534", "--read-only", IMAGE]);
+  assert.equal(ran.exitCode, 125);
+  assert.equal(ran.stderr, "containerx: the container's state directory /tmp/cx-state is not writable (read-only file system): " +
+    "give the container a writable /tmp (docker run --tmpfs /tmp, or a volume there), or set CX_STATE_DIR to a writable directory\n");
+  const root = await docker(["run", "--rm", "--read-only", IMAGE]);
+  assert.equal(root.exitCode, 125);
+  assert.match(root.stderr, /^containerx: the container's state directory \/cx\/state is not writable \(read-only file system\): .*--tmpfs \/cx\/state.*\n$/);
+  const given = await docker(["run", "--rm", "--read-only", "--tmpfs", "/cx/state", IMAGE]);
+  assert.equal(given.exitCode, 0, given.stderr);
+});
+
+test("the frontend image declares that it needs no network", async () => {
+  const label = await docker(["image", "inspect", "-f", '{{index .Config.Labels "moby.buildkit.frontend.network.none"}}', "containerx/frontend"]);
+  assert.equal(label.stdout.trim(), "true");
+});
+
+test("QEMU killed with SIGKILL: the container ends at once, non-zero, with a one-line reason; the image still runs", async () => {
+  const victim = name("sigkill");
+  await startReady(victim, [IMAGE, "sleep"]);
+  const { qemu } = await pids(victim);
+  const killed = Date.now();
+  process.kill(qemu, "SIGKILL");
+  const waited = await docker(["wait", victim]);
+  const seconds = (Date.now() - killed) / 1000;
+  assert.equal(waited.stdout.trim(), "125");
+  assert.ok(seconds < 5, `the container ended ${seconds}s after QEMU was killed`);
+  assert.equal((await docker(["logs", victim])).stderr, "containerx: QEMU was killed by SIGKILL before the app finished (no message)\n");
+  const again = await docker(["run", "--rm", IMAGE]);
+  assert.equal(again.exitCode, 0, again.stderr);
+});
+
+test("docker stop while the app fsyncs a volume line by line: every line reported synced is on the host, over 9p and virtiofs", async (t) => {
+  for (const [fs, env] of [["9p", []], ["virtiofs", ["-e", "CX_VOLUME_FS=virtiofs"]]] as const) {
+    const dir = await openDir();
+    const writer = name(`fsync-${fs}`);
+    const started = await docker(["run", "-d", "--name", writer, ...env, "-v", `${dir}:/data`, IMAGE, "sync-loop"]);
+    assert.equal(started.exitCode, 0, started.stderr);
+    for (let i = 0; i < 300 && !/synced 20\n/.test((await docker(["logs", writer])).stdout); i++) await sleep(100);
+    assert.equal((await docker(["stop", "-t", "20", writer])).exitCode, 0);
+    const reported = [...(await docker(["logs", writer])).stdout.matchAll(/^synced (\d+)$/gm)].map((m) => Number(m[1]));
+    const last = Math.max(...reported);
+    const lines = (await readFile(join(dir, "synced.log"), "utf8")).split("\n").filter(Boolean);
+    assert.ok(last >= 20, `${fs}: the app synced lines before the stop (${last})`);
+    assert.deepEqual(lines.slice(0, last), Array.from({ length: last }, (_, i) => `line ${i + 1}`), `${fs}: lines 1 to ${last} on the host, in order`);
+    t.diagnostic(`${fs}: ${last} lines reported synced, ${lines.length} on the host after docker stop`);
+    await rm(dir, { recursive: true });
+  }
+});
+
+test("the guest's disk full: the app sees ENOSPC, the container exits with the app's code, the next container is unaffected", async () => {
+  const filled = await docker(["run", "--rm", IMAGE, "fill"]);
+  assert.equal(filled.exitCode, 7, filled.stderr);
+  assert.equal(filled.stdout, "No space left on device\n");
+  const next = await docker(["run", "--rm", IMAGE]);
+  assert.equal(next.exitCode, 0, next.stderr);
+  assert.match(next.stdout, /^args: default\n/);
+});
+
+/** A copy of the image with its snapshot damaged by `command` (run in the runtime's shell). */
+async function damaged(tag: string, command: string): Promise<string> {
+  const image = `${IMAGE}:${tag}`;
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-damage-"));
+  await writeFile(join(ctx, "Dockerfile"), `FROM ${IMAGE}\nRUN ${command}\n`);
+  const built = await runCapture("docker", ["buildx", "build", "--progress=plain", "-t", image, ctx]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+  images.push(image);
+  await rm(ctx, { recursive: true });
+  return image;
+}
+
+test("a damaged snapshot (bit flips in its state, a short RAM file) boots cold and says why; it never runs the damaged guest", async () => {
+  const cases = [
+    ["flipped", "printf '\\377\\377\\377\\377' | dd of=/cx/snapshot/state bs=1 seek=4096 conv=notrunc", /the snapshot is damaged: its state file's sha256 differs from the build's/],
+    ["short", "truncate -s 1M /cx/snapshot/ram", /the snapshot is damaged: its RAM file is 1048576 bytes, the build wrote \d+/],
+  ] as const;
+  for (const [tag, command, reason] of cases) {
+    const image = await damaged(tag, command);
+    const ran = await docker(["run", "--rm", image]);
+    assert.equal(ran.exitCode, 0, `${tag}: ${ran.stderr}`);
+    assert.equal(ran.stdout, "args: default\nenv: GREETING=hello EXTRA=unset\ncwd: /opt, uid 0, gid 0\n");
+    assert.match(ran.stderr, new RegExp(`^containerx: booting the guest, not resuming its snapshot: ${reason.source}\\n$`));
+  }
+});
+
+/**
+ * A bad value for every CX_* setting (the table's type makes a new setting
+ * add its row), with what the container says. null: no value is bad.
+ */
+const BAD_VALUES: Record<SettingKey, { value: string; says: RegExp } | null> = {
+  accel: { value: "hvf", says: /CX_ACCEL=hvf: expected auto, kvm or tcg/ },
+  memory: { value: "lots", says: /CX_MEMORY=lots: expected a size/ },
+  cpus: { value: "0", says: /CX_CPUS=0: must be between 1 and 64/ },
+  diskSize: { value: "1M", says: /CX_DISK_SIZE=1M: must be between 64M and 16T/ },
+  ports: { value: "80/sctp", says: /CX_PORTS=80\/sctp: '80\/sctp' is not a port/ },
+  machine: { value: "no-such-board", says: /no-such-board/ },
+  cpu: { value: "no-such-core", says: /no-such-core/ },
+  // Words the guest kernel does not know it ignores, as Linux does with any command line.
+  kernelArgs: null,
+  qemuArgs: { value: "-monitor stdio", says: /CX_QEMU_ARGS: argument 1: '-monitor' is not an option/ },
+  volumeFs: { value: "nfs", says: /CX_VOLUME_FS=nfs: expected auto, virtiofs or 9p/ },
+  net: { value: "tap", says: /CX_NET=tap: expected slirp or passt/ },
+  snapshot: { value: "maybe", says: /CX_SNAPSHOT=maybe: expected auto or off/ },
+  log: { value: "loud", says: /CX_LOG=loud: expected quiet, info or debug/ },
+  kvmProbeSeconds: { value: "0", says: /CX_KVM_PROBE_SECONDS=0: must be between 1 and 600/ },
+  entrypoint: { value: "/bin/sh -c", says: /CX_ENTRYPOINT must be a JSON array of strings/ },
+  user: { value: "nobody-here", says: /nobody-here/ },
+  powerdownSeconds: { value: "-1", says: /CX_POWERDOWN_SECONDS=-1: expected a whole number/ },
+  stateDir: { value: "/proc/cx-state", says: /state directory \/proc\/cx-state is not writable/ },
+};
+
+test("a bad value for any CX_* setting ends the container with 125 and one line that says what is wrong", async (t) => {
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const bad = BAD_VALUES[key];
+    if (!bad) continue;
+    const ran = await docker(["run", "--rm", "-e", `${SETTINGS[key].name}=${bad.value}`, IMAGE]);
+    assert.equal(ran.exitCode, 125, `${SETTINGS[key].name}=${bad.value}: ${ran.stderr}`);
+    assert.match(ran.stderr, /^containerx: [^\n]+\n$/, `${SETTINGS[key].name}=${bad.value}: one line`);
+    assert.match(ran.stderr, bad.says);
+    t.diagnostic(`${SETTINGS[key].name}=${bad.value}: ${ran.stderr.trim()}`);
+  }
+});
+
+test("many containers of one image at once all give their output and exit code (CX_HARDENING=full: twenty)", async (t) => {
+  const count = FULL ? 20 : 6;
+  const started = Date.now();
+  const { result, peakMiB } = await peakMemory(Promise.all(Array.from({ length: count }, (_, i) =>
+    docker(["run", "--rm", IMAGE, "args", `container-${i}`]))));
+  const seconds = (Date.now() - started) / 1000;
+  result.forEach((ran, i) => {
+    assert.equal(ran.exitCode, 0, `container ${i}: ${ran.stderr}`);
+    assert.match(ran.stdout, new RegExp(`^args: container-${i}\\n`));
+  });
+  t.diagnostic(`${count} containers at once: all correct in ${seconds.toFixed(1)} s, peak host memory +${peakMiB} MiB`);
+});
+
+test("eight builds of different Cxfiles at once all succeed (CX_HARDENING=full)", { skip: !FULL && "CX_HARDENING=full runs it" }, async (t: TestContext) => {
+  const contexts = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+    const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-builds-"));
+    await writeFile(join(ctx, "Cxfile"), [
+      "# syntax=containerx/frontend", "base: minimal/aarch64", "run:", `  - echo build-${i} > /etc/which`,
+      "entrypoint: [/bin/cat, /etc/which]", "",
+    ].join("\n"));
+    return ctx;
+  }));
+  const tags = contexts.map((_, i) => `${IMAGE}:build-${i}`);
+  images.push(...tags);
+  const started = Date.now();
+  const { result, peakMiB } = await peakMemory(Promise.all(contexts.map((ctx, i) => buildx(ctx, ["-t", tags[i]]))));
+  const seconds = (Date.now() - started) / 1000;
+  result.forEach((built, i) => assert.equal(built.exitCode, 0, `build ${i}: ${built.stderr.slice(-2000)}`));
+  for (const [i, tag] of tags.entries()) assert.equal((await docker(["run", "--rm", tag])).stdout, `build-${i}\n`);
+  t.diagnostic(`8 builds at once: all succeeded in ${seconds.toFixed(1)} s, peak host memory +${peakMiB} MiB`);
+  await Promise.all(contexts.map((ctx) => rm(ctx, { recursive: true })));
+});
