@@ -3,7 +3,7 @@ import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { qmpCommand } from "../vm/qmp.js";
 import type { VmConfig } from "../vm/config.js";
 import type { Notes } from "./notes.js";
-import { howQemuEnded, lastLine, startQemu } from "../vm/qemu-process.js";
+import { howQemuEnded, qemuMessage, startQemu } from "../vm/qemu-process.js";
 
 /**
  * How a guest without the Containerx agent ended. Its exit code never reaches
@@ -66,5 +66,5 @@ export async function runConsoleGuest(vm: VmConfig, powerdownSeconds: number, no
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
   if (stop) return { kind: "stopped", ...stop };
   if (exit.code === 0) return { kind: "shut-down" };
-  return { kind: "guest-died", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || "no message"})` };
+  return { kind: "guest-died", reason: `QEMU ${howQemuEnded(exit)} (${qemuMessage(started.stderr()) || "no message"})` };
 }

@@ -5,16 +5,34 @@
  */
 import { constants } from "node:fs";
 import { access, mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 
 export class StateDirError extends Error {}
 
 /** The mount a user would add for `dir`: /tmp for the non-root default under it, else the directory itself. */
 const mountFor = (dir: string) => (dir === "/tmp" || dir.startsWith("/tmp/") ? "/tmp" : dir);
 
+const REASONS: Readonly<Record<string, string>> = {
+  EROFS: "read-only file system", EACCES: "permission denied", EPERM: "permission denied", ENOENT: "it cannot be created there", ENOTDIR: "a parent is not a directory",
+};
+
 export function stateDirProblem(dir: string, code: string | undefined): string {
-  const why = code === "EROFS" ? "read-only file system" : code === "EACCES" || code === "EPERM" ? "permission denied" : code ?? "unknown error";
+  const why = (code && REASONS[code]) ?? code ?? "unknown error";
   return `the container's state directory ${dir} is not writable (${why}): give the container a writable ${mountFor(dir)} ` +
     `(docker run --tmpfs ${mountFor(dir)}, or a volume there), or set CX_STATE_DIR to a writable directory`;
+}
+
+const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/**
+ * Why `dir` cannot be made: the nearest existing ancestor's refusal to be
+ * written (EROFS under --read-only, which mkdir of a missing path reports as
+ * ENOENT), else mkdir's own error.
+ */
+async function whyNot(dir: string, err: unknown): Promise<string | undefined> {
+  let probe = dirname(dir);
+  while (probe !== dirname(probe) && (await access(probe).then(() => false, () => true))) probe = dirname(probe);
+  return (await access(probe, constants.W_OK).then(() => undefined, errorCode)) ?? errorCode(err);
 }
 
 export async function prepareStateDir(dir: string): Promise<void> {
@@ -22,6 +40,6 @@ export async function prepareStateDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
   } catch (err) {
-    throw new StateDirError(stateDirProblem(dir, (err as NodeJS.ErrnoException).code));
+    throw new StateDirError(stateDirProblem(dir, await whyNot(dir, err)));
   }
 }

@@ -5,7 +5,7 @@
  * top disk, and saves it when the agent is ready for the app: the launcher
  * resumes that instead of booting.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { LAYOUT } from "../../common/layout.js";
 import { runStepMain, type SnapshotRequest } from "../../common/step-requests.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
@@ -27,6 +27,8 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", snapshot: { mode: "save", ...snapshotFiles() } });
   process.stderr.write(`containerx: booting the ${kit.base.arch} guest (TCG) to save it ready for the app\n`);
   const saved = await saveReadyGuest(vm, READY_TIMEOUT_SECONDS, req.warm);
+  // QEMU writes the state for its own user only; a container run with -u must read it to resume.
+  await chmod(snapshotFiles().state, 0o644);
   const manifest: SnapshotManifest = {
     qemuVersion: await runtimeQemuVersion(),
     agentVersion: saved.agentVersion,

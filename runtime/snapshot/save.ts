@@ -2,7 +2,7 @@ import { rm, stat } from "node:fs/promises";
 import { listenForAgent } from "../agent/port.js";
 import { FRAME_TYPES } from "../agent/protocol.js";
 import type { VmConfig } from "../vm/config.js";
-import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
+import { consoleText, howQemuEnded, lastLine, qemuMessage, prepareHostSide, removeSockets, startQemu } from "../vm/qemu-process.js";
 import { saveMachine } from "../vm/migration.js";
 import { QmpSession } from "../vm/qmp.js";
 import type { WarmRequest } from "../../common/step-requests.js";
@@ -49,7 +49,7 @@ export async function saveReadyGuest(vm: VmConfig, readyTimeoutSeconds: number, 
   const started = Date.now();
   const qemu = startQemu(vm, { stdin: "ignore", stdout: "ignore" });
   void qemu.exited.then(async (exit) => fail(new Error(
-    `QEMU ${howQemuEnded(exit)} before the guest was saved (${lastLine(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`)));
+    `QEMU ${howQemuEnded(exit)} before the guest was saved (${qemuMessage(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`)));
   const timer = setTimeout(() => fail(new Error(`the guest's agent was not ready within ${readyTimeoutSeconds}s`)), readyTimeoutSeconds * 1000);
   try {
     const { link, version: agentVersion } = await Promise.race([agentReady, failed]);

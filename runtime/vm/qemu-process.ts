@@ -25,6 +25,16 @@ const STDERR_TAIL = 4096;
 export const lastLine = (text: string) => text.trim().split("\n").filter(Boolean).pop() ?? "";
 
 /**
+ * QEMU's reason from its stderr: its last error line (error_report prefixes
+ * them with the program's name), not a hint printed after it such as "Use
+ * -machine help to list supported machines"; else the last line.
+ */
+export function qemuMessage(stderr: string): string {
+  const lines = stderr.trim().split("\n").filter(Boolean);
+  return [...lines].reverse().find((l) => /^qemu-system-[\w-]+: /.test(l)) ?? lines.at(-1) ?? "";
+}
+
+/**
  * Spawns QEMU for `vm`. Its stderr is kept (and echoed to ours when asked);
  * stdin and stdout are wired as the caller says: the container's own for a
  * guest whose console is stdio, or a console on stderr (fd 2). A passt

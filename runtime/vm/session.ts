@@ -7,7 +7,7 @@ import { exitCodeOf, FORWARDED_SIGNALS, FRAME_TYPES, guestStepsOf, signalName, s
 import type { VmConfig } from "./config.js";
 import { resumeMachine } from "./migration.js";
 import { QmpSession } from "./qmp.js";
-import { consoleText, howQemuEnded, lastLine, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
+import { consoleText, howQemuEnded, lastLine, qemuMessage, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
 import { startPasst } from "./network.js";
 import { startShareDaemons } from "./virtiofsd.js";
 
@@ -193,12 +193,12 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   if (outcome) return outcome;
   if (exit.error) return { kind: "guest-died", reason: `cannot start ${started.binary}: ${exit.error.message}` };
   if (resuming && !heard) {
-    return { kind: "resume-failed", reason: `QEMU ${howQemuEnded(exit)} (${lastLine(started.stderr()) || resumeError || "no message"})` };
+    return { kind: "resume-failed", reason: `QEMU ${howQemuEnded(exit)} (${qemuMessage(started.stderr()) || resumeError || "no message"})` };
   }
   const guestSaid = await consoleText(vm);
   const panic = /Kernel panic - not syncing: (.*)/.exec(guestSaid);
   if (panic) return { kind: "guest-died", reason: `the guest kernel panicked: ${panic[1].trim()}` };
-  const qemuSays = lastLine(started.stderr());
+  const qemuSays = qemuMessage(started.stderr());
   const console = lastLine(guestSaid);
   const detail = qemuSays || (console ? `last console line: ${console}` : "no message");
   return { kind: "guest-died", reason: `QEMU ${howQemuEnded(exit)} before the app finished (${detail})` };

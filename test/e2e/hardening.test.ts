@@ -223,8 +223,8 @@ const BAD_VALUES: Record<SettingKey, { value: string; says: RegExp } | null> = {
   cpus: { value: "0", says: /CX_CPUS=0: must be between 1 and 64/ },
   diskSize: { value: "1M", says: /CX_DISK_SIZE=1M: must be between 64M and 16T/ },
   ports: { value: "80/sctp", says: /CX_PORTS=80\/sctp: '80\/sctp' is not a port/ },
-  machine: { value: "no-such-board", says: /no-such-board/ },
-  cpu: { value: "no-such-core", says: /no-such-core/ },
+  machine: { value: "no-such-board", says: /^containerx: QEMU exited with code 1 before the app finished \(qemu-system-aarch64: unsupported machine type: "no-such-board"\)$/ },
+  cpu: { value: "no-such-core", says: /^containerx: QEMU exited with code 1 before the app finished \(qemu-system-aarch64: unable to find CPU model 'no-such-core'\)$/ },
   // Words the guest kernel does not know it ignores, as Linux does with any command line.
   kernelArgs: null,
   qemuArgs: { value: "-monitor stdio", says: /CX_QEMU_ARGS: argument 1: '-monitor' is not an option/ },
@@ -236,19 +236,25 @@ const BAD_VALUES: Record<SettingKey, { value: string; says: RegExp } | null> = {
   entrypoint: { value: "/bin/sh -c", says: /CX_ENTRYPOINT must be a JSON array of strings/ },
   user: { value: "nobody-here", says: /nobody-here/ },
   powerdownSeconds: { value: "-1", says: /CX_POWERDOWN_SECONDS=-1: expected a whole number/ },
-  stateDir: { value: "/proc/cx-state", says: /state directory \/proc\/cx-state is not writable/ },
+  stateDir: { value: "/proc/cx-state", says: /state directory \/proc\/cx-state is not writable \(it cannot be created there\)/ },
 };
 
-test("a bad value for any CX_* setting ends the container with 125 and one line that says what is wrong", async (t) => {
+test("a bad value for any CX_* setting ends the container with 125 and a one-line error that says what is wrong", async (t) => {
+  const problems: string[] = [];
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {
     const bad = BAD_VALUES[key];
     if (!bad) continue;
-    const ran = await docker(["run", "--rm", "-e", `${SETTINGS[key].name}=${bad.value}`, IMAGE]);
-    assert.equal(ran.exitCode, 125, `${SETTINGS[key].name}=${bad.value}: ${ran.stderr}`);
-    assert.match(ran.stderr, /^containerx: [^\n]+\n$/, `${SETTINGS[key].name}=${bad.value}: one line`);
-    assert.match(ran.stderr, bad.says);
-    t.diagnostic(`${SETTINGS[key].name}=${bad.value}: ${ran.stderr.trim()}`);
+    const given = `${SETTINGS[key].name}=${bad.value}`;
+    const ran = await docker(["run", "--rm", "-e", given, IMAGE]);
+    const lines = ran.stderr.trimEnd().split("\n");
+    t.diagnostic(`${given}: exit ${ran.exitCode}: ${lines.join(" | ")}`);
+    // A value the launcher cannot check itself (a machine QEMU does not know) first makes the guest boot instead of resuming, which is said.
+    const notes = lines.slice(0, -1).every((l) => l.startsWith("containerx: booting the guest, not resuming its snapshot: ")) && lines.length <= 2;
+    if (ran.exitCode !== 125 || !ran.stderr.endsWith("\n") || !lines.every((l) => l.startsWith("containerx: ")) || !notes || !bad.says.test(lines.at(-1)!)) {
+      problems.push(`${given}: exit ${ran.exitCode}, stderr ${JSON.stringify(ran.stderr)}`);
+    }
   }
+  assert.deepEqual(problems, []);
 });
 
 test("many containers of one image at once all give their output and exit code (CX_HARDENING=full: twenty)", async (t) => {

@@ -6,6 +6,7 @@ import { chooseAccel } from "../../runtime/launcher/accel.js";
 import type { GuestBase, SnapshotRun, VmConfig } from "../../runtime/vm/config.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import { buildQemuArgs } from "../../runtime/vm/qemu-args.js";
+import { qemuMessage } from "../../runtime/vm/qemu-process.js";
 import { notesFor } from "../../runtime/launcher/notes.js";
 import { settingsFromEnv } from "../../runtime/vm/settings.js";
 import { vmConfigFor } from "../../runtime/vm/config.js";
@@ -302,8 +303,15 @@ test("a state directory that cannot be written is one line naming it and what to
   const file = join(await mkdtemp(join(tmpdir(), "cx-unit-state-")), "a-file");
   await writeFile(file, "");
   await assert.rejects(prepareStateDir(join(file, "state")), (err: Error) => {
-    assert.equal(err.message, stateDirProblem(join(file, "state"), "ENOTDIR"));
+    assert.match(err.message, /a-file\/state is not writable \(a parent is not a directory\)/);
     return !err.message.includes("\n");
   });
   await prepareStateDir(join(file + ".d", "state"));
+});
+
+test("QEMU's reason is its last error line, not the hint after it", () => {
+  assert.equal(qemuMessage('qemu-system-aarch64: unsupported machine type: "x"\nUse -machine help to list supported machines\n'),
+    'qemu-system-aarch64: unsupported machine type: "x"');
+  assert.equal(qemuMessage("warning: one\nsomething else\n"), "something else");
+  assert.equal(qemuMessage(""), "");
 });
