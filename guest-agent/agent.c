@@ -258,16 +258,16 @@ static void become_user(const char *spec) {
   if (group) *group++ = 0;
   unsigned uid = 0, gid = 0;
   if (lookup_id("/etc/passwd", user, &uid, &gid) != 0) {
-    dprintf(2, "cx-agent: user %s not found in the guest's /etc/passwd\n", user);
-    _exit(126);
+    dprintf(2, "containerx: user %s not found in the guest's /etc/passwd\n", user);
+    _exit(CX_EXIT_NOT_STARTED);
   }
   if (group && lookup_id("/etc/group", group, &gid, NULL) != 0) {
-    dprintf(2, "cx-agent: group %s not found in the guest's /etc/group\n", group);
-    _exit(126);
+    dprintf(2, "containerx: group %s not found in the guest's /etc/group\n", group);
+    _exit(CX_EXIT_NOT_STARTED);
   }
   if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-    dprintf(2, "cx-agent: cannot become %s: %s\n", spec, strerror(errno));
-    _exit(126);
+    dprintf(2, "containerx: cannot become %s in the guest: %s\n", spec, strerror(errno));
+    _exit(CX_EXIT_NOT_STARTED);
   }
 }
 

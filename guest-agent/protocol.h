@@ -54,6 +54,10 @@
  */
 #define CX_TICK_PARAM "cx_tick_ms"
 
+/* The app's exit code when it could not be started as asked (an unknown user):
+ * docker run's code for a container that never started (RUNTIME_FAILURE). */
+#define CX_EXIT_NOT_STARTED 125
+
 #include <stddef.h>
 #include <stdint.h>
 

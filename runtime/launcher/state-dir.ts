@@ -23,21 +23,30 @@ export function stateDirProblem(dir: string, code: string | undefined): string {
 }
 
 const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
- * Why `dir` cannot be made: the nearest existing ancestor's refusal to be
- * written (EROFS under --read-only, which mkdir of a missing path reports as
- * ENOENT), else mkdir's own error.
+ * Why `dir` cannot be made or written: the nearest existing ancestor's
+ * refusal to be written (EROFS under --read-only), else the error itself.
  */
 async function whyNot(dir: string, err: unknown): Promise<string | undefined> {
   let probe = dirname(dir);
-  while (probe !== dirname(probe) && (await access(probe).then(() => false, () => true))) probe = dirname(probe);
+  while (probe !== dirname(probe) && !(await exists(probe))) probe = dirname(probe);
   return (await access(probe, constants.W_OK).then(() => undefined, errorCode)) ?? errorCode(err);
+}
+
+/** mkdir -p a level at a time: Node's recursive mkdir spins forever where a parent refuses a child with ENOENT (under /proc). */
+async function makeDirs(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  if (parent !== dir && !(await exists(parent))) await makeDirs(parent);
+  await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
+  });
 }
 
 export async function prepareStateDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     await access(dir, constants.W_OK);
   } catch (err) {
     throw new StateDirError(stateDirProblem(dir, await whyNot(dir, err)));

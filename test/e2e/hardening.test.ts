@@ -33,6 +33,9 @@ function name(what: string): string {
   return full;
 }
 
+/** docker with a bound: a container that hangs ends it with 124 (timeout's code) instead of stalling the suite. */
+const bounded = (args: string[]) => runCapture("timeout", ["-k", "5", "120", "docker", ...args]);
+
 /** A host directory any guest user may write, for a volume. */
 async function openDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "cx-e2e-hard-"));
@@ -206,7 +209,7 @@ test("a damaged snapshot (bit flips in its state, a short RAM file) boots cold a
   ] as const;
   for (const [tag, command, reason] of cases) {
     const image = await damaged(tag, command);
-    const ran = await docker(["run", "--rm", image]);
+    const ran = await bounded(["run", "--rm", "--name", name(`damaged-${tag}`), image]);
     assert.equal(ran.exitCode, 0, `${tag}: ${ran.stderr}`);
     assert.equal(ran.stdout, "args: default\nenv: GREETING=hello EXTRA=unset\ncwd: /opt, uid 0, gid 0\n");
     assert.match(ran.stderr, new RegExp(`^containerx: booting the guest, not resuming its snapshot: ${reason.source}\\n$`));
@@ -234,7 +237,7 @@ const BAD_VALUES: Record<SettingKey, { value: string; says: RegExp } | null> = {
   log: { value: "loud", says: /CX_LOG=loud: expected quiet, info or debug/ },
   kvmProbeSeconds: { value: "0", says: /CX_KVM_PROBE_SECONDS=0: must be between 1 and 600/ },
   entrypoint: { value: "/bin/sh -c", says: /CX_ENTRYPOINT must be a JSON array of strings/ },
-  user: { value: "nobody-here", says: /nobody-here/ },
+  user: { value: "nobody-here", says: /^containerx: user nobody-here not found in the guest's \/etc\/passwd$/ },
   powerdownSeconds: { value: "-1", says: /CX_POWERDOWN_SECONDS=-1: expected a whole number/ },
   stateDir: { value: "/proc/cx-state", says: /state directory \/proc\/cx-state is not writable \(it cannot be created there\)/ },
 };
@@ -245,7 +248,7 @@ test("a bad value for any CX_* setting ends the container with 125 and a one-lin
     const bad = BAD_VALUES[key];
     if (!bad) continue;
     const given = `${SETTINGS[key].name}=${bad.value}`;
-    const ran = await docker(["run", "--rm", "-e", given, IMAGE]);
+    const ran = await bounded(["run", "--rm", "--name", name(`bad-${key}`), "-e", given, IMAGE]);
     const lines = ran.stderr.trimEnd().split("\n");
     t.diagnostic(`${given}: exit ${ran.exitCode}: ${lines.join(" | ")}`);
     // A value the launcher cannot check itself (a machine QEMU does not know) first makes the guest boot instead of resuming, which is said.

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { AGENT_FEATURES, AGENT_VERSION, FRAME_HEADER_BYTES, FRAME_TYPES, guestStepsOf, MAX_FRAME, SPEC_TOKENS, TICK_PARAM } from "../../runtime/agent/protocol.js";
 
+import { RUNTIME_FAILURE } from "../../common/exit-codes.js";
+
 const HEADER_FILE = new URL("../../../guest-agent/protocol.h", import.meta.url);
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
@@ -18,6 +20,7 @@ test("protocol.h and agent-protocol.ts define the same frames, spec tokens, head
   assert.equal(eval(/^#define CX_MAX_FRAME \((\d+)u << (\d+)\)$/m.exec(header)!.slice(1).join(" << ")), MAX_FRAME);
   assert.match(header, new RegExp(`^#define CX_AGENT_VERSION "${AGENT_VERSION}"$`, "m"));
   assert.match(header, new RegExp(`^#define CX_TICK_PARAM "${TICK_PARAM}"$`, "m"));
+  assert.match(header, new RegExp(`^#define CX_EXIT_NOT_STARTED ${RUNTIME_FAILURE}$`, "m"), "an app that cannot start as its user ends as docker run's own errors do");
   assert.ok(Number(AGENT_VERSION.split(" ")[1]) >= AGENT_FEATURES.seed, "the agent speaks every feature the launcher gates");
   const letters = [...Object.values(FRAME_TYPES)];
   assert.equal(new Set(letters).size, letters.length, "frame types are distinct");

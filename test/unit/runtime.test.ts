@@ -307,6 +307,7 @@ test("a state directory that cannot be written is one line naming it and what to
     return !err.message.includes("\n");
   });
   await prepareStateDir(join(file + ".d", "state"));
+  await assert.rejects(prepareStateDir("/proc/cx-unit-state/x"), /\/proc\/cx-unit-state\/x is not writable \(it cannot be created there\)/, "an answer, not Node's endless recursive mkdir");
 });
 
 test("QEMU's reason is its last error line, not the hint after it", () => {
