@@ -29,6 +29,7 @@ test("a container's own side (disk, sockets, console, ports, volume folders) doe
   assert.equal(resumeBlocker(snapshot, atRun(), QEMU), undefined);
   assert.equal(resumeBlocker(snapshot, atRun({ CX_LOG: "debug", CX_PORTS: "80/tcp" }, { shares: [nineP(0), nineP(1)] }), QEMU), undefined);
   assert.equal(volumesBlocker(atRun({}, { shares: [nineP(0), nineP(1), nineP(2), nineP(3)] })), undefined);
+  assert.equal(resumeBlocker(snapshot, { ...atRun(), tbSizeMiB: 64 }, QEMU), undefined, "a memory limit's smaller translation cache is QEMU's own");
 });
 
 test("what changes the machine boots cold, and the note names the setting", () => {
