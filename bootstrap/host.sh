@@ -3,7 +3,8 @@
 # buildx from trixie (pinned low so nothing else moves to trixie), QEMU, the
 # image-building tools, and a local registry for push tests. Idempotent: a
 # second run with everything present does no apt work and leaves a running
-# dockerd and registry alone.
+# dockerd and registry alone. Arguments are more Debian packages to install
+# (test/run-all.sh: the host packages the selected tests drive).
 set -euo pipefail
 
 log() { printf 'containerx-setup: %s\n' "$*" >&2; }
@@ -32,6 +33,7 @@ HOST_PACKAGES=(
   fdisk dosfstools mtools
   docker-registry
   qemu-user-static
+  "$@"
 )
 TRIXIE_PACKAGES=(docker.io docker-buildx)
 

@@ -21,6 +21,9 @@ node dist/test/e2e/leftovers.js
 # Word lists without spaces (paths under dist/; images.sh arguments, a line per run).
 files=$(node dist/test/e2e/needs.js files "$@")
 images=$(node dist/test/e2e/needs.js images "$@")
+packages=$(node dist/test/e2e/needs.js packages "$@")
+# shellcheck disable=SC2086
+[ -z "$packages" ] || bash bootstrap/host.sh $packages
 while read -r run; do
   # shellcheck disable=SC2086
   bash bootstrap/images.sh $run </dev/null

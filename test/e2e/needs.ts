@@ -6,6 +6,7 @@
  *
  *   node dist/test/e2e/needs.js images [NAME…]  the images.sh runs, one per line
  *   node dist/test/e2e/needs.js files [NAME…]   the compiled test files
+ *   node dist/test/e2e/needs.js packages [NAME…] the host packages they drive besides Docker
  *
  * NAME is a file's name without .test.ts (hello, registry …); none means all.
  */
@@ -16,6 +17,8 @@ export interface Needs {
   readonly bases: readonly string[];
   /** Builds and pushes images for every host platform (common/host-platforms.ts). */
   readonly allPlatforms?: true;
+  /** Debian packages of the host the file drives besides Docker (bootstrap/host.sh installs them). */
+  readonly hostPackages?: readonly string[];
 }
 
 const HELLO: Needs = { bases: ["minimal/aarch64"] };
@@ -33,6 +36,8 @@ export const E2E_NEEDS: Readonly<Record<string, Needs>> = {
   runtime: HELLO,
   snapshot: HELLO,
   hardening: HELLO,
+  // Other engines run the same images: containerd's ctr (Docker's own containerd), podman rootful, rootless and kube play.
+  engines: { ...HELLO, hostPackages: ["podman", "catatonit", "uidmap", "slirp4netns", "fuse-overlayfs"] },
 };
 
 export function selected(names: readonly string[]): string[] {
@@ -58,8 +63,9 @@ if (process.argv[1]?.endsWith("/needs.js")) {
   const [what, ...names] = process.argv.slice(2);
   try {
     if (what === "images") console.log(imagesArgs(names).map((run) => run.join(" ")).join("\n"));
+    else if (what === "packages") console.log([...new Set(selected(names).flatMap((n) => E2E_NEEDS[n]!.hostPackages ?? []))].join(" "));
     else if (what === "files") console.log(selected(names).map((n) => `dist/test/e2e/${n}.test.js`).join("\n"));
-    else throw new Error("usage: needs.js images|files [NAME…]");
+    else throw new Error("usage: needs.js images|files|packages [NAME…]");
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
