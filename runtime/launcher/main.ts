@@ -30,6 +30,7 @@ import { NetworkError, readNetFacts, type NetBackend, type NetFacts } from "../v
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 import { prepareStateDir } from "./state-dir.js";
+import { lowestListenPort } from "./ports.js";
 
 class LaunchError extends Error {}
 
@@ -120,17 +121,21 @@ async function main(args: readonly string[]): Promise<number> {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     return runWithoutAgent(kit, { disk, stateDir: dir }, args, side, notes);
   }
-  // The plan's choice once it is made; a passt that cannot start leaves slirp (run below).
+  // The plan's choices once it is made; a passt that cannot start leaves slirp (run below).
   let network: NetBackend = "slirp";
+  let ports = settings.ports;
   const config: VmFor = (accel, shares, resume) =>
-    kit.vm({ disk, stateDir: dir, accel, shares, network, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
+    kit.vm({ disk, stateDir: dir, accel, shares, network, ports, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
   const snapshot = await readSnapshot();
   const plan = planStart({
     arch: base.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
     qemuVersion: snapshot ? await runtimeQemuVersion() : "",
+    lowestListenPort: settings.ports.length ? await lowestListenPort() : 0,
   }, config);
   const { accel: choice, start, volumeFs, shares, skipped, net } = plan;
   network = net.backend;
+  ports = plan.ports.forwarded;
+  if (plan.ports.refused) notes.deviation(plan.ports.refused);
   notes.info(`${base.arch} guest, ${choice.reason}`);
   (net.deviation ? notes.deviation : notes.info)(net.reason);
   if (shares.length) notes.info(`volumes shared by ${volumeFs.fstype} (${volumeFs.reason}): ${shares.map((s) => s.guestPath).join(", ")}`);

@@ -1,7 +1,7 @@
 /**
  * How a container starts, decided once from facts gathered once: resume the
  * image's build-time snapshot or boot (and why not resume), how volumes
- * reach the guest, the network backend, and the accelerator. Pure, so each
+ * reach the guest, the network backend and its ports, and the accelerator. Pure, so each
  * branch has a unit test; main.ts gathers the facts and carries the plan
  * out. The only decisions left for later are the fallbacks from KVM and from
  * passt, which need a start to judge.
@@ -14,6 +14,7 @@ import { resumeBlocker, volumesBlocker, type SnapshotManifest, type UnusableSnap
 import { chooseNet, type NetChoice, type NetFacts } from "../vm/network.js";
 import { chooseVolumeFs, type VolumeFsChoice } from "../vm/virtiofsd.js";
 import { volumeShares, type VolumeMount } from "./volumes.js";
+import { choosePorts, type PortChoice } from "./ports.js";
 
 export interface StartFacts {
   readonly arch: ArchName;
@@ -32,6 +33,8 @@ export interface StartFacts {
   readonly stateDir: string;
   /** Read only when CX_NET=passt asks for them. */
   readonly net?: NetFacts;
+  /** The lowest port the container's user may listen on (ports.ts). */
+  readonly lowestListenPort: number;
 }
 
 /** The VM a plan would run, booted or resumed from the image's snapshot, from the launcher's placement (vm/config.ts vmConfigFor). */
@@ -47,6 +50,7 @@ export interface StartPlan {
   /** Mounts that cannot be shared (single files), for a note. */
   readonly skipped: readonly string[];
   readonly net: NetChoice;
+  readonly ports: PortChoice;
 }
 
 /** Whether the snapshot could be resumed, before the volumes are looked at. */
@@ -71,5 +75,6 @@ export function planStart(f: StartFacts, vmFor: VmFor): StartPlan {
   const volumes = volumesBy(start.resume);
   // A resumed guest has only its snapshot's 9p slots: volumes that do not fit make it boot.
   const blocker = start.resume ? volumesBlocker(vmFor(accel.accel, volumes.shares, true)) : undefined;
-  return { accel, start: blocker ? { resume: false, whyCold: blocker } : start, ...volumes, net: chooseNet(f.settings.net, f.net) };
+  return { accel, start: blocker ? { resume: false, whyCold: blocker } : start, ...volumes, net: chooseNet(f.settings.net, f.net),
+    ports: choosePorts(f.settings.ports, f.lowestListenPort) };
 }

@@ -119,6 +119,8 @@ export interface VmPlacement {
   readonly snapshot?: SnapshotRun;
   /** slirp unless the launcher's plan chose passt. */
   readonly network?: NetBackend;
+  /** The ports forwarded, when the launcher's plan leaves some of CX_PORTS out. */
+  readonly ports?: readonly Port[];
 }
 
 /** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
@@ -191,7 +193,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     shares: place.shares ?? [],
     shareSlots: agent ? SHARE_SLOTS : 0,
     idleShareDir: join(stateDir, "no-volume"),
-    ports: settings.ports,
+    ports: place.ports ?? settings.ports,
     network: place.network ?? "slirp",
     extraArgs: settings.qemuArgs,
     ...(place.snapshot ? { snapshot: place.snapshot } : {}),

@@ -23,7 +23,7 @@ function facts(more: Partial<StartFacts> & { env?: NodeJS.ProcessEnv } = {}): St
   const { env = {}, ...rest } = more;
   return {
     arch: "aarch64", settings: settingsFromEnv(env), snapshot, firstStart: true, qemuVersion: QEMU, virtiofsd: true,
-    mounts: [], host: { machine: "x86_64", kvmDevice: false }, stateDir: "/s", net: { passt: true, seccompFilter: true }, ...rest,
+    mounts: [], host: { machine: "x86_64", kvmDevice: false }, stateDir: "/s", net: { passt: true, seccompFilter: true }, lowestListenPort: 0, ...rest,
   };
 }
 const plan = (more: Partial<StartFacts> & { env?: NodeJS.ProcessEnv } = {}) => planStart(facts(more), vmWith(more.env ?? {}));
@@ -76,4 +76,13 @@ test("the network is slirp unless passt is asked for; a resumable snapshot stays
   assert.deepEqual([missing.backend, missing.deviation], ["slirp", true]);
   assert.match(missing.reason, /CX_NET=passt, but this runtime has no \/usr\/bin\/passt/);
   assert.throws(() => settingsFromEnv({ CX_NET: "auto" }), /CX_NET=auto: expected slirp or passt/);
+});
+
+test("ports the container's user may not listen on are left out with a note; the rest are forwarded and the snapshot still resumes", () => {
+  const env = { CX_PORTS: "80/tcp 5353/udp 8080/tcp" };
+  assert.deepEqual(plan({ env }).ports, { forwarded: settingsFromEnv(env).ports }, "Docker's containers may listen on any port");
+  const ctr = plan({ env, lowestListenPort: 1024 });
+  assert.deepEqual(ctr.ports.forwarded, [{ port: 5353, protocol: "udp" }, { port: 8080, protocol: "tcp" }]);
+  assert.match(ctr.ports.refused ?? "", /^not forwarding 80\/tcp: this container's user may not listen below port 1024 \(net\.ipv4\.ip_unprivileged_port_start\); .*--sysctl net\.ipv4\.ip_unprivileged_port_start=0/);
+  assert.equal(ctr.start.resume, true);
 });
