@@ -3,16 +3,16 @@
  * binfmt_misc handlers of Debian's qemu-user-static: how the Debian bases'
  * second stage runs, in a chroot instead of a whole emulated machine.
  */
-import { access, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import type { GuestArch } from "../common/arches.js";
 import { log } from "./publish.js";
+import { exists } from "../common/exists.js";
 
 const BINFMT = "/proc/sys/fs/binfmt_misc";
 
 /** qemu-user's name for an arch: qemu-<name>-static, /usr/lib/binfmt.d/qemu-<name>.conf. */
 export const qemuUserName = (arch: GuestArch) => arch.qemuBinary.replace(/^qemu-system-/, "");
 
-const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
  * Registers the arch's qemu-user handler unless it is there or the host runs

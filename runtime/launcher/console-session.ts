@@ -1,9 +1,10 @@
-import { access, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { qmpCommand } from "../vm/qmp.js";
 import type { VmConfig } from "../vm/config.js";
 import type { Notes } from "./notes.js";
 import { howQemuEnded, qemuMessage, startQemu } from "../vm/qemu-process.js";
+import { exists } from "../../common/exists.js";
 
 /**
  * How a guest without the Containerx agent ended. Its exit code never reaches
@@ -23,7 +24,7 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const;
 async function prepareFirmware(vm: VmConfig): Promise<void> {
   if (vm.boot.kind !== "uefi") return;
   const vars = vm.boot.vars;
-  if (!(await access(vars).then(() => true, () => false))) await createOverlayDisk(vars, vm.boot.varsTemplate);
+  if (!(await exists(vars))) await createOverlayDisk(vars, vm.boot.varsTemplate);
 }
 
 /**

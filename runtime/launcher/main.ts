@@ -31,6 +31,7 @@ import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 import { prepareStateDir } from "./state-dir.js";
 import { lowestListenPort } from "./ports.js";
+import { exists } from "../../common/exists.js";
 
 class LaunchError extends Error {}
 
@@ -50,8 +51,6 @@ interface HostSide {
   readonly mounts: readonly VolumeMount[];
   readonly net?: NetFacts;
 }
-
-const exists = (path: string) => access(path).then(() => true, () => false);
 
 async function hostSide(net: NetBackend, stateDir: string): Promise<HostSide> {
   return {

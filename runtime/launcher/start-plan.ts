@@ -1,9 +1,9 @@
 /**
  * How a container starts, decided once from facts gathered once: resume the
  * image's build-time snapshot or boot (and why not resume), how volumes
- * reach the guest, the network backend and its ports, and the accelerator. Pure, so each
- * branch has a unit test; main.ts gathers the facts and carries the plan
- * out. The only decisions left for later are the fallbacks from KVM and from
+ * reach the guest, the network backend and its ports, and the accelerator.
+ * Pure, so each branch has a unit test; main.ts gathers the facts and
+ * carries the plan out. The only decisions left for later are the fallbacks from KVM and from
  * passt, which need a start to judge.
  */
 import { ARCHES, type ArchName } from "../../common/arches.js";

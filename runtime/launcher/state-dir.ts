@@ -6,6 +6,7 @@
 import { constants } from "node:fs";
 import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { exists } from "../../common/exists.js";
 
 export class StateDirError extends Error {}
 
@@ -23,7 +24,6 @@ export function stateDirProblem(dir: string, code: string | undefined): string {
 }
 
 const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
-const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
  * Why `dir` cannot be made or written: the nearest existing ancestor's

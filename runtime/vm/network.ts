@@ -15,10 +15,11 @@
  * serves instead, and the launcher says why.
  */
 import { spawn } from "node:child_process";
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import type { Port } from "../../common/guest-env.js";
 import { QEMU_IDS as ID } from "../../common/qemu-options.js";
+import { exists } from "../../common/exists.js";
 
 export type NetBackend = "slirp" | "passt";
 
@@ -78,7 +79,7 @@ export const hasSeccompFilter = (status: string) => /^Seccomp:\s*2$/m.test(statu
 
 export async function readNetFacts(): Promise<NetFacts> {
   return {
-    passt: await access(PASST).then(() => true, () => false),
+    passt: await exists(PASST),
     seccompFilter: hasSeccompFilter(await readFile("/proc/self/status", "utf8")),
   };
 }

@@ -6,11 +6,12 @@
  * not give), and exits once QEMU hangs up.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { access, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { GuestArch } from "../../common/arches.js";
 import type { HostShare } from "./config.js";
 import type { VolumeFsSetting } from "./settings.js";
+import { exists } from "../../common/exists.js";
 
 export const VIRTIOFSD = "/usr/libexec/virtiofsd";
 const SOCKET_WAIT_MS = 10_000;
@@ -54,7 +55,7 @@ async function waitForSocket(daemon: ChildProcess, socket: string, stderr: () =>
     if (daemon.exitCode !== null || daemon.signalCode !== null || daemon.pid === undefined) {
       throw new VolumeFsError(`virtiofsd stopped before serving the volume: ${stderr().trim() || `exit ${daemon.exitCode ?? daemon.signalCode}`}`);
     }
-    if (await access(socket).then(() => true, () => false)) return;
+    if (await exists(socket)) return;
     if (Date.now() > deadline) throw new VolumeFsError(`virtiofsd did not open ${socket} within ${SOCKET_WAIT_MS / 1000}s`);
     await sleep(20);
   }

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { runCapture } from "../../common/run.js";
 import { mainIndex } from "./debian-mirror.js";
-import { buildSteps as steps, buildx, docker } from "./docker.js";
+import { buildSteps as steps, buildx, docker, pageAt } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/language/", import.meta.url));
 const IMAGE = "containerx-e2e/language";
@@ -219,14 +219,9 @@ test("the README's sample (examples/tour) builds as printed with no --target, ru
   const served = await docker(["run", "-d", "--name", name, "-p", "127.0.0.1::8080", image, "serve"]);
   assert.equal(served.exitCode, 0, served.stderr);
   try {
-    const port = (await docker(["port", name, "8080/tcp"])).stdout.trim().split(":").pop();
-    // curl, not fetch: an unanswered fetch does not keep node's event loop alive, and the test runner cancels it.
-    let page = { exitCode: 1, stdout: "", stderr: "" };
-    for (let i = 0; i < 100 && page.exitCode !== 0; i++) {
-      page = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
-      if (page.exitCode !== 0) await runCapture("sleep", ["0.2"]);
-    }
-    assert.equal(page.stdout, "hello from the guest\n", `the exposed port reaches the guest's httpd: ${page.stderr}`);
+    const port = (await docker(["port", name, "8080/tcp"])).stdout.trim().split(":").pop()!;
+    const { page, error } = await pageAt(port);
+    assert.equal(page, "hello from the guest\n", `the exposed port reaches the guest's httpd: ${error}`);
   } finally {
     await docker(["rm", "-f", name]);
   }

@@ -26,6 +26,23 @@ export function buildSteps(progress: string): { cached: string[]; ran: string[] 
   return { cached: [...cached], ran: [...ran].filter((n) => !cached.has(n)) };
 }
 
+/**
+ * The page a server on a host port answers with, asked again for up to 20 s
+ * while the guest behind it starts; "" if it never answers. curl, not fetch:
+ * an unanswered fetch does not keep node's event loop alive, and the test
+ * runner cancels it.
+ */
+export async function pageAt(port: string): Promise<{ page: string; error: string }> {
+  let error = "";
+  for (let i = 0; i < 100; i++) {
+    const got = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
+    if (got.exitCode === 0) return { page: got.stdout, error: "" };
+    error = got.stderr;
+    await sleep(200);
+  }
+  return { page: "", error };
+}
+
 /** Starts a detached container named `name` and waits until the app printed `ready`. */
 export async function startReady(name: string, args: string[]): Promise<void> {
   const started = await docker(["run", "-d", "--name", name, ...args]);

@@ -14,14 +14,15 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LAYOUT } from "../../common/layout.js";
 import { runCapture } from "../../common/run.js";
-import { buildx, docker, pushImage } from "./docker.js";
+import { buildx, docker, pageAt, pushImage } from "./docker.js";
+import { exists } from "../../common/exists.js";
 
 const REGISTRY = "127.0.0.1:5000";
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
@@ -37,7 +38,7 @@ let conf: string | undefined;
 /** Docker's containerd: its own (dockerd-managed) or the system's. */
 async function containerdSocket(): Promise<string> {
   for (const socket of ["/var/run/docker/containerd/containerd.sock", "/run/containerd/containerd.sock"]) {
-    if (await access(socket).then(() => true, () => false)) return socket;
+    if (await exists(socket)) return socket;
   }
   assert.fail("no containerd socket found");
 }
@@ -54,15 +55,6 @@ const rootless = (command: string) =>
 async function canRaiseLimits(): Promise<boolean> {
   const eff = /^CapEff:\s+([0-9a-f]+)$/m.exec(await readFile("/proc/self/status", "utf8"))?.[1] ?? "0";
   return (BigInt(`0x${eff}`) & (1n << 24n)) !== 0n;
-}
-
-async function curl(port: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const page = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
-    if (page.exitCode === 0) return page.stdout;
-    await sleep(200);
-  }
-  return "";
 }
 
 before(async () => {
@@ -113,7 +105,7 @@ test("podman (rootful) runs the image: the guest's machine, the app's exit code,
   const started = await podman(["run", "-d", "--name", `${ID}-serve`, "-p", "127.0.0.1::80", IMAGE, "serve"]);
   assert.equal(started.exitCode, 0, started.stderr);
   const port = (await podman(["port", `${ID}-serve`, "80/tcp"])).stdout.trim().split(":").pop()!;
-  assert.match(await curl(port), /\S/, "the guest's httpd answers through podman's -p");
+  assert.match((await pageAt(port)).page, /\S/, "the guest's httpd answers through podman's -p");
 });
 
 test("podman rootless, as an ordinary user with subordinate ids, runs the image", async (t) => {

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runCapture } from "../../common/run.js";
 import { SETTINGS, type SettingKey } from "../../common/settings.js";
-import { buildx, docker, startReady } from "./docker.js";
+import { buildx, docker, pageAt, startReady } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
 const IMAGE = "containerx-e2e/hardening";
@@ -56,15 +56,6 @@ async function pids(container: string): Promise<{ qemu: number; launcher: number
 async function status(pid: number): Promise<Map<string, string>> {
   const text = await readFile(`/proc/${pid}/status`, "utf8");
   return new Map(text.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
-}
-
-async function curl(port: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const page = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
-    if (page.exitCode === 0) return page.stdout;
-    await sleep(200);
-  }
-  return "";
 }
 
 /** Peak memory in use on the host (MiB above what was in use before) while `work` runs, sampled every 200 ms. */
@@ -121,7 +112,7 @@ test("the restricted profile: an exposed port answers; QEMU runs as the containe
   const server = name("restricted-serve");
   await startReady(server, ["-p", "127.0.0.1::80", ...RESTRICTED, IMAGE, "serve"]);
   const port = (await docker(["port", server, "80/tcp"])).stdout.trim().split(":").pop()!;
-  assert.match(await curl(port), /\S/, "the guest's httpd answers through -p");
+  assert.match((await pageAt(port)).page, /\S/, "the guest's httpd answers through -p");
   const { qemu, launcher } = await pids(server);
   const [q, l] = [await status(qemu), await status(launcher)];
   assert.match(q.get("Uid") ?? "", /^65534\s+65534\s+65534\s+65534$/, "QEMU has the container's user, no other");
