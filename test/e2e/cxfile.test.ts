@@ -159,13 +159,13 @@ test("Cxfile errors show the offending lines the way Dockerfile errors do", asyn
   if (!(await docker(["version", "-f", "{{.Server.Version}}"])).stdout.startsWith("20.")) {
     assert.match(built.stderr, /Cxfile:5\n-+\n(.*\n)*\s+5 \| >>>\s+dset: \/b\n/);
   }
-  assert.match(built.stderr, /ERROR: failed to solve: (.*desc = )?Cxfile:5:5: unknown key 'dset' in copy\[0\] \(did you mean 'dest'\?\)/);
+  assert.match(built.stderr, /ERROR: failed to (?:solve|run Build function): (.*desc = )?Cxfile:5:5: unknown key 'dset' in copy\[0\] \(did you mean 'dest'\?\)/);
   assert.doesNotMatch(built.stderr, /at .*\.js:\d+/, "no stack trace");
 
   await writeFile(join(ctx, "Cxfile"), "# syntax=containerx/frontend\nbase: minimal/aarch64\nrun:\n  - echo prepare\ncopy:\n  - missing.bin: /opt/x\n");
   const missing = await buildx(ctx, ["--no-cache"]);
   assert.match(missing.stderr, /Cxfile:6\n-+\n(.*\n)*\s+6 \| >>>\s+- missing\.bin: \/opt\/x\n/);
-  assert.match(missing.stderr, /ERROR: failed to solve: (.*desc = )?Cxfile:6:5: copy: missing\.bin: not found in the build context/);
+  assert.match(missing.stderr, /ERROR: failed to (?:solve|run Build function): (.*desc = )?Cxfile:6:5: copy: missing\.bin: not found in the build context/);
   assert.doesNotMatch(missing.stderr, /booting the aarch64 guest/, "it fails before any guest boots");
 });
 
