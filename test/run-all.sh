@@ -8,22 +8,22 @@
 # the main engine (Docker 26 with the containerd image store).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash bootstrap/host.sh
+# Compiled first: needs.js says which host packages the selected files drive, and host.sh installs them with the rest.
+bash bootstrap/compile.sh
+packages=$(node dist/test/e2e/needs.js packages "$@")
+# shellcheck disable=SC2086
+bash bootstrap/host.sh $packages
 case ${CX_ENGINE:-} in
   "") ;;
   docker-20.10) DOCKER_HOST=$(bash bootstrap/engine-20.10.sh); export DOCKER_HOST ;;
   *) echo "CX_ENGINE: unknown engine '$CX_ENGINE' (known: docker-20.10; unset for the main engine)" >&2; exit 2 ;;
 esac
-bash bootstrap/compile.sh
 # What earlier runs left behind goes first, or a machine that runs the suite
 # again and again runs out of disk (test/e2e/leftovers.ts).
 node dist/test/e2e/leftovers.js
 # Word lists without spaces (paths under dist/; images.sh arguments, a line per run).
 files=$(node dist/test/e2e/needs.js files "$@")
 images=$(node dist/test/e2e/needs.js images "$@")
-packages=$(node dist/test/e2e/needs.js packages "$@")
-# shellcheck disable=SC2086
-[ -z "$packages" ] || bash bootstrap/host.sh $packages
 while read -r run; do
   # shellcheck disable=SC2086
   bash bootstrap/images.sh $run </dev/null

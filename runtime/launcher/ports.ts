@@ -7,14 +7,12 @@
  * listened on would stop QEMU; it is left out with a note instead.
  */
 import { readFile } from "node:fs/promises";
+import { CAPABILITIES, hasEffectiveCapability } from "../../common/capabilities.js";
 import type { Port } from "../../common/guest-env.js";
 
 /** The lowest port this container's user may listen on: 0 with CAP_NET_BIND_SERVICE. */
 export async function lowestListenPort(): Promise<number> {
-  const status = await readFile("/proc/self/status", "utf8");
-  const eff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? "0"}`);
-  const CAP_NET_BIND_SERVICE = 10n;
-  if (eff & (1n << CAP_NET_BIND_SERVICE)) return 0;
+  if (await hasEffectiveCapability(CAPABILITIES.netBindService)) return 0;
   const start = await readFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").catch(() => "1024");
   return Number(start.trim()) || 0;
 }

@@ -24,17 +24,18 @@ async function snapshot(req: SnapshotRequest): Promise<void> {
   await mkdir(LAYOUT.snapshotDir, { recursive: true });
   await createOverlayDisk(LAYOUT.snapshotDisk, req.backing, kit.settings.diskMiB);
   // TCG, as at run time wherever the guest arch is not the host's; a guest that runs under KVM boots cold.
-  const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", snapshot: { mode: "save", ...snapshotFiles() } });
+  const files = snapshotFiles();
+  const vm = kit.vm({ disk: LAYOUT.snapshotDisk, stateDir: STATE_DIR, accel: "tcg", snapshot: { mode: "save", ...files } });
   process.stderr.write(`containerx: booting the ${kit.base.arch} guest (TCG) to save it ready for the app\n`);
   const saved = await saveReadyGuest(vm, READY_TIMEOUT_SECONDS, req.warm);
   // QEMU writes the state for its own user only; a container run with -u must read it to resume.
-  await chmod(snapshotFiles().state, 0o644);
+  await chmod(files.state, 0o644);
   const manifest: SnapshotManifest = {
     qemuVersion: await runtimeQemuVersion(),
     agentVersion: saved.agentVersion,
     identity: machineIdentity(vm),
     bootSeconds: Math.round(saved.bootSeconds * 1000) / 1000,
-    files: await snapshotFileFacts(snapshotFiles()),
+    files: await snapshotFileFacts(files),
   };
   await writeFile(LAYOUT.snapshotManifest, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`containerx: saved the guest ${saved.bootSeconds.toFixed(1)}s after boot: ` +

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
+import { CAPABILITIES, hasEffectiveCapability } from "../../common/capabilities.js";
 import { LAYOUT } from "../../common/layout.js";
 import { runCapture } from "../../common/run.js";
 import { buildx, docker, pageAt, pushImage } from "./docker.js";
@@ -51,12 +52,6 @@ const podman = (args: string[]) => runCapture("timeout", ["-k", "5", "180", "pod
 const rootless = (command: string) =>
   runCapture("timeout", ["-k", "5", "300", "su", "-", ROOTLESS_USER, "-c", `${conf ? `CONTAINERS_CONF=${conf} ` : ""}${command}`]);
 
-/** Whether this process may raise its hard limits (CAP_SYS_RESOURCE, bit 24 of CapEff). */
-async function canRaiseLimits(): Promise<boolean> {
-  const eff = /^CapEff:\s+([0-9a-f]+)$/m.exec(await readFile("/proc/self/status", "utf8"))?.[1] ?? "0";
-  return (BigInt(`0x${eff}`) & (1n << 24n)) !== 0n;
-}
-
 before(async () => {
   const fixture = await runCapture("bash", [join(FIXTURE, "build-image.sh"), IMAGE]);
   assert.equal(fixture.exitCode, 0, fixture.stderr.slice(-3000));
@@ -64,7 +59,8 @@ before(async () => {
   assert.equal(hello.exitCode, 0, hello.stderr.slice(-3000));
   await pushImage(IMAGE);
   await pushImage(HELLO_IMAGE);
-  if (!(await canRaiseLimits())) {
+  // Without CAP_SYS_RESOURCE podman cannot raise a container's hard limits to its defaults.
+  if (!(await hasEffectiveCapability(CAPABILITIES.sysResource))) {
     const dir = await mkdtemp(join(tmpdir(), "cx-e2e-podman-"));
     await chmod(dir, 0o755);
     conf = join(dir, "containers.conf");
