@@ -13,6 +13,7 @@ import { runStepMain, type RunStepRequest } from "../../common/step-requests.js"
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { openVmKit } from "../vm/kit.js";
 import { failureReason, runGuest } from "../vm/session.js";
+import { BUILD_DISK_HINT } from "../vm/disk-full.js";
 import { slotTag, type HostShare } from "../vm/config.js";
 
 const STATE_DIR = "/tmp/cx-run-step";
@@ -62,6 +63,7 @@ async function runStep(req: RunStepRequest): Promise<number> {
       return RUNTIME_FAILURE;
     default:
       process.stderr.write(`containerx: ${failureReason(outcome)}\n`);
+      if (outcome.kind === "disk-full") process.stderr.write(`containerx: ${BUILD_DISK_HINT}\n`);
       return RUNTIME_FAILURE;
   }
 }

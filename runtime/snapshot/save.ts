@@ -8,6 +8,7 @@ import { QmpSession } from "../vm/qmp.js";
 import type { WarmRequest } from "../../common/step-requests.js";
 import type { AgentLink } from "../agent/link.js";
 import { warmProgram } from "./warm.js";
+import { BUILD_DISK_HINT, nearlyFullReason, watchDiskFull } from "../vm/disk-full.js";
 
 export interface SavedGuest {
   /** The agent's ready text. */
@@ -48,22 +49,30 @@ export async function saveReadyGuest(vm: VmConfig, readyTimeoutSeconds: number, 
   });
   const started = Date.now();
   const qemu = startQemu(vm, { stdin: "ignore", stdout: "ignore" });
-  void qemu.exited.then(async (exit) => fail(new Error(
-    `QEMU ${howQemuEnded(exit)} before the guest was saved (${qemuMessage(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`)));
+  // The save goes through this session; before it, the session says when the guest's disk found no room.
+  const qmpSession = QmpSession.connectWhenUp(vm.qmpSocket, qemu.exited);
+  qmpSession.catch(() => undefined);
+  void qmpSession.then((qmp) => watchDiskFull(qmp, vm.disk, (reason) => fail(new Error(`${reason}; ${BUILD_DISK_HINT}`))));
+  void qemu.exited.then(async (exit) => {
+    // QEMU writes the RAM file through a shared mapping: a full disk kills it with SIGBUS, saying nothing.
+    const full = await nearlyFullReason("the snapshot's RAM file", snapshot.ram);
+    fail(new Error(full ? `QEMU ${howQemuEnded(exit)} before the guest was saved: ${full}; ${BUILD_DISK_HINT}`
+      : `QEMU ${howQemuEnded(exit)} before the guest was saved (${qemuMessage(qemu.stderr()) || lastLine(await consoleText(vm)) || "no message"})`));
+  });
   const timer = setTimeout(() => fail(new Error(`the guest's agent was not ready within ${readyTimeoutSeconds}s`)), readyTimeoutSeconds * 1000);
   try {
     const { link, version: agentVersion } = await Promise.race([agentReady, failed]);
     const bootSeconds = (Date.now() - started) / 1000;
     const warmed = warm ? (await Promise.race([warmProgram(link, warm), failed])) === 0 : false;
-    const qmp = await QmpSession.connect(vm.qmpSocket);
+    const qmp = await Promise.race([qmpSession, failed]);
     await saveMachine(qmp, snapshot.state);
     await qmp.execute("quit").catch(() => undefined);
-    qmp.close();
     const ram = await stat(snapshot.ram).catch(() => undefined);
     return { agentVersion, bootSeconds, stateBytes: (await stat(snapshot.state)).size, ramBytes: ram ? ram.blocks * 512 : 0, warmed };
   } finally {
     clearTimeout(timer);
     server.close();
+    void qmpSession.then((qmp) => qmp.close(), () => undefined);
     qemu.child.kill("SIGKILL");
     await qemu.exited;
     await removeSockets(vm);

@@ -5,18 +5,22 @@ interface QmpMessage {
   readonly return?: unknown;
   readonly error?: { readonly desc: string };
   readonly event?: string;
+  readonly data?: Record<string, unknown>;
 }
+
+export type QmpEventListener = (event: string, data: Record<string, unknown>) => void;
 
 /**
  * A connection to QEMU's monitor (QMP): QMP answers a connection with a
  * greeting and wants `qmp_capabilities` first, then gives one reply per
  * command, in order, as JSON lines interleaved with asynchronous events
- * (which nothing here needs).
+ * (given to the listeners of onEvent).
  */
 export class QmpSession {
   private buffered = "";
   private readonly waiting: { resolve: (value: unknown) => void; reject: (err: Error) => void; execute: string }[] = [];
   private closedWith?: Error;
+  private readonly listeners: QmpEventListener[] = [];
 
   private constructor(private readonly conn: Socket) {
     conn.on("data", (chunk: Buffer) => {
@@ -25,6 +29,7 @@ export class QmpSession {
       while ((nl = this.buffered.indexOf("\n")) >= 0) {
         const message = JSON.parse(this.buffered.slice(0, nl)) as QmpMessage;
         this.buffered = this.buffered.slice(nl + 1);
+        if (message.event) for (const listener of this.listeners) listener(message.event, message.data ?? {});
         if (message.QMP || message.event) continue;
         const waiter = this.waiting.shift();
         if (!waiter) continue;
@@ -63,6 +68,10 @@ export class QmpSession {
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
     }
+  }
+
+  onEvent(listener: QmpEventListener): void {
+    this.listeners.push(listener);
   }
 
   execute<T = unknown>(execute: string, args?: Record<string, unknown>): Promise<T> {

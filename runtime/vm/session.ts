@@ -10,6 +10,7 @@ import { QmpSession } from "./qmp.js";
 import { consoleText, howQemuEnded, lastLine, qemuMessage, prepareHostSide, removeSockets, startQemu } from "./qemu-process.js";
 import { startPasst } from "./network.js";
 import { startShareDaemons } from "./virtiofsd.js";
+import { watchDiskFull } from "./disk-full.js";
 
 export type SessionOutcome =
   | { readonly kind: "exited"; readonly code: number }
@@ -17,11 +18,13 @@ export type SessionOutcome =
   | { readonly kind: "not-ready"; readonly seconds: number }
   | { readonly kind: "stopped"; readonly signal: NodeJS.Signals }
   | { readonly kind: "guest-died"; readonly reason: string }
+  /** The guest's disk could not be written for want of space on the disk holding it (disk-full.ts). */
+  | { readonly kind: "disk-full"; readonly reason: string }
   /** QEMU ended while resuming a snapshot, before the guest said anything: a cold boot may still work. */
   | { readonly kind: "resume-failed"; readonly reason: string };
 
 /** A session that ended without the app's own exit report. */
-export type SessionFailure = Extract<SessionOutcome, { kind: "agent-failed" | "not-ready" | "guest-died" | "resume-failed" }>;
+export type SessionFailure = Extract<SessionOutcome, { kind: "agent-failed" | "not-ready" | "guest-died" | "disk-full" | "resume-failed" }>;
 
 /** One line on why the guest failed, the same for `docker run` and build steps. */
 export function failureReason(failure: SessionFailure): string {
@@ -31,6 +34,7 @@ export function failureReason(failure: SessionFailure): string {
     case "not-ready":
       return `the guest did not start within ${failure.seconds}s`;
     case "guest-died":
+    case "disk-full":
       return failure.reason;
     case "resume-failed":
       return `resuming the snapshot failed: ${failure.reason}`;
@@ -147,20 +151,23 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   qemu = started.child;
   opts.milestone?.("qemu-spawned");
   let resumeError: string | undefined;
-  if (resuming) {
-    void (async () => {
-      const qmp = await QmpSession.connectWhenUp(vm.qmpSocket, started.exited);
-      try {
-        await resumeMachine(qmp, vm.snapshot!.state);
-        opts.milestone?.("guest-running");
-      } finally {
-        qmp.close();
-      }
-    })().catch((err: Error) => {
-      resumeError = err.message;
+  // Held for the whole session: the disk-full event comes on it, and a resumed guest is started through it.
+  const qmpSession = QmpSession.connectWhenUp(vm.qmpSocket, started.exited);
+  void (async () => {
+    const qmp = await qmpSession;
+    watchDiskFull(qmp, vm.disk, (reason) => {
+      settle({ kind: "disk-full", reason });
       qemu?.kill("SIGKILL");
     });
-  }
+    if (resuming) {
+      await resumeMachine(qmp, vm.snapshot!.state);
+      opts.milestone?.("guest-running");
+    }
+  })().catch((err: Error) => {
+    if (!resuming) return;
+    resumeError = err.message;
+    qemu?.kill("SIGKILL");
+  });
 
   // Once the app runs, signals go to it, as Docker's go to a container's
   // main process; before that there is nothing to stop but the VM itself.
@@ -188,6 +195,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
   for (const s of FORWARDED_SIGNALS) process.off(s, onSignal);
   for (const cleanup of cleanups) cleanup();
   server.close();
+  void qmpSession.then((qmp) => qmp.close(), () => undefined);
   await removeSockets(vm);
 
   if (outcome) return outcome;

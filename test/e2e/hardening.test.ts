@@ -16,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { runCapture } from "../../common/run.js";
 import { SETTINGS, type SettingKey } from "../../common/settings.js";
 import { buildx, docker, pageAt, startReady } from "./docker.js";
+import { fillDisk } from "./disk-fill.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
 const IMAGE = "containerx-e2e/hardening";
@@ -181,6 +182,50 @@ test("the guest's disk full: the app sees ENOSPC, the container exits with the a
   assert.match(next.stdout, /^args: default\n/);
 });
 
+/** A Cxfile on the fixture's base whose app prints /etc/which, written there by `run`. */
+async function whichContext(run: string): Promise<string> {
+  const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-hard-ctx-"));
+  await writeFile(join(ctx, "Cxfile"), ["# syntax=containerx/frontend", "base: minimal/aarch64", "run:", `  - ${run}`,
+    "entrypoint: [/bin/cat, /etc/which]", ""].join("\n"));
+  return ctx;
+}
+
+test("the host's disk full during a build: the step fails at once and names the disk; once space is freed the same build succeeds and runs", async (t) => {
+  // Unique, so no earlier run's cache answers for the steps that must write.
+  const marker = `full-${process.pid}-${Date.now()}`;
+  const cases = [
+    // The guest's writes go to a qcow2 on the builder's disk: QEMU pauses the guest on ENOSPC, which used to hang the build.
+    { step: "run step", run: `dd if=/dev/urandom of=/big bs=1M count=150 conv=fsync 2>/dev/null; echo ${marker}-run > /etc/which`,
+      says: /containerx: no space left on the disk holding the guest's disk \([^)]*: \d+ MiB free\): QEMU paused the guest when a write to it failed\n/ },
+    // The snapshot's RAM file is a shared mapping on the builder's disk: a page that finds no room kills QEMU with SIGBUS.
+    { step: "snapshot", run: `echo ${marker}-snapshot > /etc/which`,
+      says: /cx-snapshot: QEMU was killed by SIGBUS before the guest was saved: no space left on the disk holding the snapshot's RAM file \([^)]*: \d+ MiB free\)/ },
+  ];
+  for (const c of cases) {
+    const ctx = await whichContext(c.run);
+    const tag = `${IMAGE}:host-full-${c.step.replace(" ", "-")}`;
+    images.push(tag);
+    const release = await fillDisk(60);
+    let failed;
+    try {
+      failed = await runCapture("timeout", ["-k", "5", "300", "docker", "buildx", "build", "--progress=plain", "-t", tag, ctx]);
+    } finally {
+      await release();
+    }
+    assert.notEqual(failed.exitCode, 124, `${c.step}: the build hung on the full disk`);
+    assert.notEqual(failed.exitCode, 0, `${c.step}: the build succeeded on a full disk`);
+    assert.match(failed.stderr, c.says, `${c.step}: ${failed.stderr.slice(-3000)}`);
+    assert.match(failed.stderr, /free space there \(docker builder prune; docker system df shows what uses it\) and build again/);
+    t.diagnostic(`${c.step}: ${failed.stderr.split("\n").find((l) => c.says.test(`${l}\n`))?.trim()}`);
+    const built = await buildx(ctx, ["-t", tag]);
+    assert.equal(built.exitCode, 0, `${c.step}, space freed: ${built.stderr.slice(-3000)}`);
+    const ran = await docker(["run", "--rm", tag]);
+    // Resumed from its snapshot without a word: nothing the failed build left was taken for a good cache entry.
+    assert.deepEqual([ran.exitCode, ran.stdout, ran.stderr], [0, `${marker}-${c.step.split(" ")[0]}\n`, ""], c.step);
+    await rm(ctx, { recursive: true });
+  }
+});
+
 /** A copy of the image with its snapshot damaged by `command` (run in the runtime's shell). */
 async function damaged(tag: string, command: string): Promise<string> {
   const image = `${IMAGE}:${tag}`;
@@ -265,14 +310,7 @@ test("many containers of one image at once all give their output and exit code (
 });
 
 test("eight builds of different Cxfiles at once all succeed (CX_HARDENING=full)", { skip: !FULL && "CX_HARDENING=full runs it" }, async (t: TestContext) => {
-  const contexts = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-    const ctx = await mkdtemp(join(tmpdir(), "cx-e2e-builds-"));
-    await writeFile(join(ctx, "Cxfile"), [
-      "# syntax=containerx/frontend", "base: minimal/aarch64", "run:", `  - echo build-${i} > /etc/which`,
-      "entrypoint: [/bin/cat, /etc/which]", "",
-    ].join("\n"));
-    return ctx;
-  }));
+  const contexts = await Promise.all(Array.from({ length: 8 }, (_, i) => whichContext(`echo build-${i} > /etc/which`)));
   const tags = contexts.map((_, i) => `${IMAGE}:build-${i}`);
   images.push(...tags);
   const started = Date.now();
@@ -282,4 +320,80 @@ test("eight builds of different Cxfiles at once all succeed (CX_HARDENING=full)"
   for (const [i, tag] of tags.entries()) assert.equal((await docker(["run", "--rm", tag])).stdout, `build-${i}\n`);
   t.diagnostic(`8 builds at once: all succeeded in ${seconds.toFixed(1)} s, peak host memory +${peakMiB} MiB`);
   await Promise.all(contexts.map((ctx) => rm(ctx, { recursive: true })));
+});
+
+const DAEMON_JSON = "/etc/docker/daemon.json";
+const HOST_SETUP = fileURLToPath(new URL("../../../bootstrap/host.sh", import.meta.url));
+
+/** Writes daemon.json with live-restore set or not, and makes dockerd read it (live-restore is one of the settings SIGHUP reloads). */
+async function setLiveRestore(on: boolean, original: string): Promise<void> {
+  const config = JSON.parse(original) as Record<string, unknown>;
+  if (on) config["live-restore"] = true;
+  else delete config["live-restore"];
+  await writeFile(DAEMON_JSON, `${JSON.stringify(config, null, 2)}\n`);
+  assert.equal((await runCapture("pkill", ["-HUP", "-x", "dockerd"])).exitCode, 0);
+  for (let i = 0; i < 50; i++) {
+    if ((await docker(["info", "--format", "{{.LiveRestoreEnabled}}"])).stdout.trim() === String(on)) return;
+    await sleep(100);
+  }
+  assert.fail(`dockerd did not take live-restore=${on} from ${DAEMON_JSON}`);
+}
+
+/** Stops dockerd as a service manager does (SIGTERM, then wait), and starts it again the way the setup does. */
+async function restartDockerd(): Promise<void> {
+  await runCapture("pkill", ["-TERM", "-x", "dockerd"]);
+  for (let i = 0; i < 600 && (await runCapture("pgrep", ["-x", "dockerd"])).exitCode === 0; i++) await sleep(100);
+  const started = await runCapture("bash", [HOST_SETUP]);
+  assert.equal(started.exitCode, 0, started.stderr);
+}
+
+/** The container's state as docker inspect reports it. */
+async function state(container: string): Promise<{ Running: boolean; ExitCode: number; Pid: number }> {
+  return JSON.parse((await docker(["inspect", "--format", "{{json .State}}", container])).stdout) as { Running: boolean; ExitCode: number; Pid: number };
+}
+
+const ticks = async (container: string) => Math.max(0, ...[...(await docker(["logs", container])).stdout.matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1])));
+
+// Last: it restarts the engine under everything.
+test("dockerd restarted under running containers: stopped as an ordinary container is, or, with live-restore, running on with logs, exec and stop", async (t) => {
+  const original = await readFile(DAEMON_JSON, "utf8").catch(() => "{}");
+  try {
+    await setLiveRestore(false, original);
+    const app = name("restart-app");
+    const ordinary = name("restart-ordinary");
+    const always = name("restart-always");
+    await startReady(app, [IMAGE, "tick"]);
+    await startReady(always, ["--restart", "always", IMAGE, "tick"]);
+    // The same image with its entrypoint replaced: a plain process, no guest, behind Docker's own init.
+    assert.equal((await docker(["run", "-d", "--name", ordinary, "--init", "--entrypoint", "sleep", IMAGE, "600"])).exitCode, 0);
+    await restartDockerd();
+    const [appState, ordinaryState] = [await state(app), await state(ordinary)];
+    t.diagnostic(`without live-restore: the Containerx container exited ${appState.ExitCode}, the ordinary one ${ordinaryState.ExitCode}`);
+    assert.deepEqual([appState.Running, appState.ExitCode], [false, 143]);
+    assert.deepEqual([ordinaryState.Running, ordinaryState.ExitCode], [false, 143]);
+    // --restart always: back, its guest resumed again, as Docker brings back any such container.
+    for (let i = 0; i < 300 && (await docker(["logs", always])).stdout.split("ready").length < 3; i++) await sleep(200);
+    assert.equal((await docker(["logs", always])).stdout.split("ready").length - 1, 2, "the --restart always container ran again");
+    assert.equal((await state(always)).Running, true);
+
+    await setLiveRestore(true, original);
+    const live = name("restart-live");
+    await startReady(live, [IMAGE, "tick"]);
+    const { qemu } = await pids(live);
+    const before = await ticks(live);
+    await restartDockerd();
+    assert.equal((await state(live)).Running, true, "running on after the restart");
+    assert.equal((await pids(live)).qemu, qemu, "the same QEMU");
+    for (let i = 0; i < 50 && (await ticks(live)) <= before + 5; i++) await sleep(200);
+    const after = await ticks(live);
+    assert.ok(after > before + 5, `docker logs goes on after the restart (tick ${before} before, ${after} after)`);
+    const exec = await docker(["exec", live, "guest", "uname", "-m"]);
+    assert.deepEqual([exec.exitCode, exec.stdout], [0, "aarch64\n"], exec.stderr);
+    assert.equal((await docker(["stop", live])).exitCode, 0);
+    assert.equal((await state(live)).ExitCode, 143);
+    t.diagnostic(`with live-restore: the same QEMU ran on (tick ${before} before the restart, ${after} after), exec reached the guest, docker stop gave 143`);
+  } finally {
+    await writeFile(DAEMON_JSON, original);
+    await runCapture("pkill", ["-HUP", "-x", "dockerd"]);
+  }
 });

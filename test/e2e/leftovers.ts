@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { run, runCapture } from "../../common/run.js";
+import { diskFillPath } from "./disk-fill.js";
 
 /** Every image, container and registry repository the tests make is named under this. */
 export const E2E_PREFIX = "containerx-e2e";
@@ -85,6 +86,8 @@ async function removeStaleEngines(): Promise<number> {
 const freeMiB = async () => Number((await runCapture("df", ["-Pm", "/var/lib"])).stdout.split("\n")[1]?.split(/\s+/)[3] ?? 0);
 
 async function main(): Promise<void> {
+  // A disk fill a killed fault test left would starve everything after it.
+  await rm(await diskFillPath(), { force: true });
   const before = await freeMiB();
   const items = await removeContainersAndImages();
   const repos = await pruneRegistry();
