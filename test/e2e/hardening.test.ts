@@ -208,7 +208,7 @@ test("the host's disk full during a build: the step fails at once and names the 
     const release = await fillDisk(60);
     let failed;
     try {
-      failed = await runCapture("timeout", ["-k", "5", "300", "docker", "buildx", "build", "--progress=plain", "-t", tag, ctx]);
+      failed = await runCapture("timeout", ["-k", "5", "300", "docker", "buildx", "build", "--progress=plain", "-f", join(ctx, "Cxfile"), "-t", tag, ctx]);
     } finally {
       await release();
     }
@@ -365,12 +365,12 @@ test("dockerd restarted under running containers: stopped as an ordinary contain
     await startReady(app, [IMAGE, "tick"]);
     await startReady(always, ["--restart", "always", IMAGE, "tick"]);
     // The same image with its entrypoint replaced: a plain process, no guest, behind Docker's own init.
-    assert.equal((await docker(["run", "-d", "--name", ordinary, "--init", "--entrypoint", "sleep", IMAGE, "600"])).exitCode, 0);
+    await startReady(ordinary, ["--init", "--entrypoint", "sh", IMAGE, "-c", "echo ready; exec sleep 600"]);
     await restartDockerd();
     const [appState, ordinaryState] = [await state(app), await state(ordinary)];
     t.diagnostic(`without live-restore: the Containerx container exited ${appState.ExitCode}, the ordinary one ${ordinaryState.ExitCode}`);
     assert.deepEqual([appState.Running, appState.ExitCode], [false, 143]);
-    assert.deepEqual([ordinaryState.Running, ordinaryState.ExitCode], [false, 143]);
+    assert.deepEqual([ordinaryState.Running, ordinaryState.ExitCode], [false, 143], JSON.stringify(await docker(["logs", ordinary])));
     // --restart always: back, its guest resumed again, as Docker brings back any such container.
     for (let i = 0; i < 300 && (await docker(["logs", always])).stdout.split("ready").length < 3; i++) await sleep(200);
     assert.equal((await docker(["logs", always])).stdout.split("ready").length - 1, 2, "the --restart always container ran again");
