@@ -173,13 +173,17 @@ test("docker stop while the app fsyncs a volume line by line: every line reporte
   }
 });
 
-test("the guest's disk full: the app sees ENOSPC, the container exits with the app's code, the next container is unaffected", async () => {
+test("the guest's disk full: the app sees ENOSPC, the container exits with the app's code, the next container is unaffected; the container's own disk full under it: 125 and the reason", async () => {
   const filled = await docker(["run", "--rm", IMAGE, "fill"]);
   assert.equal(filled.exitCode, 7, filled.stderr);
   assert.equal(filled.stdout, "No space left on device\n");
   const next = await docker(["run", "--rm", IMAGE]);
   assert.equal(next.exitCode, 0, next.stderr);
   assert.match(next.stdout, /^args: default\n/);
+  // The guest's disk is a qcow2 in the state directory: 16 MiB there fill before the guest's own disk does, and QEMU pauses the guest.
+  const starved = await bounded(["run", "--rm", "--tmpfs", "/small:size=16m", "-e", "CX_STATE_DIR=/small", IMAGE, "fill"]);
+  assert.equal(starved.exitCode, 125, starved.stderr);
+  assert.match(starved.stderr, /^containerx: no space left on the disk holding the guest's disk \(\/small: \d+ MiB free\): QEMU paused the guest when a write to it failed\n$/);
 });
 
 /** A Cxfile on the fixture's base whose app prints /etc/which, written there by `run`. */
