@@ -30,7 +30,7 @@ import { NetworkError, readNetFacts, type NetBackend, type NetFacts } from "../v
 import { VIRTIOFSD } from "../vm/virtiofsd.js";
 import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 import { prepareStateDir } from "./state-dir.js";
-import { lowestListenPort } from "./ports.js";
+import { choosePorts, lowestListenPort } from "./ports.js";
 import { exists } from "../../common/exists.js";
 
 class LaunchError extends Error {}
@@ -100,7 +100,9 @@ async function runWithoutAgent(kit: VmKit, place: Omit<VmPlace, "accel">, args: 
   const accel = choice.probing ? "tcg" : choice.accel;
   notes.info(`${base.arch} guest, ${choice.probing ? "TCG: KVM is not probed without the Containerx agent (CX_ACCEL=kvm to use it)" : choice.reason}`);
   notes.info(`booting with ${base.boot?.kind}, no Containerx agent: the serial console is stdin/stdout; no exit code from the guest, no docker exec, no volumes`);
-  const outcome = await runConsoleGuest(kit.vm({ ...place, accel }), settings.powerdownSeconds, notes);
+  const ports = choosePorts(settings.ports, settings.ports.length ? await lowestListenPort() : 0);
+  if (ports.refused) notes.deviation(ports.refused);
+  const outcome = await runConsoleGuest(kit.vm({ ...place, accel, ports: ports.forwarded }), settings.powerdownSeconds, notes);
   return consoleExitCode(outcome, notes);
 }
 

@@ -99,6 +99,18 @@ test("stdin is typed at the guest's console; docker stop asks for an ACPI power-
   assert.match(logs.stderr, /SIGTERM: asking the guest to power off \(ACPI\)/);
   assert.match(logs.stderr, /the guest did not power off within 2s; quitting QEMU/);
 
+  // A port below the floor of the container's user (ctr and some Kubernetes runtimes leave 1024) is left out with a note; QEMU runs.
+  const low = "cx-e2e-uefi-low-port";
+  await docker(["rm", "-f", low]);
+  const lowStarted = await docker(["run", "-d", "--name", low, "-u", "65534:65534", "--sysctl", "net.ipv4.ip_unprivileged_port_start=1024",
+    "-e", "CX_PORTS=80/tcp", `${IMAGE}-console`]);
+  assert.equal(lowStarted.exitCode, 0, lowStarted.stderr);
+  for (let i = 0; i < 600 && !(await docker(["logs", low])).stdout.includes("waiting-at-the-prompt"); i++) await sleep(200);
+  const lowLogs = await docker(["logs", low]);
+  await docker(["rm", "-f", low]);
+  assert.match(lowLogs.stdout, /waiting-at-the-prompt/, lowLogs.stderr);
+  assert.match(lowLogs.stderr, /not forwarding 80\/tcp: this container's user may not listen below port 1024/);
+
   const withArgs = await docker(["run", "--rm", `${IMAGE}-console`, "ls"]);
   assert.equal(withArgs.exitCode, 125);
   assert.match(withArgs.stderr, /boots its OS \(uefi\) without the Containerx agent, so it runs no command; got: ls/);
