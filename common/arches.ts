@@ -59,6 +59,13 @@ export type MinimalSource =
 const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIAL_8250", "SERIAL_8250_CONSOLE", "MFD_SYSCON",
   "POWER_RESET_SYSCON", "POWER_RESET_SYSCON_POWEROFF", "POWER_RESET_PIIX4_POWEROFF", "RTC_DRV_CMOS"];
 
+const PSERIES_OPTIONS = {
+  // Spectre-class mitigations TCG does not emulate: QEMU would warn about each on every start.
+  tcg: ["cap-cfpc=broken", "cap-sbbc=broken", "cap-ibs=broken", "cap-ccf-assist=off"],
+  // Virtual Open Firmware instead of SLOF: enough to start a kernel, and about 7 s sooner under TCG.
+  kernelBoot: ["x-vof=on"],
+} as const;
+
 export const ARCHES = {
   aarch64: {
     unameMachine: "aarch64",
@@ -125,6 +132,56 @@ export const ARCHES = {
     crossTriplet: "x86_64-linux-gnu",
     uefi: { package: "ovmf", code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
   },
+  i386: {
+    unameMachine: "i686",
+    debianArch: "i386",
+    ociArch: "386",
+    qemuBinary: "qemu-system-i386",
+    qemuPackage: "qemu-system-x86",
+    machine: "q35",
+    // The baseline 32-bit model (a P6 with cmov, which Debian's i686 baseline needs): every TCG build emulates it fully.
+    cpu: "qemu32",
+    console: "ttyS0",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-686" },
+    crossTriplet: "i686-linux-gnu",
+  },
+  mipsel: {
+    unameMachine: "mips",
+    debianArch: "mipsel",
+    ociArch: "mipsle",
+    qemuBinary: "qemu-system-mipsel",
+    qemuPackage: "qemu-system-mips",
+    machine: "malta",
+    cpu: "24Kf",
+    console: "ttyS0",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-4kc-malta" },
+    crossTriplet: "mipsel-linux-gnu",
+  },
+  mips64el: {
+    unameMachine: "mips64",
+    debianArch: "mips64el",
+    ociArch: "mips64le",
+    qemuBinary: "qemu-system-mips64el",
+    qemuPackage: "qemu-system-mips",
+    machine: "malta",
+    cpu: "MIPS64R2-generic",
+    console: "ttyS0",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-5kc-malta" },
+    crossTriplet: "mips64el-linux-gnuabi64",
+  },
+  ppc64le: {
+    unameMachine: "ppc64le",
+    debianArch: "ppc64el",
+    ociArch: "ppc64le",
+    qemuBinary: "qemu-system-ppc64",
+    qemuPackage: "qemu-system-ppc",
+    machine: "pseries",
+    machineOptions: PSERIES_OPTIONS,
+    cpu: "power9",
+    console: "hvc0",
+    minimal: { from: "debian-port", kernelPackage: "linux-image-powerpc64le" },
+    crossTriplet: "powerpc64le-linux-gnu",
+  },
   mips: {
     unameMachine: "mips",
     bigEndian: true,
@@ -160,12 +217,7 @@ export const ARCHES = {
     qemuBinary: "qemu-system-ppc64",
     qemuPackage: "qemu-system-ppc",
     machine: "pseries",
-    machineOptions: {
-      // Spectre-class mitigations TCG does not emulate: QEMU would warn about each on every start.
-      tcg: ["cap-cfpc=broken", "cap-sbbc=broken", "cap-ibs=broken", "cap-ccf-assist=off"],
-      // Virtual Open Firmware instead of SLOF: enough to start a kernel, and about 7 s sooner under TCG.
-      kernelBoot: ["x-vof=on"],
-    },
+    machineOptions: PSERIES_OPTIONS,
     cpu: "power9",
     // The sPAPR virtual terminal: pseries' serial port.
     console: "hvc0",
