@@ -20,8 +20,8 @@ export interface GuestArch {
   readonly cpu: string;
   /** Kernel arguments of agent guests under TCG (emulation), where a setting made for real hardware costs more than it gives. */
   readonly tcgKernelArgs?: readonly string[];
-  /** Big-endian guests: virtiofs passes FUSE messages in the guest's byte order, which virtiofsd does not convert, so their volumes use 9p. */
-  readonly bigEndian?: true;
+  /** Why volumes cannot use virtiofs on this arch, which then shares them by 9p; absent where virtiofs works. */
+  readonly virtiofsUnusable?: string;
   /** Serial console device name as the guest kernel sees it. */
   readonly console: string;
   /** Where the minimal base's kernel and static userland come from. */
@@ -58,6 +58,11 @@ export type MinimalSource =
 /** Big-endian Malta (QEMU's MIPS board) with its FPU (Debian's mips ABI is hard-float), its UART, and its power-off and reset registers (QEMU ends on them). */
 const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIAL_8250", "SERIAL_8250_CONSOLE", "MFD_SYSCON",
   "POWER_RESET_SYSCON", "POWER_RESET_SYSCON_POWEROFF", "POWER_RESET_PIIX4_POWEROFF", "RTC_DRV_CMOS"];
+
+/** virtiofs passes FUSE messages in the guest's byte order, which virtiofsd does not convert. */
+const BIG_ENDIAN = "virtiofsd serves little-endian guests only, and this one is big-endian";
+/** Seen with Debian's 4kc-malta and 5kc-malta kernels under QEMU 10; 9p works there. */
+const MALTA_VIRTIOFS = "a virtiofs mount never completes on QEMU's malta board";
 
 const PSERIES_OPTIONS = {
   // Spectre-class mitigations TCG does not emulate: QEMU would warn about each on every start.
@@ -154,6 +159,7 @@ export const ARCHES = {
     machine: "malta",
     cpu: "24Kf",
     console: "ttyS0",
+    virtiofsUnusable: MALTA_VIRTIOFS,
     minimal: { from: "debian-port", kernelPackage: "linux-image-4kc-malta" },
     crossTriplet: "mipsel-linux-gnu",
   },
@@ -166,6 +172,7 @@ export const ARCHES = {
     machine: "malta",
     cpu: "MIPS64R2-generic",
     console: "ttyS0",
+    virtiofsUnusable: MALTA_VIRTIOFS,
     minimal: { from: "debian-port", kernelPackage: "linux-image-5kc-malta" },
     crossTriplet: "mips64el-linux-gnuabi64",
   },
@@ -179,12 +186,14 @@ export const ARCHES = {
     machineOptions: PSERIES_OPTIONS,
     cpu: "power9",
     console: "hvc0",
+    // Seen with Debian's ppc64el kernel, whose pages are 64 KiB; 9p works there.
+    virtiofsUnusable: "creating a file over virtiofs fails with EINVAL under Debian's ppc64el kernel",
     minimal: { from: "debian-port", kernelPackage: "linux-image-powerpc64le" },
     crossTriplet: "powerpc64le-linux-gnu",
   },
   mips: {
     unameMachine: "mips",
-    bigEndian: true,
+    virtiofsUnusable: BIG_ENDIAN,
     debianArch: "mips",
     ociArch: "mips",
     qemuBinary: "qemu-system-mips",
@@ -197,7 +206,7 @@ export const ARCHES = {
   },
   mips64: {
     unameMachine: "mips64",
-    bigEndian: true,
+    virtiofsUnusable: BIG_ENDIAN,
     debianArch: "mips64",
     ociArch: "mips64",
     qemuBinary: "qemu-system-mips64",
@@ -211,7 +220,7 @@ export const ARCHES = {
   },
   ppc64: {
     unameMachine: "ppc64",
-    bigEndian: true,
+    virtiofsUnusable: BIG_ENDIAN,
     debianArch: "ppc64",
     ociArch: "ppc64",
     qemuBinary: "qemu-system-ppc64",

@@ -24,16 +24,16 @@ export interface VolumeFsChoice {
 }
 
 /**
- * virtiofs where the runtime has virtiofsd and the guest is little-endian, 9p
- * otherwise, unless CX_VOLUME_FS says which. A guest that can resume its
+ * virtiofs where the runtime has virtiofsd and the arch table does not say
+ * virtiofs is unusable for the guest, 9p otherwise, unless CX_VOLUME_FS says which. A guest that can resume its
  * build-time snapshot takes 9p too: its volume slots are 9p devices.
  */
 export function chooseVolumeFs(setting: VolumeFsSetting, virtiofsdPresent: boolean, arch: GuestArch, resumable: boolean): VolumeFsChoice {
   if (setting === "9p") return { fstype: "9p", reason: "CX_VOLUME_FS=9p" };
   if (setting === "auto" && resumable) return { fstype: "9p", reason: "the guest resumes its build-time snapshot, whose volume slots are 9p" };
-  if (arch.bigEndian) {
-    if (setting === "virtiofs") throw new VolumeFsError(`CX_VOLUME_FS=virtiofs, but virtiofsd cannot serve a big-endian ${arch.unameMachine} guest; use CX_VOLUME_FS=9p or auto`);
-    return { fstype: "9p", reason: `virtiofs needs a little-endian guest, and ${arch.unameMachine} is big-endian` };
+  if (arch.virtiofsUnusable) {
+    if (setting === "virtiofs") throw new VolumeFsError(`CX_VOLUME_FS=virtiofs, but ${arch.virtiofsUnusable}; use CX_VOLUME_FS=9p or auto`);
+    return { fstype: "9p", reason: `virtiofs is unusable: ${arch.virtiofsUnusable}` };
   }
   if (virtiofsdPresent) return { fstype: "virtiofs", reason: setting === "virtiofs" ? "CX_VOLUME_FS=virtiofs" : "virtiofsd is available" };
   if (setting === "virtiofs") throw new VolumeFsError(`CX_VOLUME_FS=virtiofs, but this runtime has no ${VIRTIOFSD}; use CX_VOLUME_FS=9p or auto`);

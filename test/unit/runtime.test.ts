@@ -220,8 +220,8 @@ test("volumes use virtiofs where virtiofsd is, 9p otherwise, unless CX_VOLUME_FS
   assert.deepEqual(chooseVolumeFs("auto", false, ARCHES.aarch64, false), { fstype: "9p", reason: "no /usr/libexec/virtiofsd in this runtime" });
   assert.equal(chooseVolumeFs("9p", true, ARCHES.aarch64, false).fstype, "9p");
   assert.throws(() => chooseVolumeFs("virtiofs", false, ARCHES.aarch64, false), /CX_VOLUME_FS=virtiofs, but this runtime has no \/usr\/libexec\/virtiofsd/);
-  assert.deepEqual(chooseVolumeFs("auto", true, ARCHES.ppc64, false), { fstype: "9p", reason: "virtiofs needs a little-endian guest, and ppc64 is big-endian" });
-  assert.throws(() => chooseVolumeFs("virtiofs", true, ARCHES.mips, false), /virtiofsd cannot serve a big-endian mips guest; use CX_VOLUME_FS=9p or auto/);
+  assert.deepEqual(chooseVolumeFs("auto", true, ARCHES.ppc64, false), { fstype: "9p", reason: "virtiofs is unusable: virtiofsd serves little-endian guests only, and this one is big-endian" });
+  assert.throws(() => chooseVolumeFs("virtiofs", true, ARCHES.mips, false), /CX_VOLUME_FS=virtiofs, but virtiofsd serves little-endian guests only, and this one is big-endian; use CX_VOLUME_FS=9p or auto/);
   assert.equal(settingsFromEnv({ CX_VOLUME_FS: "9p" }).volumeFs, "9p");
   assert.throws(() => settingsFromEnv({ CX_VOLUME_FS: "nfs" }), /CX_VOLUME_FS=nfs: expected auto, virtiofs or 9p/);
   assert.deepEqual(virtiofsdArgs({ fstype: "virtiofs", tag: "cxvol0", hostPath: "/data", guestPath: "/data", socket: "/s/v.sock" }).slice(0, 6),
