@@ -22,6 +22,8 @@ export interface GuestArch {
   readonly tcgKernelArgs?: readonly string[];
   /** Why volumes cannot use virtiofs on this arch, which then shares them by 9p; absent where virtiofs works. */
   readonly virtiofsUnusable?: string;
+  /** How virtio devices attach: PCI, or on a machine without PCI, its virtio-mmio slots. */
+  readonly virtioTransport?: "mmio";
   /** Serial console device name as the guest kernel sees it. */
   readonly console: string;
   /** Where the minimal base's kernel and static userland come from. */
@@ -260,6 +262,9 @@ export const ARCHES = {
 export type ArchName = keyof typeof ARCHES;
 
 export const ARCH_NAMES = Object.keys(ARCHES) as ArchName[];
+
+/** QEMU's name for a virtio device (`virtio-blk`, `virtio-net` …) on the arch's transport: `-pci`, or `-device` for virtio-mmio. */
+export const virtioDevice = (arch: GuestArch, device: string) => `${device}-${arch.virtioTransport === "mmio" ? "device" : "pci"}`;
 
 export function isArchName(name: string): name is ArchName {
   return Object.prototype.hasOwnProperty.call(ARCHES, name);

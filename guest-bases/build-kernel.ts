@@ -33,6 +33,13 @@ const GUEST_KCONFIG = [
   "POWER_RESET", "RTC_CLASS",
 ];
 
+/** The symbols only a PCI transport needs; a machine without PCI takes its virtio devices over virtio-mmio. */
+const PCI_ONLY = ["PCI", "VIRTIO_PCI"];
+
+/** GUEST_KCONFIG for the arch's virtio transport (for PCI, the list as it is, so that cached kernels keep their inputs). */
+const guestKconfig = (arch: GuestArch) =>
+  arch.virtioTransport === "mmio" ? [...GUEST_KCONFIG.filter((s) => !PCI_ONLY.includes(s)), "VIRTIO_MMIO"] : GUEST_KCONFIG;
+
 export interface BuiltKernel {
   readonly path: string;
   /** `uname -r` of the kernel. */
@@ -60,7 +67,7 @@ export async function buildKernel(archName: string, arch: GuestArch, source: Sou
   const cross = source.kernelCrossTriplet ?? arch.crossTriplet;
   await ensureHostPackages([`gcc-${cross}`]);
   const gcc = (await run(`${cross}-gcc`, ["-dumpfullversion"])).trim();
-  const symbols = [...GUEST_KCONFIG, ...source.kconfig];
+  const symbols = [...guestKconfig(arch), ...source.kconfig];
   const inputs = createHash("sha256")
     .update(JSON.stringify([version, cross, gcc, source.linuxArch, source.kernelImage, symbols]))
     .digest("hex").slice(0, 16);

@@ -17,6 +17,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
+import { virtioDevice, type GuestArch } from "../../common/arches.js";
 import type { Port } from "../../common/guest-env.js";
 import { QEMU_IDS as ID } from "../../common/qemu-options.js";
 import { exists } from "../../common/exists.js";
@@ -94,13 +95,13 @@ export function passtArgs(ports: readonly Port[]): string[] {
 }
 
 /** QEMU's network backend and NIC. `resume`: a snapshot saved under slirp holds slirp's state, which only a slirp backend loads. */
-export function netdevArgs(backend: NetBackend, ports: readonly Port[], resume: boolean): string[] {
+export function netdevArgs(arch: GuestArch, backend: NetBackend, ports: readonly Port[], resume: boolean): string[] {
   const hostfwd = ports.map((p) => `,hostfwd=${p.protocol}::${p.port}-:${p.port}`).join("");
   const netdev = backend === "slirp" ? `user,id=${ID.net}${hostfwd}` : `stream,id=${ID.net},server=off,addr.type=fd,addr.str=${PASST_FD}`;
   return [
     "-netdev", netdev,
-    // No option ROM: the kernel is booted directly, not over PXE.
-    "-device", `virtio-net-pci,netdev=${ID.net},host_mtu=${GUEST_MTU},romfile=`,
+    // No option ROM (a PCI NIC's): the kernel is booted directly, not over PXE.
+    "-device", `${virtioDevice(arch, "virtio-net")},netdev=${ID.net},host_mtu=${GUEST_MTU}${arch.virtioTransport === "mmio" ? "" : ",romfile="}`,
     ...(backend === "passt" && resume ? ["-netdev", `user,id=${ID.slirpState},restrict=on`] : []),
   ];
 }

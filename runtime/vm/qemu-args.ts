@@ -1,24 +1,25 @@
+import { virtioDevice, type GuestArch } from "../../common/arches.js";
 import { QEMU_IDS as ID, optionValue, shareId } from "../../common/qemu-options.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
 import { memoryArgs, type RamBacking } from "./memory.js";
 import { netdevArgs } from "./network.js";
 
-function shareArgs(share: HostShare, i: number): string[] {
+function shareArgs(arch: GuestArch, share: HostShare, i: number): string[] {
   const id = shareId(i);
   if (share.fstype === "virtiofs") {
     return ["-chardev", `socket,id=${id},path=${optionValue(share.socket)}`,
-      "-device", `vhost-user-fs-pci,chardev=${id},tag=${share.tag}`];
+      "-device", `${virtioDevice(arch, "vhost-user-fs")},chardev=${id},tag=${share.tag}`];
   }
   // passthrough: the guest's owners and modes land on the host as they are, as with a container's writes.
   return ["-fsdev", `local,id=${id},path=${optionValue(share.hostPath)},security_model=passthrough`,
-    "-device", `virtio-9p-pci,fsdev=${id},mount_tag=${share.tag}`];
+    "-device", `${virtioDevice(arch, "virtio-9p")},fsdev=${id},mount_tag=${share.tag}`];
 }
 
 function sharesArgs(vm: VmConfig): string[] {
   const { slotted, extra } = placeShares(vm);
   const slots = Array.from({ length: vm.shareSlots }, (_, i): HostShare =>
     slotted[i] ?? { fstype: "9p", tag: slotTag(i), hostPath: vm.idleShareDir, guestPath: "" });
-  return [...slots, ...extra].flatMap(shareArgs);
+  return [...slots, ...extra].flatMap((share, i) => shareArgs(vm.arch, share, i));
 }
 
 function bootArgs(boot: VmBoot): string[] {
@@ -39,9 +40,9 @@ function consoleChardev(console: VmConfig["console"]): string {
   return `file,id=${ID.console},path=${optionValue(console.file)}`;
 }
 
-function agentArgs(socket: string | undefined): string[] {
+function agentArgs(arch: GuestArch, socket: string | undefined): string[] {
   if (!socket) return [];
-  return ["-device", `virtio-serial-pci,id=${ID.serial}`,
+  return ["-device", `${virtioDevice(arch, "virtio-serial")},id=${ID.serial}`,
     "-chardev", `socket,id=${ID.agent},path=${optionValue(socket)}`,
     "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`];
 }
@@ -92,10 +93,10 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-drive", `if=none,id=${ID.disk},file=${optionValue(vm.disk)},format=qcow2,discard=unmap`,
     // Firmware boots the disk first rather than trying the network. A direct
     // kernel boot has its own entry (on x86 the linuxboot ROM holds index 0).
-    "-device", `virtio-blk-pci,drive=${ID.disk}${vm.boot.kind === "kernel" ? "" : ",bootindex=0"}`,
-    ...agentArgs(vm.agentSocket),
+    "-device", `${virtioDevice(vm.arch, "virtio-blk")},drive=${ID.disk}${vm.boot.kind === "kernel" ? "" : ",bootindex=0"}`,
+    ...agentArgs(vm.arch, vm.agentSocket),
     // User-mode networking: the guest reaches what the container reaches, with no privileges.
-    ...netdevArgs(vm.network, vm.ports, vm.snapshot?.mode === "resume"),
+    ...netdevArgs(vm.arch, vm.network, vm.ports, vm.snapshot?.mode === "resume"),
     ...sharesArgs(vm),
     ...vm.extraArgs,
     // The migration capabilities a snapshot needs can only be set over QMP

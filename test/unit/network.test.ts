@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { ARCHES } from "../../common/arches.js";
 import { GUEST_MTU, GUEST_NETWORK, hasSeccompFilter, netdevArgs, passtArgs } from "../../runtime/vm/network.js";
 import { machineIdentity } from "../../runtime/vm/snapshot.js";
 import { vmConfigFor } from "../../runtime/vm/config.js";
@@ -11,13 +12,13 @@ const ports = [{ port: 80, protocol: "tcp" as const }, { port: 8080, protocol: "
 const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 test("slirp forwards the ports itself; passt gets them, and QEMU the connected descriptor; the NIC offers the same MTU either way", () => {
-  const slirp = netdevArgs("slirp", ports, false);
+  const slirp = netdevArgs(ARCHES.aarch64, "slirp", ports, false);
   assert.equal(after(slirp, "-netdev"), "user,id=net0,hostfwd=tcp::80-:80,hostfwd=tcp::8080-:8080,hostfwd=udp::53-:53");
-  const passt = netdevArgs("passt", ports, false);
+  const passt = netdevArgs(ARCHES.aarch64, "passt", ports, false);
   assert.equal(after(passt, "-netdev"), "stream,id=net0,server=off,addr.type=fd,addr.str=3");
   for (const args of [slirp, passt]) assert.equal(after(args, "-device"), `virtio-net-pci,netdev=net0,host_mtu=${GUEST_MTU},romfile=`);
   assert.equal(passt.filter((a) => a === "-netdev").length, 1, "booted, passt needs no slirp");
-  const resumed = netdevArgs("passt", ports, true);
+  const resumed = netdevArgs(ARCHES.aarch64, "passt", ports, true);
   assert.deepEqual(resumed.slice(-2), ["-netdev", "user,id=cxslirp,restrict=on"], "a snapshot saved under slirp has slirp state to load");
 
   const args = passtArgs(ports);
