@@ -12,6 +12,8 @@ export interface GuestArch {
   readonly ociArch: string;
   readonly ociVariant?: string;
   readonly qemuBinary: string;
+  /** qemu-user's name for the arch (qemu-<name>-static) where it is not qemuBinary's suffix: one system emulator runs both byte orders of ppc64. */
+  readonly qemuUserName?: string;
   /** Debian trixie package that ships `qemuBinary` (the runtime is trixie). */
   readonly qemuPackage: string;
   readonly machine: string;
@@ -183,6 +185,7 @@ export const ARCHES = {
     debianArch: "ppc64el",
     ociArch: "ppc64le",
     qemuBinary: "qemu-system-ppc64",
+    qemuUserName: "ppc64le",
     qemuPackage: "qemu-system-ppc",
     machine: "pseries",
     machineOptions: PSERIES_OPTIONS,

@@ -11,8 +11,7 @@ import { exists } from "../common/exists.js";
 const BINFMT = "/proc/sys/fs/binfmt_misc";
 
 /** qemu-user's name for an arch: qemu-<name>-static, /usr/lib/binfmt.d/qemu-<name>.conf. */
-export const qemuUserName = (arch: GuestArch) => arch.qemuBinary.replace(/^qemu-system-/, "");
-
+export const qemuUserName = (arch: GuestArch) => arch.qemuUserName ?? arch.qemuBinary.replace(/^qemu-system-/, "");
 
 /**
  * Registers the arch's qemu-user handler unless it is there or the host runs
