@@ -65,12 +65,6 @@ const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIA
 
 /** virtiofs passes FUSE messages in the guest's byte order, which virtiofsd does not convert. */
 const BIG_ENDIAN = "virtiofsd serves little-endian guests only, and this one is big-endian";
-/**
- * Debian's malta kernels idle tickless; resumed from a snapshot, such a
- * guest got its first timer interrupt only when the CPU's count register
- * wrapped (a `sleep 1` took 20 s). With a periodic tick it comes at once.
- */
-const MALTA_TICK = ["nohz=off"];
 /** Seen with Debian's 4kc-malta and 5kc-malta kernels under QEMU 10; 9p works there. */
 const MALTA_VIRTIOFS = "a virtiofs mount never completes on QEMU's malta board";
 
@@ -169,7 +163,6 @@ export const ARCHES = {
     machine: "malta",
     cpu: "24Kf",
     console: "ttyS0",
-    tcgKernelArgs: MALTA_TICK,
     virtiofsUnusable: MALTA_VIRTIOFS,
     minimal: { from: "debian-port", kernelPackage: "linux-image-4kc-malta" },
     crossTriplet: "mipsel-linux-gnu",
@@ -183,7 +176,6 @@ export const ARCHES = {
     machine: "malta",
     cpu: "MIPS64R2-generic",
     console: "ttyS0",
-    tcgKernelArgs: MALTA_TICK,
     virtiofsUnusable: MALTA_VIRTIOFS,
     minimal: { from: "debian-port", kernelPackage: "linux-image-5kc-malta" },
     crossTriplet: "mips64el-linux-gnuabi64",
