@@ -74,8 +74,9 @@ export interface BuildPlan {
   readonly noCache: boolean;
 }
 
-/** Whether the image ends in a snapshot layer: only a guest with the agent can be saved ready for its app. */
-export const takesSnapshot = (plan: Pick<BuildPlan, "agent" | "guest">): boolean => plan.agent && plan.guest.snapshot;
+/** Whether the image ends in a snapshot layer: only a guest with the agent can be saved ready for its app, on an arch where resuming works. */
+export const takesSnapshot = (plan: Pick<BuildPlan, "agent" | "guest" | "arch">): boolean =>
+  plan.agent && plan.guest.snapshot && !(ARCHES[plan.arch] as GuestArch).snapshotUnusable;
 
 export interface PlanOptions {
   readonly hostPlatforms: readonly Platform[];

@@ -11,7 +11,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ARCHES } from "../../common/arches.js";
+import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { selectedArches } from "../../guest-bases/arch-selection.js";
 import { buildx, docker, startReady } from "./docker.js";
 
@@ -33,7 +33,9 @@ for (const arch of selectedArches()) {
     assert.equal(ran.stdout, `machine: ${ARCHES[arch].unameMachine}\n`, ran.stderr);
     assert.equal(ran.exitCode, 7);
     assert.match(ran.stderr, new RegExp(`containerx: ${arch} guest, TCG`));
-    assert.match(ran.stderr, /^containerx: resuming the guest from the image's build-time snapshot$/m, "every arch resumes its snapshot");
+    // Every arch resumes its snapshot but those the table says cannot, which boot without a word.
+    if ((ARCHES[arch] as GuestArch).snapshotUnusable) assert.doesNotMatch(ran.stderr, /resuming|not resuming/);
+    else assert.match(ran.stderr, /^containerx: resuming the guest from the image's build-time snapshot$/m, `${arch} resumes its snapshot`);
     assert.equal(await readFile(join(data, "machine"), "utf8"), `${ARCHES[arch].unameMachine}\n`);
     const cold = await docker(["run", "--rm", "-e", "CX_SNAPSHOT=off", "-v", `${data}:/data`, image]);
     assert.deepEqual([cold.stdout, cold.exitCode], [ran.stdout, ran.exitCode], cold.stderr);

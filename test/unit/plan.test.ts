@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCxfile } from "../../frontend/cxfile/parse.js";
-import { planBuild } from "../../frontend/plan/plan.js";
+import { planBuild, takesSnapshot } from "../../frontend/plan/plan.js";
 import { normalizeImageRef } from "../../frontend/plan/image-ref.js";
 
 const opts = { hostPlatforms: [{ os: "linux", architecture: "amd64" }], buildPlatform: { os: "linux", architecture: "amd64" }, imagePrefix: "containerx/", runtimeTag: "latest" };
@@ -64,4 +64,12 @@ test("without --target the top level is the image; a target is a variant chosen 
     /^CxfileError: Cxfile: target 'debgu' is not defined; the Cxfile's targets: debug, small \(did you mean 'debug'\?\)/);
   assert.throws(() => planBuild(parseCxfile("base: minimal/aarch64\n", "Cxfile"), { ...opts, target: "x" }),
     /target 'x' is not defined \(the Cxfile has no targets: section; build without --target\)/);
+});
+
+test("the build saves the guest for docker run to resume, unless the Cxfile says not to or the arch table says resuming does not work there", () => {
+  const plan = (text: string) => planBuild(parseCxfile(text, "Cxfile"), opts);
+  assert.equal(takesSnapshot(plan("base: minimal/aarch64\n")), true);
+  assert.equal(takesSnapshot(plan("base: minimal/aarch64\nguest:\n  snapshot: false\n")), false);
+  assert.equal(takesSnapshot(plan("base: minimal/mipsel\n")), false);
+  assert.equal(takesSnapshot(plan("base: minimal/i386\n")), true);
 });
