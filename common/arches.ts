@@ -53,6 +53,8 @@ export type MinimalSource =
     readonly from: "source";
     readonly linuxArch: string;
     readonly kconfig: readonly string[];
+    /** Symbols of the common guest configuration the arch's Kconfig cannot set (build-kernel.ts), left out. */
+    readonly kconfigUnavailable?: readonly string[];
     /** The kernel QEMU loads, relative to the build directory; its name is the make target. */
     readonly kernelImage: string;
     /** The kernel's cross compiler, where crossTriplet's cannot link a kernel (a bare-metal ld cannot link the vDSO). */
@@ -248,6 +250,28 @@ export const ARCHES = {
     console: "hvc0",
     crossTriplet: "powerpc64-linux-gnu",
     minimal: { from: "source", linuxArch: "powerpc", kernelImage: "vmlinux", kconfig: ["PPC64", "PPC_BOOK3S_64", "CPU_BIG_ENDIAN", "PPC_PSERIES", "PPC_OF_BOOT_TRAMPOLINE", "HVC_CONSOLE"] },
+  },
+  m68k: {
+    unameMachine: "m68k",
+    virtiofsUnusable: BIG_ENDIAN,
+    debianArch: "m68k",
+    ociArch: "m68k",
+    qemuBinary: "qemu-system-m68k",
+    qemuPackage: "qemu-system-misc",
+    // QEMU's virtual 68040 board: goldfish TTY, RTC and interrupt controllers, and 128 virtio-mmio slots, no PCI.
+    machine: "virt",
+    cpu: "m68040",
+    virtioTransport: "mmio",
+    console: "ttyGF0",
+    crossTriplet: "m68k-linux-gnu",
+    minimal: {
+      from: "source",
+      linuxArch: "m68k",
+      kernelImage: "vmlinux",
+      // tinyconfig gives a no-MMU ColdFire kernel; VIRT selects the board's goldfish devices and its power-off.
+      kconfig: ["MMU", "M68KCLASSIC", "VIRT", "M68040"],
+      kconfigUnavailable: ["RSEQ"],
+    },
   },
   riscv32: {
     unameMachine: "riscv32",

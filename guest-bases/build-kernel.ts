@@ -67,7 +67,7 @@ export async function buildKernel(archName: string, arch: GuestArch, source: Sou
   const cross = source.kernelCrossTriplet ?? arch.crossTriplet;
   await ensureHostPackages([`gcc-${cross}`]);
   const gcc = (await run(`${cross}-gcc`, ["-dumpfullversion"])).trim();
-  const symbols = [...guestKconfig(arch), ...source.kconfig];
+  const symbols = [...guestKconfig(arch).filter((s) => !source.kconfigUnavailable?.includes(s)), ...source.kconfig];
   const inputs = createHash("sha256")
     .update(JSON.stringify([version, cross, gcc, source.linuxArch, source.kernelImage, symbols]))
     .digest("hex").slice(0, 16);
