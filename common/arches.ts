@@ -20,6 +20,8 @@ export interface GuestArch {
   /** Properties added to -machine, unless the app chose another machine: under TCG (emulation), and when QEMU loads the kernel itself. */
   readonly machineOptions?: { readonly tcg?: readonly string[]; readonly kernelBoot?: readonly string[] };
   readonly cpu: string;
+  /** QEMU's -rtc settings for the arch's machine, where its defaults do not suit a resumed guest. */
+  readonly rtc?: string;
   /** Kernel arguments of agent guests under TCG (emulation), where a setting made for real hardware costs more than it gives. */
   readonly tcgKernelArgs?: readonly string[];
   /** Why volumes cannot use virtiofs on this arch, which then shares them by 9p; absent where virtiofs works. */
@@ -261,6 +263,8 @@ export const ARCHES = {
     // QEMU's virtual 68040 board: goldfish TTY, RTC and interrupt controllers, and 128 virtio-mmio slots, no PCI.
     machine: "virt",
     cpu: "m68040",
+    // The goldfish RTC is the guest's clocksource; counting the host's clock, a resumed guest's uptime jumped by the time since the build.
+    rtc: "clock=vm",
     virtioTransport: "mmio",
     console: "ttyGF0",
     crossTriplet: "m68k-linux-gnu",

@@ -86,6 +86,7 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     "-cpu", cpu,
     "-m", `${vm.memoryMiB}M`,
     "-smp", String(vm.cpus),
+    ...(vm.arch.rtc ? ["-rtc", vm.arch.rtc] : []),
     ...startArgs(vm),
     "-chardev", consoleChardev(vm.console),
     "-serial", `chardev:${ID.console}`,

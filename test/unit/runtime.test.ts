@@ -4,6 +4,7 @@ import { ARCHES, ARCH_NAMES } from "../../common/arches.js";
 import { encodeFrame, encodeSpec, exitCodeOf, FrameDecoder } from "../../runtime/agent/protocol.js";
 import { chooseAccel } from "../../runtime/launcher/accel.js";
 import type { GuestBase, SnapshotRun, VmConfig } from "../../runtime/vm/config.js";
+import type { GuestArch } from "../../common/arches.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
 import { buildQemuArgs } from "../../runtime/vm/qemu-args.js";
 import { qemuMessage } from "../../runtime/vm/qemu-process.js";
@@ -182,6 +183,22 @@ test("the arch table's machine options apply to its own machine, under TCG and f
   assert.equal(machine({ ...base, boot: { kind: "firmware", image: "/f" } }), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,memory-backend=cxram",
     "a firmware of the user's own replaces SLOF; VOF would not load it");
   assert.equal(machine({ ...base, machine: "powernv" }), "powernv,memory-backend=cxram", "an app's own machine gets no options meant for another");
+});
+
+test("a machine without PCI gets its virtio devices over virtio-mmio, and the arch's -rtc settings; PCI arches are as they were", () => {
+  const vm = (arch: GuestArch, machine: string): VmConfig => ({
+    arch, machine, cpu: arch.cpu, accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
+    disk: "/d", agentSocket: "/a", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [{ fstype: "9p", tag: "cxvol0", hostPath: "/h", guestPath: "/data" }],
+    ports: [], network: "slirp", shareSlots: 1, idleShareDir: "/i",
+  });
+  const devices = (args: string[]) => args.flatMap((a, i) => (args[i - 1] === "-device" ? [a.split(",")[0]] : []));
+  const m68k = buildQemuArgs(vm(ARCHES.m68k, "virt")).args;
+  assert.deepEqual(devices(m68k), ["virtio-blk-device", "virtio-serial-device", "virtserialport", "virtio-net-device", "virtio-9p-device"]);
+  assert.ok(!m68k.some((a) => a.includes("romfile")), "no option ROM without PCI");
+  assert.equal(m68k[m68k.indexOf("-rtc") + 1], "clock=vm");
+  const aarch64 = buildQemuArgs(vm(ARCHES.aarch64, "virt")).args;
+  assert.deepEqual(devices(aarch64), ["virtio-blk-pci", "virtio-serial-pci", "virtserialport", "virtio-net-pci", "virtio-9p-pci"]);
+  assert.ok(!aarch64.includes("-rtc"));
 });
 
 test("a base's boot method decides how QEMU starts it, and only agent bases get the agent port", () => {
