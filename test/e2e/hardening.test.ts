@@ -329,11 +329,13 @@ test("eight builds of different Cxfiles at once all succeed (CX_HARDENING=full)"
 const DAEMON_JSON = "/etc/docker/daemon.json";
 const HOST_SETUP = fileURLToPath(new URL("../../../bootstrap/host.sh", import.meta.url));
 
-/** Writes daemon.json with live-restore set or not, and makes dockerd read it (live-restore is one of the settings SIGHUP reloads). */
+/**
+ * Writes daemon.json with live-restore on or off, and makes dockerd read it
+ * (live-restore is one of the settings SIGHUP reloads). Off is written out:
+ * a reload keeps the running value of a key the file leaves out.
+ */
 async function setLiveRestore(on: boolean, original: string): Promise<void> {
-  const config = JSON.parse(original) as Record<string, unknown>;
-  if (on) config["live-restore"] = true;
-  else delete config["live-restore"];
+  const config = { ...(JSON.parse(original) as Record<string, unknown>), "live-restore": on };
   await writeFile(DAEMON_JSON, `${JSON.stringify(config, null, 2)}\n`);
   assert.equal((await runCapture("pkill", ["-HUP", "-x", "dockerd"])).exitCode, 0);
   for (let i = 0; i < 50; i++) {
@@ -397,7 +399,8 @@ test("dockerd restarted under running containers: stopped as an ordinary contain
     assert.equal((await state(live)).ExitCode, 143);
     t.diagnostic(`with live-restore: the same QEMU ran on (tick ${before} before the restart, ${after} after), exec reached the guest, docker stop gave 143`);
   } finally {
+    // The running value first (a file without the key would leave live-restore on), then the file as it was.
+    await setLiveRestore((JSON.parse(original) as Record<string, unknown>)["live-restore"] === true, original);
     await writeFile(DAEMON_JSON, original);
-    await runCapture("pkill", ["-HUP", "-x", "dockerd"]);
   }
 });
