@@ -65,6 +65,12 @@ export type MinimalSource =
     readonly musl?: { readonly target: string; readonly cflags: readonly string[] };
   };
 
+/**
+ * The 32-bit time system calls: bookworm's glibc calls nanosleep through
+ * them, and without them (tinyconfig) busybox's sleep returned at once.
+ */
+const TIME32 = ["COMPAT_32BIT_TIME"];
+
 /** Big-endian Malta (QEMU's MIPS board) with its FPU (Debian's mips ABI is hard-float), its UART, and its power-off and reset registers (QEMU ends on them). */
 const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIAL_8250", "SERIAL_8250_CONSOLE", "MFD_SYSCON",
   "POWER_RESET_SYSCON", "POWER_RESET_SYSCON_POWEROFF", "POWER_RESET_PIIX4_POWEROFF", "RTC_DRV_CMOS"];
@@ -72,12 +78,13 @@ const MALTA_KCONFIG = ["MIPS_MALTA", "CPU_BIG_ENDIAN", "MIPS_FP_SUPPORT", "SERIA
 /** virtiofs passes FUSE messages in the guest's byte order, which virtiofsd does not convert. */
 const BIG_ENDIAN = "virtiofsd serves little-endian guests only, and this one is big-endian";
 /**
- * Seen with Debian's malta kernels under QEMU 10 (not with mips's own,
- * built from source): resumed, the guest got no timer interrupt until the
- * CPU's count register wrapped, so a `sleep 1` took 20 s; a periodic tick
- * (nohz=off) did not help.
+ * Seen under QEMU 10 on all four malta rows (mips with its own kernel,
+ * mipsel and mips64el with Debian's; mips64 shares their board and CPU
+ * family): resumed, the guest got no timer interrupt until the CPU's count
+ * register wrapped, so a `sleep 1` took 20 s and a whole run 25 s. A
+ * periodic tick (nohz=off) did not help. Booting takes 4 to 7 s instead.
  */
-const MALTA_RESUME = "a resumed guest on Debian's malta kernel waits up to 27 s for its first timer interrupt";
+const MALTA_RESUME = "a guest resumed on QEMU's malta board waits up to 27 s for its first timer interrupt";
 /** Seen with Debian's 4kc-malta and 5kc-malta kernels under QEMU 10; 9p works there. */
 const MALTA_VIRTIOFS = "a virtiofs mount never completes on QEMU's malta board";
 
@@ -220,9 +227,10 @@ export const ARCHES = {
     qemuPackage: "qemu-system-mips",
     machine: "malta",
     cpu: "24Kf",
+    snapshotUnusable: MALTA_RESUME,
     console: "ttyS0",
     crossTriplet: "mips-linux-gnu",
-    minimal: { from: "source", linuxArch: "mips", kernelImage: "vmlinux", kconfig: [...MALTA_KCONFIG, "CPU_MIPS32_R2", "32BIT"] },
+    minimal: { from: "source", linuxArch: "mips", kernelImage: "vmlinux", kconfig: [...MALTA_KCONFIG, "CPU_MIPS32_R2", "32BIT", ...TIME32] },
   },
   mips64: {
     unameMachine: "mips64",
@@ -233,6 +241,7 @@ export const ARCHES = {
     qemuPackage: "qemu-system-mips",
     machine: "malta",
     cpu: "MIPS64R2-generic",
+    snapshotUnusable: MALTA_RESUME,
     console: "ttyS0",
     // n64, the ABI of Debian's mips64 cross glibc.
     crossTriplet: "mips64-linux-gnuabi64",
@@ -273,7 +282,7 @@ export const ARCHES = {
       linuxArch: "m68k",
       kernelImage: "vmlinux",
       // tinyconfig gives a no-MMU ColdFire kernel; VIRT selects the board's goldfish devices and its power-off.
-      kconfig: ["MMU", "M68KCLASSIC", "VIRT", "M68040"],
+      kconfig: ["MMU", "M68KCLASSIC", "VIRT", "M68040", ...TIME32],
       kconfigUnavailable: ["RSEQ"],
     },
   },
