@@ -262,6 +262,35 @@ export const ARCHES = {
     crossTriplet: "powerpc64-linux-gnu",
     minimal: { from: "source", linuxArch: "powerpc", kernelImage: "vmlinux", kconfig: ["PPC64", "PPC_BOOK3S_64", "CPU_BIG_ENDIAN", "PPC_PSERIES", "PPC_OF_BOOT_TRAMPOLINE", "HVC_CONSOLE"] },
   },
+  ppc: {
+    unameMachine: "ppc",
+    virtiofsUnusable: BIG_ENDIAN,
+    debianArch: "powerpc",
+    ociArch: "ppc",
+    qemuBinary: "qemu-system-ppc",
+    qemuPackage: "qemu-system-ppc",
+    // QEMU's generic board of Freescale's e500 family (the embedded PowerPC of networking and automotive boards), with its PCI host.
+    machine: "ppce500",
+    // The e500 core with a classic FPU: Debian's powerpc glibc is hard-float, which the SPE cores (e500v2) cannot run.
+    cpu: "e500mc",
+    // Seen under QEMU 10: after loading a snapshot, its memory map has none of the PCI host's outbound windows the guest had set up.
+    snapshotUnusable: "QEMU's e500 PCI host does not map its windows again when it loads a snapshot, so a resumed guest cannot reach its virtio devices",
+    console: "ttyS0",
+    crossTriplet: "powerpc-linux-gnu",
+    minimal: {
+      from: "source",
+      linuxArch: "powerpc",
+      kernelImage: "vmlinux",
+      kconfig: ["PPC_85xx", "FSL_SOC_BOOKE", "PPC_QEMU_E500", "PPC_E500MC", "E500MC_CPU",
+        // The board's devices sit above 4 GiB of physical address space.
+        "PHYS_64BIT", "HIGHMEM",
+        // The e500mc lacks some classic FPU instructions (fsqrt) that the glibc uses.
+        "MATH_EMULATION", "MATH_EMULATION_HW_UNIMPLEMENTED",
+        "SERIAL_8250", "SERIAL_8250_CONSOLE", "SERIAL_OF_PLATFORM",
+        // QEMU powers the board off through a GPIO line.
+        "GPIOLIB", "GPIO_MPC8XXX", "POWER_RESET_GPIO", ...TIME32],
+    },
+  },
   m68k: {
     unameMachine: "m68k",
     virtiofsUnusable: BIG_ENDIAN,

@@ -64,7 +64,7 @@ test("CX_ARCHES adds arches to the four first Debian ports and mips, which are a
   const ports = ["aarch64", "arm", "riscv64", "x86_64", "mips"];
   assert.deepEqual(selectedArches({}), ports);
   assert.deepEqual(selectedArches({ CX_ARCHES: "riscv32, ppc64 i386" }), ["aarch64", "arm", "riscv64", "x86_64", "i386", "mips", "ppc64", "riscv32"]);
-  assert.deepEqual(selectedArches({ CX_ARCHES: "all" }), ["aarch64", "arm", "riscv64", "x86_64", "i386", "mipsel", "mips64el", "ppc64le", "mips", "mips64", "ppc64", "m68k", "riscv32"]);
+  assert.deepEqual(selectedArches({ CX_ARCHES: "all" }), ["aarch64", "arm", "riscv64", "x86_64", "i386", "mipsel", "mips64el", "ppc64le", "mips", "mips64", "ppc64", "ppc", "m68k", "riscv32"]);
   assert.throws(() => selectedArches({ CX_ARCHES: "ppc64 sparc" }), /CX_ARCHES: unknown arch sparc; known: aarch64, .*, or all/);
 });
 

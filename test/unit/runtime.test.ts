@@ -27,7 +27,7 @@ test("every arch in the table has every field filled", () => {
   for (const name of ARCH_NAMES) {
     for (const [field, value] of Object.entries(ARCHES[name])) assert.ok(String(value).length > 0, `${name}.${field}`);
   }
-  assert.deepEqual(ARCH_NAMES.map((n) => ARCHES[n].unameMachine), ["aarch64", "armv7l", "riscv64", "x86_64", "i686", "mips", "mips64", "ppc64le", "mips", "mips64", "ppc64", "m68k", "riscv32"]);
+  assert.deepEqual(ARCH_NAMES.map((n) => ARCHES[n].unameMachine), ["aarch64", "armv7l", "riscv64", "x86_64", "i686", "mips", "mips64", "ppc64le", "mips", "mips64", "ppc64", "ppc", "m68k", "riscv32"]);
 });
 
 test("frames survive any chunking of the stream", () => {
