@@ -11,6 +11,7 @@
  * NAME is a file's name without .test.ts (hello, registry …); none means all.
  */
 import { selectedArches, selectedDebianArches } from "../../guest-bases/arch-selection.js";
+import { uBootArches } from "./u-boot.js";
 
 export interface Needs {
   /** images.sh requests: guest bases (with their arches' runtimes), and runtime/<arch> for an arch with no base used. */
@@ -30,8 +31,8 @@ export const E2E_NEEDS: Readonly<Record<string, Needs>> = {
   arches: { bases: selectedArches().map((a) => `minimal/${a}`) },
   "build-habits": HELLO,
   "disk-base": HELLO,
-  // UEFI on aarch64 and x86_64, U-Boot on the four virt/q35 machines.
-  "own-os": { bases: ["minimal/aarch64", "runtime/arm", "runtime/riscv64", "runtime/x86_64"] },
+  // UEFI on aarch64 and x86_64, U-Boot on each selected arch's machine that Debian builds it for.
+  "own-os": { bases: ["minimal/aarch64", ...uBootArches().map(([a]) => `runtime/${a}`).filter((r) => r !== "runtime/aarch64")] },
   registry: { bases: ["minimal/aarch64"], allPlatforms: true },
   runtime: HELLO,
   snapshot: HELLO,

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { run } from "../../common/run.js";
 import { buildx, docker } from "./docker.js";
+import { uBootArches } from "./u-boot.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const EXAMPLE = join(REPO, "examples/uefi-shell");
@@ -28,7 +29,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "cx-e2e-uefi-"));
 });
 after(async () => {
-  await docker(["rm", "-f", "cx-e2e-uefi-stop", ...Object.keys(U_BOOT).map((arch) => `cx-e2e-uboot-${arch}`)]);
+  await docker(["rm", "-f", "cx-e2e-uefi-stop", ...uBootArches().map(([arch]) => `cx-e2e-uboot-${arch}`)]);
   await rm(work, { recursive: true, force: true });
 });
 
@@ -116,13 +117,6 @@ test("stdin is typed at the guest's console; docker stop asks for an ACPI power-
   assert.match(withArgs.stderr, /boots its OS \(uefi\) without the Containerx agent, so it runs no command; got: ls/);
 });
 
-/** U-Boot of Debian's u-boot-qemu for each arch's QEMU machine (virt, virt, virt, q35). */
-const U_BOOT: Record<string, string> = {
-  aarch64: "qemu_arm64/u-boot.bin",
-  arm: "qemu_arm/u-boot.bin",
-  riscv64: "qemu-riscv64/u-boot.bin",
-  x86_64: "qemu-x86_64/u-boot.rom",
-};
 let uBootPackage: Promise<string> | undefined;
 /** u-boot-qemu unpacked once, for all arches. */
 function unpackUBoot(): Promise<string> {
@@ -135,7 +129,7 @@ function unpackUBoot(): Promise<string> {
   return uBootPackage;
 }
 
-for (const [arch, firmware] of Object.entries(U_BOOT)) {
+for (const [arch, firmware] of uBootArches()) {
   test(`boot: firmware runs U-Boot (Debian's u-boot-qemu) as the ${arch} machine's firmware, its console on stdout`, async () => {
     const ctx = join(work, `u-boot-${arch}`);
     await run("mkdir", ["-p", ctx]);
