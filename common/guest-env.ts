@@ -43,6 +43,8 @@ export const GUEST_SETTINGS = {
   qemuArgs: { setting: "qemuArgs", cxfile: "qemu_args", value: { kind: "qemuArgs" } },
   /** The guest disk's size; at least the image's own disk, which the launcher checks. */
   diskMiB: { setting: "diskSize", cxfile: "disk_size", value: { kind: "size", min: 64, max: 16 * 1024 * 1024, example: "8G or 512M" } },
+  /** The container port of QEMU's gdb stub; a run-time setting only: build steps run no stub. */
+  gdbPort: { setting: "gdb", cxfile: "gdb", value: { kind: "integer", min: 1, max: 65535 } },
 } as const satisfies Record<string, GuestSetting>;
 
 type Table = typeof GUEST_SETTINGS;

@@ -70,6 +70,14 @@ export const SETTINGS = {
     name: "CX_POWERDOWN_SECONDS", default: "`5`", setBy: "user",
     doc: "for an OS without the agent: how long `docker stop` waits for the guest to power off after the ACPI request before QEMU is quit",
   },
+  gdb: {
+    name: "CX_GDB", default: "off (the Cxfile's `guest.gdb`)", setBy: "image",
+    doc: "a container port for QEMU's gdb stub: `docker run -p 1234:1234 -e CX_GDB=1234`, then `gdb-multiarch -ex 'target remote :1234'` on the host attaches to the guest's CPU; the snapshot still resumes",
+  },
+  gdbWait: {
+    name: "CX_GDB_WAIT", default: "`0`", setBy: "user",
+    doc: "`1`: with `CX_GDB`, the guest stays stopped (at its first instruction, or at the snapshot's instant when it resumes) until the debugger continues it",
+  },
   stateDir: {
     name: "CX_STATE_DIR", default: "`/cx/state`, or `/tmp/cx-state` under `docker run -u`", setBy: "user",
     doc: "where the container keeps its writable guest disk, QEMU's sockets and the console log; `docker exec … guest` finds the running guest there",

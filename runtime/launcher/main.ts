@@ -21,7 +21,7 @@ import { ExecRelay } from "./exec-relay.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
-import { hasAgent, snapshotFiles, type VmConfig } from "../vm/config.js";
+import { hasAgent, snapshotFiles, type GdbStub, type VmConfig } from "../vm/config.js";
 import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
@@ -32,6 +32,8 @@ import { readVolumeMounts, type VolumeMount } from "./volumes.js";
 import { prepareStateDir } from "./state-dir.js";
 import { choosePorts, lowestListenPort } from "./ports.js";
 import { exists } from "../../common/exists.js";
+import { SETTINGS } from "../../common/settings.js";
+import type { LauncherSettings } from "../vm/settings.js";
 
 class LaunchError extends Error {}
 
@@ -106,10 +108,24 @@ async function runWithoutAgent(kit: VmKit, place: Omit<VmPlace, "accel">, args: 
   return consoleExitCode(outcome, notes);
 }
 
+/** QEMU's gdb stub as CX_GDB and CX_GDB_WAIT ask for it, said once. */
+function gdbStub(settings: LauncherSettings, notes: Notes): GdbStub | undefined {
+  if (settings.gdbPort === undefined) {
+    if (settings.gdbWait) notes.deviation(`${SETTINGS.gdbWait.name}=1 without ${SETTINGS.gdb.name}: there is no debugger to wait for`);
+    return undefined;
+  }
+  const stub = { port: settings.gdbPort, wait: settings.gdbWait };
+  const attach = `gdb-multiarch -ex 'target remote :${stub.port}' (docker run -p ${stub.port}:${stub.port})`;
+  if (stub.wait) notes.waiting(`the guest is stopped until a debugger on container port ${stub.port} continues it: ${attach}, then continue`);
+  else notes.info(`QEMU's gdb stub listens on container port ${stub.port}: ${attach}`);
+  return stub;
+}
+
 async function main(args: readonly string[]): Promise<number> {
   const kit = await openVmKit();
   const { settings, base, size } = kit;
   const notes = notesFor(settings.log);
+  const gdb = gdbStub(settings, notes);
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(settings.stateDir, container.uid);
   await prepareStateDir(dir);
@@ -120,13 +136,13 @@ async function main(args: readonly string[]): Promise<number> {
   const side = await hostSide(settings.net, dir);
   if (!hasAgent(base)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
-    return runWithoutAgent(kit, { disk, stateDir: dir }, args, side, notes);
+    return runWithoutAgent(kit, { disk, stateDir: dir, ...(gdb ? { gdb } : {}) }, args, side, notes);
   }
   // The plan's choices once it is made; a passt that cannot start leaves slirp (run below).
   let network: NetBackend = "slirp";
   let ports = settings.ports;
   const config: VmFor = (accel, shares, resume) =>
-    kit.vm({ disk, stateDir: dir, accel, shares, network, ports, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
+    kit.vm({ disk, stateDir: dir, accel, shares, network, ports, ...(gdb ? { gdb } : {}), ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
   const snapshot = await readSnapshot();
   const plan = planStart({
     arch: base.arch, settings, snapshot, firstStart, stateDir: dir, ...side,
@@ -187,7 +203,9 @@ async function main(args: readonly string[]): Promise<number> {
       await rm(disk, { force: true });
       await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
     }
-    let outcome = await run(() => config(choice.accel, shares), choice.probing ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {});
+    // A guest stopped for its debugger takes as long as the debugging: no probe timeout then.
+    const probeTimeout = choice.probing && !gdb?.wait ? { readyTimeoutSeconds: settings.kvmProbeSeconds } : {};
+    let outcome = await run(() => config(choice.accel, shares), probeTimeout);
     if (choice.probing && (outcome.kind === "not-ready" || outcome.kind === "guest-died")) {
       notes.deviation(`KVM did not boot the guest (${outcome.kind === "not-ready" ? `no agent after ${outcome.seconds}s` : outcome.reason}); falling back to TCG`);
       outcome = await run(() => config("tcg", shares));

@@ -14,11 +14,13 @@ export interface Notes {
   error(msg: string): void;
   /** Always said: the container runs, but not quite as asked. */
   deviation(msg: string): void;
+  /** Always said: the container waits for the user to act (a guest stopped for its debugger). */
+  waiting(msg: string): void;
   /** Said with CX_LOG=info or debug. */
   info(msg: string): void;
 }
 
 export function notesFor(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Notes {
   const say = (msg: string) => write(`containerx: ${msg}\n`);
-  return { error: say, deviation: say, info: level === "quiet" ? () => {} : say };
+  return { error: say, deviation: say, waiting: say, info: level === "quiet" ? () => {} : say };
 }

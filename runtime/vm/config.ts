@@ -54,6 +54,14 @@ export interface VmConfig {
   readonly ports: readonly Port[];
   readonly network: NetBackend;
   readonly extraArgs: readonly string[];
+  /** QEMU's gdb stub, for `docker run` only (CX_GDB): QEMU's own, so not part of the machine a snapshot records. */
+  readonly gdb?: GdbStub;
+}
+
+/** A gdb stub on a container port; with `wait`, the guest stays stopped until the debugger continues it. */
+export interface GdbStub {
+  readonly port: number;
+  readonly wait: boolean;
 }
 
 /** A snapshot's files: QEMU's migration stream, and the guest's RAM file (memory.ts). */
@@ -121,6 +129,7 @@ export interface VmPlacement {
   readonly network?: NetBackend;
   /** The ports forwarded, when the launcher's plan leaves some of CX_PORTS out. */
   readonly ports?: readonly Port[];
+  readonly gdb?: GdbStub;
 }
 
 /** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
@@ -197,5 +206,6 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     network: place.network ?? "slirp",
     extraArgs: settings.qemuArgs,
     ...(place.snapshot ? { snapshot: place.snapshot } : {}),
+    ...(place.gdb ? { gdb: place.gdb } : {}),
   };
 }

@@ -36,12 +36,17 @@ export async function saveMachine(qmp: QmpSession, state: string): Promise<void>
   await migrationDone(qmp, "save the machine");
 }
 
-/** Loads `state` into a QEMU started with `-incoming defer` (qemu-args.ts) and runs the guest. */
-export async function resumeMachine(qmp: QmpSession, state: string): Promise<void> {
+/**
+ * Loads `state` into a QEMU started with `-incoming defer` (qemu-args.ts) and
+ * runs the guest, unless a debugger is to continue it (CX_GDB_WAIT).
+ */
+export async function resumeMachine(qmp: QmpSession, state: string, run = true): Promise<void> {
   await qmp.execute("migrate-set-capabilities", CAPABILITIES);
   await qmp.execute("migrate-incoming", { uri: `file:${state}` });
   await migrationDone(qmp, "load the snapshot");
   // The loaded machine turns from "inmigrate" to the saved "paused" just after the load completes.
   while ((await qmp.execute<{ status: string }>("query-status")).status !== "paused") await sleep(1);
-  await qmp.execute("cont");
+  // `cont` makes the loaded disks writable before the guest runs; a debugger's continue does not, and QEMU aborts at the guest's first write.
+  if (run) await qmp.execute("cont");
+  else await qmp.execute("blockdev-set-active", { active: true });
 }

@@ -61,6 +61,16 @@ function ramBacking(vm: VmConfig): RamBacking {
 const startArgs = (vm: VmConfig) => (vm.snapshot?.mode === "resume" && vm.boot.kind === "kernel" ? [] : bootArgs(vm.boot));
 
 /**
+ * The gdb stub on every address of the container, where `docker run -p`
+ * reaches it. A waiting boot starts stopped (-S); a resumed guest is stopped
+ * anyway until the launcher continues it, which it leaves to the debugger.
+ */
+function gdbArgs(vm: VmConfig): string[] {
+  if (!vm.gdb) return [];
+  return ["-gdb", `tcp::${vm.gdb.port}`, ...(vm.gdb.wait && vm.snapshot?.mode !== "resume" ? ["-S"] : [])];
+}
+
+/**
  * QEMU's own seccomp filter, on top of the container's: QEMU never needs to
  * start a program (the launcher starts virtiofsd and passt), change its user,
  * or change scheduling, so a compromised device model cannot either. The same
@@ -100,6 +110,7 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     ...netdevArgs(vm.arch, vm.network, vm.ports, vm.snapshot?.mode === "resume"),
     ...sharesArgs(vm),
     ...vm.extraArgs,
+    ...gdbArgs(vm),
     // The migration capabilities a snapshot needs can only be set over QMP
     // (migration.ts), so the launcher starts the load once they are.
     ...(vm.snapshot?.mode === "resume" ? ["-incoming", "defer"] : []),

@@ -160,7 +160,7 @@ export async function runGuest(vm: VmConfig, spec: AppSpec, io: SessionIo, opts:
       qemu?.kill("SIGKILL");
     });
     if (resuming) {
-      await resumeMachine(qmp, vm.snapshot!.state);
+      await resumeMachine(qmp, vm.snapshot!.state, !vm.gdb?.wait);
       opts.milestone?.("guest-running");
     }
   })().catch((err: Error) => {

@@ -29,6 +29,8 @@ export interface LauncherSettings extends GuestShape {
   readonly entrypoint: readonly string[];
   /** CX_USER: the image's guest user; `docker run -u` wins over it (container-process.ts). */
   readonly user?: string;
+  /** CX_GDB_WAIT=1: with a gdb stub (CX_GDB), the guest waits for the debugger to continue it. */
+  readonly gdbWait: boolean;
   /** CX_STATE_DIR: where the container's state lives; common/layout.ts stateDir picks one by user when absent. */
   readonly stateDir?: string;
 }
@@ -82,6 +84,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     // Below Docker's default stop timeout (10 s), so QEMU is quit before the container is killed.
     powerdownSeconds: get("powerdownSeconds") ? parseEnvInteger(S.powerdownSeconds.name, get("powerdownSeconds")!, 0, 3600) : 5,
     entrypoint: parseEntrypoint(get("entrypoint")),
+    gdbWait: parseChoice(S.gdbWait.name, get("gdbWait"), ["0", "1"] as const) === "1",
     ...(user ? { user } : {}),
     ...(get("stateDir") ? { stateDir: get("stateDir")! } : {}),
   };

@@ -77,8 +77,8 @@ export function snapshotDamage(built: SnapshotFileFacts, now: SnapshotFileFacts 
 }
 
 export function machineIdentity(vm: VmConfig): MachineIdentity {
-  // The translation cache's size (smaller under a memory limit) is QEMU's own, not the guest's: a resume may differ in it.
-  const { snapshot: _savedOrResumed, tbSizeMiB: _hostSide, ...machine } = vm;
+  // The translation cache's size (smaller under a memory limit) and the gdb stub are QEMU's own, not the guest's: a resume may differ in them.
+  const { snapshot: _savedOrResumed, tbSizeMiB: _hostSide, gdb: _debugger, ...machine } = vm;
   const containerSide: VmConfig = {
     ...machine,
     disk: "disk",

@@ -279,6 +279,8 @@ const BAD_VALUES: Record<SettingKey, { value: string; says: RegExp } | null> = {
   entrypoint: { value: "/bin/sh -c", says: /CX_ENTRYPOINT must be a JSON array of strings/ },
   user: { value: "nobody-here", says: /^containerx: user nobody-here not found in the guest's \/etc\/passwd$/ },
   powerdownSeconds: { value: "-1", says: /CX_POWERDOWN_SECONDS=-1: expected a whole number/ },
+  gdb: { value: "70000", says: /CX_GDB=70000: must be between 1 and 65535/ },
+  gdbWait: { value: "yes", says: /CX_GDB_WAIT=yes: expected 0 or 1/ },
   stateDir: { value: "/proc/cx-state", says: /state directory \/proc\/cx-state is not writable \(it cannot be created there\)/ },
 };
 

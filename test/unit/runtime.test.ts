@@ -70,7 +70,7 @@ test("TCG when the guest arch differs from the host, KVM only probed when they m
 test("settings come from CX_* variables and bad values are explained", () => {
   assert.deepEqual(settingsFromEnv({ CX_MEMORY: "1G", CX_CPUS: "2", CX_ACCEL: "tcg", CX_KERNEL_ARGS: "a=1  b", CX_PORTS: "80/tcp 53/udp" }), {
     accel: "tcg", memoryMiB: 1024, cpus: 2, kernelArgs: ["a=1", "b"], qemuArgs: [], log: "quiet", kvmProbeSeconds: 10, volumeFs: "auto", net: "slirp", snapshot: "auto", powerdownSeconds: 5,
-    entrypoint: [],
+    entrypoint: [], gdbWait: false,
     ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }],
   });
   assert.throws(() => settingsFromEnv({ CX_PORTS: "80/sctp" }), /CX_PORTS=80\/sctp: '80\/sctp' is not a port/);

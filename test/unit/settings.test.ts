@@ -21,7 +21,7 @@ test("the README's table of runtime settings is common/settings.ts's", async () 
 test("what the Cxfile writes into the image config the launcher reads back as the same guest and app", () => {
   const text = [
     "base: minimal/aarch64",
-    "guest: { machine: virt, cpu: cortex-a72, cpus: 3, memory: 768M, disk_size: 3G, kernel_args: \"quiet loglevel=3\", qemu_args: [-device, virtio-rng-pci] }",
+    "guest: { machine: virt, cpu: cortex-a72, cpus: 3, memory: 768M, disk_size: 3G, kernel_args: \"quiet loglevel=3\", qemu_args: [-device, virtio-rng-pci], gdb: 1234 }",
     "entrypoint: [/opt/app, --serve]",
     "user: app:staff",
     "expose: [80, 53/udp]",

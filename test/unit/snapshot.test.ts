@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { agentTakesSeed, encodeSpec } from "../../runtime/agent/protocol.js";
-import type { HostShare } from "../../runtime/vm/config.js";
+import type { HostShare, VmConfig } from "../../runtime/vm/config.js";
+import { buildQemuArgs } from "../../runtime/vm/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/vm/settings.js";
 import { machineIdentity, parseSnapshotManifest, readSnapshot, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
 import { snapshotFiles, vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
@@ -30,6 +31,18 @@ test("a container's own side (disk, sockets, console, ports, volume folders) doe
   assert.equal(resumeBlocker(snapshot, atRun({ CX_LOG: "debug", CX_PORTS: "80/tcp" }, { shares: [nineP(0), nineP(1)] }), QEMU), undefined);
   assert.equal(volumesBlocker(atRun({}, { shares: [nineP(0), nineP(1), nineP(2), nineP(3)] })), undefined);
   assert.equal(resumeBlocker(snapshot, { ...atRun(), tbSizeMiB: 64 }, QEMU), undefined, "a memory limit's smaller translation cache is QEMU's own");
+  assert.equal(resumeBlocker(snapshot, { ...atRun(), gdb: { port: 1234, wait: true } }, QEMU), undefined, "a gdb stub is QEMU's own");
+});
+
+test("a gdb stub listens on the container port; a waiting boot starts stopped, a waiting resume is left stopped by the launcher", () => {
+  const args = (vm: VmConfig) => buildQemuArgs(vm).args;
+  const resumed = args({ ...atRun(), gdb: { port: 1234, wait: true } });
+  assert.deepEqual(resumed.slice(resumed.indexOf("-gdb"), resumed.indexOf("-gdb") + 2), ["-gdb", "tcp::1234"]);
+  assert.ok(!resumed.includes("-S"), "-incoming defer stops the guest already");
+  const { snapshot: _resume, ...booted } = atRun();
+  assert.ok(args({ ...booted, gdb: { port: 1234, wait: true } }).includes("-S"));
+  assert.ok(!args({ ...booted, gdb: { port: 1234, wait: false } }).includes("-S"));
+  assert.ok(!args(booted).includes("-gdb"), "no stub unless asked for");
 });
 
 test("what changes the machine boots cold, and the note names the setting", () => {
