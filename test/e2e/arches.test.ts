@@ -10,12 +10,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { selectedArches } from "../../guest-bases/arch-selection.js";
-import { buildx, docker, startReady } from "./docker.js";
+import { buildArchImage, docker, startReady } from "./docker.js";
 
-const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches/", import.meta.url));
 const containers: string[] = [];
 
 after(async () => {
@@ -24,9 +22,7 @@ after(async () => {
 
 for (const arch of selectedArches()) {
   test(`${arch}: an app on minimal/${arch} resumed and booted, prints the guest's uname -m, exits with its code, writes a volume and stops on docker stop`, async () => {
-    const image = `containerx-e2e/arch-${arch}`;
-    const built = await buildx(FIXTURE, ["--build-arg", `ARCH=${arch}`, "-t", image]);
-    assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+    const image = await buildArchImage(arch);
 
     const data = await mkdtemp(join(tmpdir(), `cx-e2e-${arch}-`));
     const ran = await docker(["run", "--rm", "-e", "CX_LOG=info", "-v", `${data}:/data`, image]);

@@ -17,12 +17,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { ARCHES } from "../../common/arches.js";
+import { LAYOUT } from "../../common/layout.js";
 import { runCapture } from "../../common/run.js";
-import { buildx, docker, startReady } from "./docker.js";
+import { buildArchImage, copyFromImage, docker, startReady } from "./docker.js";
 
-const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches", import.meta.url));
 const STUB_PORT = 1234;
 /** Exported, so never inlined: each exec that succeeds calls it. */
 const SYMBOL = "begin_new_exec";
@@ -45,7 +44,10 @@ after(async () => {
 async function listening(name: string, port: number): Promise<boolean> {
   const tcp = await docker(["exec", name, "cat", "/proc/net/tcp", "/proc/net/tcp6"]);
   const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  return tcp.stdout.split("\n").some((line) => line.trim().split(/\s+/)[1]?.endsWith(`:${hex}`) && line.trim().split(/\s+/)[3] === "0A");
+  return tcp.stdout.split("\n").some((line) => {
+    const [, local, , state] = line.trim().split(/\s+/);
+    return local?.endsWith(`:${hex}`) && state === "0A";
+  });
 }
 
 /** The guest's /proc/kallsyms, from a container of `image` that waits. */
@@ -63,7 +65,7 @@ async function vmlinuxSymbols(image: string, arch: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `cx-e2e-gdb-${arch}-`));
   try {
     const kernel = join(dir, "vmlinux");
-    await runCapture("sh", ["-c", `docker run --rm --entrypoint cat "$1" /cx/base/vmlinuz > "$2"`, "sh", image, kernel]);
+    await copyFromImage(image, LAYOUT.baseKernel, kernel);
     return (await runCapture("nm", [kernel])).stdout;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -72,9 +74,7 @@ async function vmlinuxSymbols(image: string, arch: string): Promise<string> {
 
 for (const arch of Object.keys(GDB_ARCH) as (keyof typeof GDB_ARCH)[]) {
   test(`${arch}: gdb-multiarch attaches through docker run -p, reads registers, stops at a kernel symbol the app's start hits, detaches, and the app finishes`, async (t) => {
-    const image = `containerx-e2e/arch-${arch}`;
-    const built = await buildx(FIXTURE, ["--build-arg", `ARCH=${arch}`, "-t", image]);
-    assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+    const image = await buildArchImage(arch);
     const symbols = GDB_ARCH[arch].symbols === "kallsyms" ? await kallsyms(image, arch) : await vmlinuxSymbols(image, arch);
     const mapped = symbols.split("\n").map((l) => l.split(" ")).find(([, , symbol]) => symbol === SYMBOL)?.[0];
     assert.ok(mapped && !/^0+$/.test(mapped), `the kernel's symbols give ${SYMBOL} an address`);

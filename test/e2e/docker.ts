@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runCapture } from "../../common/run.js";
+import { fileURLToPath } from "node:url";
+import { run, runCapture } from "../../common/run.js";
 
 export const docker = (args: string[], input?: string) => runCapture("docker", args, input === undefined ? {} : { input });
 
@@ -41,6 +42,26 @@ export async function pageAt(port: string): Promise<{ page: string; error: strin
     await sleep(200);
   }
   return { page: "", error };
+}
+
+const ARCH_FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches/", import.meta.url));
+
+/** The arches fixture (test/e2e/fixtures/arches) built on minimal/<arch> as containerx-e2e/arch-<arch>; returns that name. */
+export async function buildArchImage(arch: string): Promise<string> {
+  const image = `containerx-e2e/arch-${arch}`;
+  const built = await buildx(ARCH_FIXTURE, ["--build-arg", `ARCH=${arch}`, "-t", image]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+  return image;
+}
+
+/** Copies `path` out of `image` to `dest` on the host, through a container that never starts. */
+export async function copyFromImage(image: string, path: string, dest: string): Promise<void> {
+  const container = (await run("docker", ["create", image, "none"])).trim();
+  try {
+    await run("docker", ["cp", `${container}:${path}`, dest]);
+  } finally {
+    await run("docker", ["rm", container]);
+  }
 }
 
 /** Starts a detached container named `name` and waits until the app printed `ready`. */

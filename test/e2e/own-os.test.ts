@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { run } from "../../common/run.js";
-import { buildx, docker } from "./docker.js";
+import { LAYOUT } from "../../common/layout.js";
+import { buildx, copyFromImage, docker } from "./docker.js";
 import { uBootArches } from "./u-boot.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -173,12 +174,7 @@ int main(void) {
 test("boot: kernel boots the user's kernel and initrd with the arch's console and guest.kernel_args, no agent", async () => {
   const ctx = join(work, "own-kernel");
   await run("mkdir", ["-p", join(ctx, "initramfs")]);
-  const container = (await run("docker", ["create", "containerx/minimal:aarch64", "none"])).trim();
-  try {
-    await run("docker", ["cp", `${container}:/cx/base/vmlinuz`, join(ctx, "vmlinuz")]);
-  } finally {
-    await run("docker", ["rm", container]);
-  }
+  await copyFromImage("containerx/minimal:aarch64", LAYOUT.baseKernel, join(ctx, "vmlinuz"));
   await writeFile(join(ctx, "init.c"), OWN_INIT);
   await run("aarch64-linux-gnu-gcc", ["-static", "-Os", "-o", join(ctx, "initramfs/init"), join(ctx, "init.c")]);
   await run("sh", ["-c", `cd ${join(ctx, "initramfs")} && echo init | cpio --quiet -o -H newc > ../initrd.img`]);
