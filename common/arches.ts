@@ -32,6 +32,12 @@ export interface GuestArch {
   readonly virtioTransport?: "mmio";
   /** Serial console device name as the guest kernel sees it. */
   readonly console: string;
+  /**
+   * UARTs of the machine beyond the console that QEMU connects with further
+   * `-serial` options, which the guest names as the console, numbered on
+   * (serial-ports.ts); extra serial ports beyond them are virtio consoles.
+   */
+  readonly spareUarts?: number;
   /** Where the minimal base's kernel and static userland come from. */
   readonly minimal: MinimalSource;
   /** GNU triplet of Debian's cross compiler (gcc-<triplet>). */
@@ -113,6 +119,7 @@ export const ARCHES = {
     // 1689 to 2223 req/s (bench/throughput, cold guests).
     tcgKernelArgs: ["nokaslr"],
     console: "ttyAMA0",
+    spareUarts: 1,
     minimal: { from: "debian-port", kernelPackage: "linux-image-arm64" },
     crossTriplet: "aarch64-linux-gnu",
     uefi: { package: "qemu-efi-aarch64", code: "/usr/share/AAVMF/AAVMF_CODE.no-secboot.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
@@ -127,6 +134,7 @@ export const ARCHES = {
     machine: "virt",
     cpu: "cortex-a15",
     console: "ttyAMA0",
+    spareUarts: 1,
     // The LPAE flavour: virt's PCI and RAM sit above 4 GiB of physical address space.
     minimal: { from: "debian-port", kernelPackage: "linux-image-armmp-lpae" },
     crossTriplet: "arm-linux-gnueabihf",
@@ -157,6 +165,7 @@ export const ARCHES = {
     // The baseline x86-64 model: every TCG build emulates it fully.
     cpu: "qemu64",
     console: "ttyS0",
+    spareUarts: 3,
     minimal: { from: "debian-port", kernelPackage: "linux-image-amd64" },
     crossTriplet: "x86_64-linux-gnu",
     uefi: { package: "ovmf", code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
@@ -171,6 +180,7 @@ export const ARCHES = {
     // The baseline 32-bit model (a P6 with cmov, which Debian's i686 baseline needs): every TCG build emulates it fully.
     cpu: "qemu32",
     console: "ttyS0",
+    spareUarts: 3,
     minimal: { from: "debian-port", kernelPackage: "linux-image-686" },
     crossTriplet: "i686-linux-gnu",
   },
@@ -183,6 +193,7 @@ export const ARCHES = {
     machine: "malta",
     cpu: "24Kf",
     console: "ttyS0",
+    spareUarts: 1,
     virtiofsUnusable: MALTA_VIRTIOFS,
     snapshotUnusable: MALTA_RESUME,
     minimal: { from: "debian-port", kernelPackage: "linux-image-4kc-malta" },
@@ -197,6 +208,7 @@ export const ARCHES = {
     machine: "malta",
     cpu: "MIPS64R2-generic",
     console: "ttyS0",
+    spareUarts: 1,
     virtiofsUnusable: MALTA_VIRTIOFS,
     snapshotUnusable: MALTA_RESUME,
     minimal: { from: "debian-port", kernelPackage: "linux-image-5kc-malta" },
@@ -229,6 +241,7 @@ export const ARCHES = {
     cpu: "24Kf",
     snapshotUnusable: MALTA_RESUME,
     console: "ttyS0",
+    spareUarts: 1,
     crossTriplet: "mips-linux-gnu",
     minimal: { from: "source", linuxArch: "mips", kernelImage: "vmlinux", kconfig: [...MALTA_KCONFIG, "CPU_MIPS32_R2", "32BIT", ...TIME32] },
   },
@@ -243,6 +256,7 @@ export const ARCHES = {
     cpu: "MIPS64R2-generic",
     snapshotUnusable: MALTA_RESUME,
     console: "ttyS0",
+    spareUarts: 1,
     // n64, the ABI of Debian's mips64 cross glibc.
     crossTriplet: "mips64-linux-gnuabi64",
     minimal: { from: "source", linuxArch: "mips", kernelImage: "vmlinux", kconfig: [...MALTA_KCONFIG, "CPU_MIPS64_R2", "64BIT"] },
@@ -276,6 +290,7 @@ export const ARCHES = {
     // Seen under QEMU 10: after loading a snapshot, its memory map has none of the PCI host's outbound windows the guest had set up.
     snapshotUnusable: "QEMU's e500 PCI host does not map its windows again when it loads a snapshot, so a resumed guest cannot reach its virtio devices",
     console: "ttyS0",
+    spareUarts: 1,
     crossTriplet: "powerpc-linux-gnu",
     minimal: {
       from: "source",

@@ -5,6 +5,7 @@
  * machine that runs `run:` steps at build time is the one `docker run` boots.
  */
 import { checkQemuArgs } from "./qemu-options.js";
+import { MAX_SERIAL_PORTS, parseSerialBackend, serialWord, type SerialBackend } from "./serial-ports.js";
 import { parseEnvInteger, SETTINGS, SettingsError, type SettingKey } from "./settings.js";
 
 /** How a guest setting's value is written, in the Cxfile and as its CX_* variable, and checked. */
@@ -17,7 +18,9 @@ export type GuestValue =
   /** Words: a YAML list or one string in the Cxfile, space-separated in the variable. */
   | { readonly kind: "words" }
   /** QEMU option/value pairs on the allow-list (qemu-options.ts): a JSON array in the variable. */
-  | { readonly kind: "qemuArgs" };
+  | { readonly kind: "qemuArgs" }
+  /** Serial ports' backends (serial-ports.ts): words, as `words` are written. */
+  | { readonly kind: "serial" };
 
 interface GuestSetting {
   /** Its entry in the CX_* table (common/settings.ts): the variable's name and docs. */
@@ -45,18 +48,21 @@ export const GUEST_SETTINGS = {
   diskMiB: { setting: "diskSize", cxfile: "disk_size", value: { kind: "size", min: 64, max: 16 * 1024 * 1024, example: "8G or 512M" } },
   /** The container port of QEMU's gdb stub; a run-time setting only: build steps run no stub. */
   gdbPort: { setting: "gdb", cxfile: "gdb", value: { kind: "integer", min: 1, max: 65535 } },
+  /** The guest's serial ports beyond its console; like the gdb stub, for `docker run` only. */
+  serial: { setting: "serial", cxfile: "serial", value: { kind: "serial" } },
 } as const satisfies Record<string, GuestSetting>;
 
 type Table = typeof GUEST_SETTINGS;
-type ListField = { [K in keyof Table]: Table[K]["value"]["kind"] extends "words" | "qemuArgs" ? K : never }[keyof Table];
-type ValueOf<V extends GuestValue> = V extends { kind: "model" } ? string : V extends { kind: "integer" | "size" } ? number : readonly string[];
+type ListField = { [K in keyof Table]: Table[K]["value"]["kind"] extends "words" | "qemuArgs" | "serial" ? K : never }[keyof Table];
+type ValueOf<V extends GuestValue> = V extends { kind: "model" } ? string : V extends { kind: "integer" | "size" } ? number
+  : V extends { kind: "serial" } ? readonly SerialBackend[] : readonly string[];
 
 /** The VM's shape as the Cxfile and CX_* give it: unset fields are the arch table's or the runtime's defaults; lists are empty. */
 export type GuestShape =
   & { readonly [K in Exclude<keyof Table, ListField>]?: ValueOf<Table[K]["value"]> }
-  & { readonly [K in ListField]: readonly string[] };
+  & { readonly [K in ListField]: ValueOf<Table[K]["value"]> };
 
-export const EMPTY_GUEST_SHAPE: GuestShape = { kernelArgs: [], qemuArgs: [] };
+export const EMPTY_GUEST_SHAPE: GuestShape = { kernelArgs: [], qemuArgs: [], serial: [] };
 
 const fields = Object.keys(GUEST_SETTINGS) as (keyof Table)[];
 
@@ -90,12 +96,14 @@ export function formatMiB(mib: number): string {
 /** A QEMU machine type or CPU model name: one word, nothing a shell or QEMU option parser would split. */
 export const QEMU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 
-function envText(value: GuestValue, v: string | number | readonly string[]): string {
+function envText(value: GuestValue, v: string | number | readonly string[] | readonly SerialBackend[]): string {
   switch (value.kind) {
     case "size":
       return `${v as number}M`;
     case "words":
       return (v as readonly string[]).join(" ");
+    case "serial":
+      return (v as readonly SerialBackend[]).map(serialWord).join(" ");
     case "qemuArgs":
       return JSON.stringify(v);
     default:
@@ -109,6 +117,16 @@ export function guestEnv(shape: GuestShape): string[] {
     const v = shape[field];
     if (v === undefined || (Array.isArray(v) && v.length === 0)) return [];
     return [`${guestVariable(field)}=${envText(GUEST_SETTINGS[field].value, v)}`];
+  });
+}
+
+/** CX_SERIAL's words, each one port. */
+function parseSerialWords(name: string, words: readonly string[]): SerialBackend[] {
+  if (words.length > MAX_SERIAL_PORTS) throw new SettingsError(`${name}: ${words.length} serial ports, at most ${MAX_SERIAL_PORTS}`);
+  return words.map((word) => {
+    const parsed = parseSerialBackend(word);
+    if ("problem" in parsed) throw new SettingsError(`${name}: ${parsed.problem}`);
+    return parsed;
   });
 }
 
@@ -129,7 +147,7 @@ function parseQemuArgs(name: string, text: string): string[] {
   return list;
 }
 
-function parseValue(name: string, value: GuestValue, text: string): string | number | string[] {
+function parseValue(name: string, value: GuestValue, text: string): string | number | string[] | SerialBackend[] {
   switch (value.kind) {
     case "model":
       if (!QEMU_MODEL_NAME.test(text)) throw new SettingsError(`${name}=${text}: not a QEMU model name`);
@@ -146,6 +164,8 @@ function parseValue(name: string, value: GuestValue, text: string): string | num
       return text.split(/\s+/);
     case "qemuArgs":
       return parseQemuArgs(name, text);
+    case "serial":
+      return parseSerialWords(name, text.split(/\s+/));
   }
 }
 

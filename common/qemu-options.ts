@@ -20,12 +20,14 @@ export const QEMU_IDS = {
 } as const;
 /** The i-th shared folder's device or backend. */
 export const shareId = (i: number) => `fs${i}`;
+/** The backend of the guest's i-th serial port beyond its console. */
+export const serialId = (i: number) => `uart${i}`;
 
 /** QEMU's option values escape a comma by doubling it. */
 export const optionValue = (text: string) => text.replace(/,/g, ",,");
 const RUNTIME_IDS: ReadonlySet<string> = new Set(Object.values(QEMU_IDS));
-const RESERVED = [...RUNTIME_IDS, "fs<N>"];
-const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^fs\d+$/.test(id);
+const RESERVED = [...RUNTIME_IDS, "fs<N>", "uart<N>"];
+const isReserved = (id: string) => RUNTIME_IDS.has(id) || /^(fs|uart)\d+$/.test(id);
 
 export interface QemuArgsProblem {
   /** Index of the offending argument. */

@@ -78,6 +78,10 @@ export const SETTINGS = {
     name: "CX_GDB_WAIT", default: "`0`", setBy: "user",
     doc: "`1`: with `CX_GDB`, the guest stays stopped (at its first instruction, or at the snapshot's instant when it resumes) until the debugger continues it",
   },
+  serial: {
+    name: "CX_SERIAL", default: "none (the Cxfile's `guest.serial`)", setBy: "image",
+    doc: "the guest's serial ports beyond its console, in order, each `tcp:PORT` (a container port for one client at a time, both ways: `docker run -p 4001:4001`) or `file:/PATH` (what the guest writes, into a file of a volume); the guest's names of them are in Guest arches (`ttyAMA1`, `ttyS1`, `hvc0` …). Two resume the snapshot, up to four boot",
+  },
   stateDir: {
     name: "CX_STATE_DIR", default: "`/cx/state`, or `/tmp/cx-state` under `docker run -u`", setBy: "user",
     doc: "where the container keeps its writable guest disk, QEMU's sockets and the console log; `docker exec … guest` finds the running guest there",

@@ -1,6 +1,7 @@
 import type { Checker } from "./checker.js";
 import { EMPTY_GUEST_SHAPE, GUEST_SETTINGS, QEMU_MODEL_NAME, type GuestShape, type GuestValue } from "../../common/guest-env.js";
 import { checkQemuArgs } from "../../common/qemu-options.js";
+import { MAX_SERIAL_PORTS, parseSerialBackend, type SerialBackend } from "../../common/serial-ports.js";
 import { GUEST_KEYS, NO_GUEST_SPEC, type GuestSpec } from "./spec.js";
 import type { YNode } from "./yaml-positions.js";
 
@@ -13,8 +14,22 @@ function qemuArgs(c: Checker, node: YNode, what: string): string[] {
   return args;
 }
 
+/** A string or a list of them, each one port (serial-ports.ts), checked where it is written. */
+function serialPorts(c: Checker, node: YNode, what: string): SerialBackend[] {
+  const ports: SerialBackend[] = [];
+  c.strings(node, what, (n, w) => {
+    const word = c.string(n, w);
+    const parsed = parseSerialBackend(word);
+    if ("problem" in parsed) c.fail(n.pos, `${w}: ${parsed.problem}`);
+    ports.push(parsed);
+    return word;
+  });
+  if (ports.length > MAX_SERIAL_PORTS) c.fail(node.pos, `${what}: ${ports.length} serial ports, at most ${MAX_SERIAL_PORTS}`);
+  return ports;
+}
+
 /** One guest setting's value, checked as its kind says (the launcher checks the CX_* variable the same way). */
-function guestValue(c: Checker, node: YNode, what: string, value: GuestValue): string | number | string[] {
+function guestValue(c: Checker, node: YNode, what: string, value: GuestValue): string | number | string[] | SerialBackend[] {
   switch (value.kind) {
     case "model": {
       const v = c.string(node, what);
@@ -29,6 +44,8 @@ function guestValue(c: Checker, node: YNode, what: string, value: GuestValue): s
       return c.strings(node, what, (n, w) => c.string(n, w)).flatMap((s) => s.split(/\s+/)).filter(Boolean);
     case "qemuArgs":
       return qemuArgs(c, node, what);
+    case "serial":
+      return serialPorts(c, node, what);
   }
 }
 

@@ -1,5 +1,5 @@
 import { SETTINGS } from "../../common/settings.js";
-import { guestEnv, portsEnv } from "../../common/guest-env.js";
+import { guestEnv, portsEnv, type GuestShape } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
 import { takesSnapshot, type BuildPlan } from "../plan/plan.js";
 import type { Platform } from "../plan/platform.js";
@@ -79,6 +79,10 @@ function baseOrigin(plan: BuildPlan): string {
   return `boots with ${plan.baseDisk.boot.kind}, no Containerx agent`;
 }
 
+/** Container ports QEMU itself listens on (its gdb stub, TCP serial ports): exposed beside the app's, so `docker run -P` publishes them. */
+const qemuListens = (guest: GuestShape): number[] =>
+  [...(guest.gdbPort === undefined ? [] : [guest.gdbPort]), ...guest.serial.flatMap((s) => (s.kind === "tcp" ? [s.port] : []))];
+
 /**
  * The app image's OCI config. The container's entrypoint is always the
  * launcher; the app's own entrypoint travels in CX_ENTRYPOINT so that
@@ -88,7 +92,7 @@ function baseOrigin(plan: BuildPlan): string {
  */
 export function imageConfig(plan: BuildPlan, p: Platform, runtime: BaseImageConfig, opts: ConfigOptions = {}): Record<string, unknown> {
   const app = plan.app;
-  const ports = Object.fromEntries(app.expose.map((e) => [`${e.port}/${e.protocol}`, {}]));
+  const ports = Object.fromEntries([...app.expose.map((e) => `${e.port}/${e.protocol}`), ...qemuListens(plan.guest).map((p) => `${p}/tcp`)].map((p) => [p, {}]));
   const volumes = Object.fromEntries(app.volumes.map((v) => [v, {}]));
   // Without the agent nothing in the guest can be checked.
   const check = plan.agent ? { Healthcheck: healthcheck(plan) } : {};
@@ -110,7 +114,7 @@ export function imageConfig(plan: BuildPlan, p: Platform, runtime: BaseImageConf
         ...(app.expose.length ? [portsEnv(app.expose)] : []),
       ],
       WorkingDir: app.workdir,
-      ...(app.expose.length ? { ExposedPorts: ports } : {}),
+      ...(Object.keys(ports).length ? { ExposedPorts: ports } : {}),
       ...(app.volumes.length ? { Volumes: volumes } : {}),
       ...check,
       ...(app.stopSignal ? { StopSignal: app.stopSignal } : {}),

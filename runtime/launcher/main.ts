@@ -21,7 +21,9 @@ import { ExecRelay } from "./exec-relay.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
-import { hasAgent, snapshotFiles, type GdbStub, type VmConfig } from "../vm/config.js";
+import { hasAgent, snapshotFiles, type GdbStub, type GuestBase, type VmConfig } from "../vm/config.js";
+import { ARCHES, type GuestArch } from "../../common/arches.js";
+import { serialDevices, serialText } from "../../common/serial-ports.js";
 import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
 import { readSnapshot, runtimeQemuVersion } from "../vm/snapshot.js";
 import { planStart, type VmFor } from "./start-plan.js";
@@ -121,11 +123,22 @@ function gdbStub(settings: LauncherSettings, notes: Notes): GdbStub | undefined 
   return stub;
 }
 
+/** The guest's serial ports beyond its console, by the names the guest gives them, as CX_SERIAL connects them. */
+function serialNote(settings: LauncherSettings, base: GuestBase, notes: Notes): void {
+  if (!settings.serial.length) return;
+  const arch: GuestArch = ARCHES[base.arch];
+  const names = serialDevices(arch, settings.serial.length, settings.machine ?? arch.machine);
+  notes.info(`serial ports: ${settings.serial.map((port, i) => `/dev/${names[i]} on ${serialText(port)}`).join(", ")}`);
+}
+
 async function main(args: readonly string[]): Promise<number> {
   const kit = await openVmKit();
   const { settings, base, size } = kit;
   const notes = notesFor(settings.log);
   const gdb = gdbStub(settings, notes);
+  serialNote(settings, base, notes);
+  // What only `docker run` has: build steps run no debugger and connect no serial port.
+  const own = { ...(gdb ? { gdb } : {}), serial: settings.serial };
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(settings.stateDir, container.uid);
   await prepareStateDir(dir);
@@ -136,13 +149,13 @@ async function main(args: readonly string[]): Promise<number> {
   const side = await hostSide(settings.net, dir);
   if (!hasAgent(base)) {
     if (firstStart) await createOverlayDisk(disk, await imageDisk(), settings.diskMiB);
-    return runWithoutAgent(kit, { disk, stateDir: dir, ...(gdb ? { gdb } : {}) }, args, side, notes);
+    return runWithoutAgent(kit, { disk, stateDir: dir, ...own }, args, side, notes);
   }
   // The plan's choices once it is made; a passt that cannot start leaves slirp (run below).
   let network: NetBackend = "slirp";
   let ports = settings.ports;
   const config: VmFor = (accel, shares, resume) =>
-    kit.vm({ disk, stateDir: dir, accel, shares, network, ports, ...(gdb ? { gdb } : {}), ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
+    kit.vm({ disk, stateDir: dir, accel, shares, network, ports, ...own, ...(resume ? { snapshot: { mode: "resume", ...snapshotFiles() } } : {}) });
   const snapshot = await readSnapshot();
   const plan = planStart({
     arch: base.arch, settings, snapshot, firstStart, stateDir: dir, ...side,

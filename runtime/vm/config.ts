@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ARCHES, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import type { Port } from "../../common/guest-env.js";
+import type { SerialBackend } from "../../common/serial-ports.js";
 import { TICK_PARAM, type SharedFolder } from "../agent/protocol.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
@@ -56,6 +57,14 @@ export interface VmConfig {
   readonly extraArgs: readonly string[];
   /** QEMU's gdb stub, for `docker run` only (CX_GDB): QEMU's own, so not part of the machine a snapshot records. */
   readonly gdb?: GdbStub;
+  /** Where the guest's serial ports beyond its console go (CX_SERIAL, `docker run` only), in the guest's order (serial-ports.ts). */
+  readonly serial: readonly SerialBackend[];
+  /**
+   * Serial ports every agent guest has from boot, unconnected unless
+   * `serial` connects them, so a snapshot's machine has them whatever the
+   * container asks: as with volumes' slots, only ports beyond these need a cold boot.
+   */
+  readonly serialSlots: number;
 }
 
 /** A gdb stub on a container port; with `wait`, the guest stays stopped until the debugger continues it. */
@@ -130,10 +139,14 @@ export interface VmPlacement {
   /** The ports forwarded, when the launcher's plan leaves some of CX_PORTS out. */
   readonly ports?: readonly Port[];
   readonly gdb?: GdbStub;
+  readonly serial?: readonly SerialBackend[];
 }
 
 /** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
 export const SHARE_SLOTS = 4;
+
+/** Serial ports a guest resumed from its snapshot can have. */
+export const SERIAL_SLOTS = 2;
 
 /** Whether the Containerx agent runs in this base's guest (published bases have it). */
 export function hasAgent(base: BaseManifest): boolean {
@@ -207,5 +220,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     extraArgs: settings.qemuArgs,
     ...(place.snapshot ? { snapshot: place.snapshot } : {}),
     ...(place.gdb ? { gdb: place.gdb } : {}),
+    serial: place.serial ?? [],
+    serialSlots: agent ? SERIAL_SLOTS : 0,
   };
 }

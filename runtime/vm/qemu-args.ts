@@ -1,5 +1,6 @@
 import { virtioDevice, type GuestArch } from "../../common/arches.js";
-import { QEMU_IDS as ID, optionValue, shareId } from "../../common/qemu-options.js";
+import { QEMU_IDS as ID, optionValue, serialId, shareId } from "../../common/qemu-options.js";
+import { machineUarts, type SerialBackend } from "../../common/serial-ports.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
 import { memoryArgs, type RamBacking } from "./memory.js";
 import { netdevArgs } from "./network.js";
@@ -40,11 +41,32 @@ function consoleChardev(console: VmConfig["console"]): string {
   return `file,id=${ID.console},path=${optionValue(console.file)}`;
 }
 
-function agentArgs(arch: GuestArch, socket: string | undefined): string[] {
-  if (!socket) return [];
-  return ["-device", `${virtioDevice(arch, "virtio-serial")},id=${ID.serial}`,
-    "-chardev", `socket,id=${ID.agent},path=${optionValue(socket)}`,
-    "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`];
+function serialBackend(port: SerialBackend | undefined, i: number): string {
+  if (!port) return `null,id=${serialId(i)}`;
+  // Every IPv4 address of the container, where `docker run -p` forwards; appended, so a restarted container's file keeps what came before.
+  if (port.kind === "tcp") return `socket,id=${serialId(i)},host=0.0.0.0,port=${port.port},server=on,wait=off,nodelay=on`;
+  return `file,id=${serialId(i)},path=${optionValue(port.path)},append=on`;
+}
+
+/** The serial ports beyond the console, slots included: what each connects to, and the machine's UARTs among them (further `-serial`s). */
+function serialArgs(vm: VmConfig): { backends: string[]; uarts: string[]; consoles: number[] } {
+  const count = Math.max(vm.serialSlots, vm.serial.length);
+  const uarts = machineUarts(vm.arch, vm.machine, count);
+  const all = Array.from({ length: count }, (_, i) => i);
+  return {
+    backends: all.flatMap((i) => ["-chardev", serialBackend(vm.serial[i], i)]),
+    uarts: all.slice(0, uarts).flatMap((i) => ["-serial", `chardev:${serialId(i)}`]),
+    consoles: all.slice(uarts),
+  };
+}
+
+/** The virtio-serial device with the agent's port and the serial ports that are virtio consoles. */
+function virtioSerialArgs(vm: VmConfig, consoles: readonly number[]): string[] {
+  if (!vm.agentSocket && !consoles.length) return [];
+  return ["-device", `${virtioDevice(vm.arch, "virtio-serial")},id=${ID.serial}`,
+    ...(vm.agentSocket ? ["-chardev", `socket,id=${ID.agent},path=${optionValue(vm.agentSocket)}`,
+      "-device", `virtserialport,bus=${ID.serial}.0,chardev=${ID.agent},name=cx.agent`] : []),
+    ...consoles.flatMap((i) => ["-device", `virtconsole,bus=${ID.serial}.0,chardev=${serialId(i)}`])];
 }
 
 // virtiofsd maps guest RAM, so with virtiofs volumes it is a shareable memfd;
@@ -87,6 +109,7 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
   const own = vm.machine === vm.arch.machine ? vm.arch.machineOptions : undefined;
   const machineOptions = [...(vm.accel === "tcg" ? own?.tcg ?? [] : []), ...(vm.boot.kind === "kernel" ? own?.kernelBoot ?? [] : [])];
   const memory = memoryArgs(vm.memoryMiB, ramBacking(vm));
+  const serial = serialArgs(vm);
   const args = [
     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
     "-sandbox", SANDBOX,
@@ -100,12 +123,14 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     ...startArgs(vm),
     "-chardev", consoleChardev(vm.console),
     "-serial", `chardev:${ID.console}`,
+    ...serial.backends,
+    ...serial.uarts,
     "-qmp", `unix:${optionValue(vm.qmpSocket)},server=on,wait=off`,
     "-drive", `if=none,id=${ID.disk},file=${optionValue(vm.disk)},format=qcow2,discard=unmap`,
     // Firmware boots the disk first rather than trying the network. A direct
     // kernel boot has its own entry (on x86 the linuxboot ROM holds index 0).
     "-device", `${virtioDevice(vm.arch, "virtio-blk")},drive=${ID.disk}${vm.boot.kind === "kernel" ? "" : ",bootindex=0"}`,
-    ...agentArgs(vm.arch, vm.agentSocket),
+    ...virtioSerialArgs(vm, serial.consoles),
     // User-mode networking: the guest reaches what the container reaches, with no privileges.
     ...netdevArgs(vm.arch, vm.network, vm.ports, vm.snapshot?.mode === "resume"),
     ...sharesArgs(vm),

@@ -67,12 +67,26 @@ function parseEntrypoint(value: string | undefined): string[] {
   return parsed;
 }
 
+/** Two listeners on one container port: QEMU would not start. */
+function checkPortClash(settings: LauncherSettings): LauncherSettings {
+  const taken = new Map<number, string>();
+  const claim = (port: number, by: string) => {
+    const other = taken.get(port);
+    if (other) throw new SettingsError(`${by} and ${other} both want container port ${port}`);
+    taken.set(port, by);
+  };
+  settings.ports.filter((p) => p.protocol === "tcp").forEach((p) => claim(p.port, SETTINGS.ports.name));
+  if (settings.gdbPort !== undefined) claim(settings.gdbPort, SETTINGS.gdb.name);
+  settings.serial.forEach((s) => s.kind === "tcp" && claim(s.port, SETTINGS.serial.name));
+  return settings;
+}
+
 /** Every CX_* setting (common/settings.ts) read and checked, the only place they are. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
   const S = SETTINGS;
   const get = (key: keyof typeof SETTINGS) => env[S[key].name];
   const user = get("user")?.trim();
-  return {
+  return checkPortClash({
     ...readGuestEnv(env),
     accel: parseChoice(S.accel.name, get("accel"), ["auto", "kvm", "tcg"] as const),
     ports: parsePorts(get("ports")),
@@ -87,7 +101,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): LauncherSettings {
     gdbWait: parseChoice(S.gdbWait.name, get("gdbWait"), ["0", "1"] as const) === "1",
     ...(user ? { user } : {}),
     ...(get("stateDir") ? { stateDir: get("stateDir")! } : {}),
-  };
+  });
 }
 
 /** Environment variables that configure the runtime and are not passed to the guest app. */

@@ -90,6 +90,9 @@ export function machineIdentity(vm: VmConfig): MachineIdentity {
     network: "slirp",
     shares: [],
     idleShareDir: "idle",
+    // Where the serial ports go is the container's; how many there are is the machine's.
+    serial: [],
+    serialSlots: Math.max(vm.serialSlots, vm.serial.length),
   };
   return {
     accel: vm.accel,
@@ -125,6 +128,7 @@ export function resumeBlocker(snapshot: SnapshotManifest, vm: VmConfig, qemuVers
   }
   if (!sameList(have.kernelArgs, want.kernelArgs)) return `the kernel command line differs from the snapshot's (CX_KERNEL_ARGS)`;
   if (!sameList(have.extraArgs, want.extraArgs)) return `the extra QEMU arguments differ from the snapshot's (CX_QEMU_ARGS)`;
+  if (vm.serial.length > vm.serialSlots) return `a resumed guest has ${vm.serialSlots} serial ports beyond its console, and CX_SERIAL asks for ${vm.serial.length}`;
   if (!sameList(have.qemuArgs, want.qemuArgs)) {
     return `the QEMU command line differs from the snapshot's (at ${have.qemuArgs.find((arg, i) => arg !== want.qemuArgs[i]) ?? "its end"})`;
   }

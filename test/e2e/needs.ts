@@ -39,6 +39,7 @@ export const E2E_NEEDS: Readonly<Record<string, Needs>> = {
   hardening: HELLO,
   // gdb-multiarch on a resumed aarch64 guest and a booted big-endian mips one.
   debugger: { bases: ["minimal/aarch64", "minimal/mips"], hostPackages: ["gdb-multiarch"] },
+  serial: HELLO,
   // Other engines run the same images: containerd's ctr (Docker's own containerd), podman rootful, rootless and kube play.
   engines: { ...HELLO, hostPackages: ["podman", "catatonit", "uidmap", "slirp4netns", "fuse-overlayfs"] },
 };

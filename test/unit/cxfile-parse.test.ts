@@ -70,7 +70,7 @@ test("parses every key of a valid Cxfile into typed values", () => {
   const spec = parseCxfile(ok, "Cxfile", { buildArgs: new Map([["VERSION", "2.0"], ["UNDECLARED", "x"]]) });
   assert.deepEqual(spec.args.map((a) => [a.name, a.value, a.pos.line]), [["VERSION", "2.0", 3], ["PREFIX", "", 4]]);
   assert.deepEqual(spec.base, { kind: "named", flavour: "minimal", arch: "aarch64", pos: { line: 5, column: 7 } });
-  assert.deepEqual(spec.guest, { machine: "virt", cpu: "cortex-a72", cpus: 2, memoryMiB: 1024, kernelArgs: ["loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"], snapshot: true });
+  assert.deepEqual(spec.guest, { machine: "virt", cpu: "cortex-a72", cpus: 2, memoryMiB: 1024, kernelArgs: ["loglevel=3"], qemuArgs: ["-device", "virtio-rng-pci"], serial: [], snapshot: true });
   assert.deepEqual(spec.stage.run.map((r) => r.argv), [["/bin/sh", "-c", 'echo "$HOME" > /etc/built'], ["/bin/touch", "/etc/x"]]);
   assert.deepEqual(spec.stage.copy.map(({ pos: _p, ...c }) => c), [
     { src: "hello", dest: "/opt/hello/hello" },

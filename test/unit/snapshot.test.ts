@@ -104,3 +104,19 @@ test("a snapshot whose state or RAM file differs from the build's is not resumed
   assert.equal(await readSnapshot(dir), undefined, "no snapshot: nothing to say");
   await rm(dir, { recursive: true });
 });
+
+test("serial ports: two slots in every agent guest, unconnected unless CX_SERIAL connects them, so the snapshot resumes with up to two", () => {
+  const tcp = { kind: "tcp", port: 4001 } as const;
+  const file = { kind: "file", path: "/logs/uart,1.log" } as const;
+  const withPorts = (serial: VmConfig["serial"]) => ({ ...atRun(), serial });
+  assert.equal(resumeBlocker(snapshot, withPorts([tcp, file]), QEMU), undefined, "where the ports go is the container's side");
+  assert.equal(resumeBlocker(snapshot, withPorts([tcp, file, tcp]), QEMU), "a resumed guest has 2 serial ports beyond its console, and CX_SERIAL asks for 3");
+  const args = buildQemuArgs(withPorts([tcp, file])).args;
+  const chardevs = args.flatMap((a, i) => (args[i - 1] === "-chardev" && /^\w+,id=uart/.test(a) ? [a] : []));
+  assert.deepEqual(chardevs, ["socket,id=uart0,host=0.0.0.0,port=4001,server=on,wait=off,nodelay=on", "file,id=uart1,path=/logs/uart,,1.log,append=on"]);
+  // aarch64's virt has one PL011 beside the console's: the first port is it, the second a virtio console.
+  assert.deepEqual(args.flatMap((a, i) => (args[i - 1] === "-serial" ? [a] : [])), ["chardev:console", "chardev:uart0"]);
+  assert.ok(args.includes("virtconsole,bus=cxserial.0,chardev=uart1"));
+  const idle = buildQemuArgs(atRun()).args;
+  assert.ok(idle.includes("null,id=uart0") && idle.includes("null,id=uart1"), "unused slots are there, connected to nothing");
+});
