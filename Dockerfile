@@ -28,6 +28,17 @@ ARG UEFI_FIRMWARE=
 COPY runtime/uefi-firmware.sh /usr/local/bin/
 RUN uefi-firmware.sh /firmware ${UEFI_FIRMWARE}
 
+# noVNC's page and scripts (CX_DISPLAY=web), the same for every host platform: Debian's
+# package unpacked without its dependencies, since QEMU's VNC server takes websockets
+# itself and websockify would bring Python into every runtime image.
+FROM --platform=$BUILDPLATFORM ${DEBIAN_IMAGE} AS novnc
+WORKDIR /tmp/novnc
+RUN apt-get update \
+ && apt-get download novnc \
+ && dpkg-deb -x novnc_*.deb unpacked \
+ && mv unpacked/usr/share/novnc /novnc \
+ && rm -rf /var/lib/apt/lists/* /tmp/novnc
+
 # Every package the runtime's files come from, installed once for all arches.
 FROM ${DEBIAN_IMAGE} AS runtime-packages
 RUN apt-get update \
@@ -77,6 +88,7 @@ FROM scratch AS runtime
 COPY --from=shared-files /files /
 COPY --from=qemu-files /files /
 COPY --from=firmware /firmware /cx/runtime/firmware
+COPY --from=novnc /novnc /cx/runtime/novnc
 COPY --from=programs /cx/runtime/lib /cx/runtime/lib
 COPY --from=programs /cx/runtime/bin /cx/runtime/bin
 # Debian's PATH, which an image from scratch does not inherit.

@@ -38,6 +38,8 @@ export interface GuestArch {
    * (serial-ports.ts); extra serial ports beyond them are virtio consoles.
    */
   readonly spareUarts?: number;
+  /** The screen's display device (CX_DISPLAY) where QEMU's bochs-display is not the one suited: x86's standard VGA. */
+  readonly screenDevice?: string;
   /** Where the minimal base's kernel and static userland come from. */
   readonly minimal: MinimalSource;
   /** GNU triplet of Debian's cross compiler (gcc-<triplet>). */
@@ -166,6 +168,7 @@ export const ARCHES = {
     cpu: "qemu64",
     console: "ttyS0",
     spareUarts: 3,
+    screenDevice: "VGA",
     minimal: { from: "debian-port", kernelPackage: "linux-image-amd64" },
     crossTriplet: "x86_64-linux-gnu",
     uefi: { package: "ovmf", code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
@@ -181,6 +184,7 @@ export const ARCHES = {
     cpu: "qemu32",
     console: "ttyS0",
     spareUarts: 3,
+    screenDevice: "VGA",
     minimal: { from: "debian-port", kernelPackage: "linux-image-686" },
     crossTriplet: "i686-linux-gnu",
   },

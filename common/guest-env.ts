@@ -6,6 +6,7 @@
  */
 import { checkQemuArgs } from "./qemu-options.js";
 import { MAX_SERIAL_PORTS, parseSerialBackend, serialWord, type SerialBackend } from "./serial-ports.js";
+import { DISPLAY_MODES } from "./display.js";
 import { parseEnvInteger, SETTINGS, SettingsError, type SettingKey } from "./settings.js";
 
 /** How a guest setting's value is written, in the Cxfile and as its CX_* variable, and checked. */
@@ -20,7 +21,9 @@ export type GuestValue =
   /** QEMU option/value pairs on the allow-list (qemu-options.ts): a JSON array in the variable. */
   | { readonly kind: "qemuArgs" }
   /** Serial ports' backends (serial-ports.ts): words, as `words` are written. */
-  | { readonly kind: "serial" };
+  | { readonly kind: "serial" }
+  /** One of a few words. */
+  | { readonly kind: "choice"; readonly choices: readonly string[] };
 
 interface GuestSetting {
   /** Its entry in the CX_* table (common/settings.ts): the variable's name and docs. */
@@ -50,12 +53,14 @@ export const GUEST_SETTINGS = {
   gdbPort: { setting: "gdb", cxfile: "gdb", value: { kind: "integer", min: 1, max: 65535 } },
   /** The guest's serial ports beyond its console; like the gdb stub, for `docker run` only. */
   serial: { setting: "serial", cxfile: "serial", value: { kind: "serial" } },
+  /** The screen (display.ts): its devices are the machine's, build and run alike; its VNC server is `docker run`'s. */
+  display: { setting: "display", cxfile: "display", value: { kind: "choice", choices: DISPLAY_MODES } },
 } as const satisfies Record<string, GuestSetting>;
 
 type Table = typeof GUEST_SETTINGS;
 type ListField = { [K in keyof Table]: Table[K]["value"]["kind"] extends "words" | "qemuArgs" | "serial" ? K : never }[keyof Table];
 type ValueOf<V extends GuestValue> = V extends { kind: "model" } ? string : V extends { kind: "integer" | "size" } ? number
-  : V extends { kind: "serial" } ? readonly SerialBackend[] : readonly string[];
+  : V extends { kind: "choice"; choices: readonly (infer C)[] } ? C : V extends { kind: "serial" } ? readonly SerialBackend[] : readonly string[];
 
 /** The VM's shape as the Cxfile and CX_* give it: unset fields are the arch table's or the runtime's defaults; lists are empty. */
 export type GuestShape =
@@ -166,6 +171,9 @@ function parseValue(name: string, value: GuestValue, text: string): string | num
       return parseQemuArgs(name, text);
     case "serial":
       return parseSerialWords(name, text.split(/\s+/));
+    case "choice":
+      if (!value.choices.includes(text)) throw new SettingsError(`${name}=${text}: expected ${value.choices.slice(0, -1).join(", ")} or ${value.choices.at(-1)}`);
+      return text;
   }
 }
 

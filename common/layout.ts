@@ -44,6 +44,8 @@ export const LAYOUT = {
   exec: "/cx/runtime/bin/cx-exec",
   /** UEFI flash images per arch, <dir>/<arch>/code.qcow2 and vars.qcow2: qcow2 because Debian's raw ones are mostly padding. */
   uefiDir: "/cx/runtime/firmware",
+  /** noVNC's page and scripts (Debian's novnc package's files), which the launcher serves for CX_DISPLAY=web. */
+  novncDir: "/cx/runtime/novnc",
 } as const;
 
 /**
@@ -107,4 +109,6 @@ export interface BaseManifest {
   readonly kernelVersion?: string;
   /** Absent in published bases: they boot into the agent. */
   readonly boot?: BaseBoot;
+  /** The kernel drives the screen's devices (CX_DISPLAY); absent where it has no driver for them. */
+  readonly screen?: boolean;
 }

@@ -82,6 +82,10 @@ export const SETTINGS = {
     name: "CX_SERIAL", default: "none (the Cxfile's `guest.serial`)", setBy: "image",
     doc: "the guest's serial ports beyond its console, in order, each `tcp:PORT` (a container port for one client at a time, both ways: `docker run -p 4001:4001`) or `file:/PATH` (what the guest writes, into a file of a volume); the guest's names of them are in Guest arches (`ttyAMA1`, `ttyS1`, `hvc0` …). Two resume the snapshot, up to four boot",
   },
+  display: {
+    name: "CX_DISPLAY", default: "`off` (the Cxfile's `guest.display`)", setBy: "image",
+    doc: "`vnc`: the guest gets a screen (a framebuffer, Linux's `/dev/fb0`, a keyboard and a tablet) and QEMU's VNC server listens on container port 5900; `web` also serves noVNC, a VNC client in the browser, on port 6080. Its devices change the machine: a snapshot taken without them boots cold",
+  },
   stateDir: {
     name: "CX_STATE_DIR", default: "`/cx/state`, or `/tmp/cx-state` under `docker run -u`", setBy: "user",
     doc: "where the container keeps its writable guest disk, QEMU's sockets and the console log; `docker exec … guest` finds the running guest there",

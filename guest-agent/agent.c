@@ -43,6 +43,10 @@
 #define SYSROOT "/sysroot"
 #define ROOT_DEVICE "/dev/vda"
 #define MODULE_LIST "/etc/cx/modules"
+/* The screen's drivers (CX_DISPLAY), loaded only where the machine has the screen's keyboard. */
+#define SCREEN_MODULE_LIST "/etc/cx/modules-screen"
+/* The virtio spec's device ID of an input device. */
+#define VIRTIO_ID_INPUT 18
 #define MAX_SESSIONS 32
 /* QEMU user-mode networking's fixed plan: guest, gateway, DNS. */
 #define GUEST_IP "10.0.2.15"
@@ -96,10 +100,10 @@ static void fatal(const char *fmt, ...) {
   power_off();
 }
 
-static void load_modules(void) {
-  FILE *f = fopen(MODULE_LIST, "r");
+static void load_modules(const char *list) {
+  FILE *f = fopen(list, "r");
   char path[256];
-  if (!f) fatal("cannot open %s: %s", MODULE_LIST, strerror(errno));
+  if (!f) fatal("cannot open %s: %s", list, strerror(errno));
   while (fgets(path, sizeof path, f)) {
     path[strcspn(path, "\n")] = 0;
     if (!path[0]) continue;
@@ -110,6 +114,25 @@ static void load_modules(void) {
     close(fd);
   }
   fclose(f);
+}
+
+/* Whether a virtio device of this ID is there (virtio_pci registers its devices as it loads). */
+static int has_virtio_device(unsigned long id) {
+  DIR *d = opendir("/sys/bus/virtio/devices");
+  struct dirent *e;
+  int found = 0;
+  if (!d) return 0;
+  while (!found && (e = readdir(d))) {
+    char path[300], text[32];
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/sys/bus/virtio/devices/%s/device", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    if (fgets(text, sizeof text, f) && strtoul(text, NULL, 16) == id) found = 1;
+    fclose(f);
+  }
+  closedir(d);
+  return found;
 }
 
 static void must_mount(const char *src, const char *dst, const char *type, unsigned long flags) {
@@ -836,7 +859,8 @@ int main(void) {
   must_mount("devpts", "/dev/pts", "devpts", 0);
   must_mount("proc", "/proc", "proc", 0);
   must_mount("sysfs", "/sys", "sysfs", 0);
-  load_modules();
+  load_modules(MODULE_LIST);
+  if (access(SCREEN_MODULE_LIST, F_OK) == 0 && has_virtio_device(VIRTIO_ID_INPUT)) load_modules(SCREEN_MODULE_LIST);
 
   if (!wait_for(agent_port_ready, dev, sizeof dev)) fatal("no virtio-serial port named " PORT_NAME);
   port = open(dev, O_RDWR | O_CLOEXEC);

@@ -23,7 +23,7 @@ import { busyboxApplets } from "./busybox-applets.js";
 import { buildBusybox } from "./build-busybox.js";
 import { buildKernel } from "./build-kernel.js";
 import { concretePackage, download, ensureForeignArch, ensureHostPackages } from "./debian-packages.js";
-import { moduleLoadOrder } from "./kernel-modules.js";
+import { kernelHasModule, moduleLoadOrder } from "./kernel-modules.js";
 import { userlandToolchain, type Toolchain } from "./userland-toolchain.js";
 import { ext4Qcow2, log, publishBase, SOURCE_DATE_EPOCH, trace, upToDate, workDir } from "./publish.js";
 
@@ -31,6 +31,14 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DISK_SIZE = "1G";
 // 9p and virtiofs: volumes shared from the container (docker run -v, image VOLUMEs).
 const MODULES = ["virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "ext4", "crc32c_generic", "9p", "9pnet_virtio", "virtiofs"];
+/**
+ * The screen's (CX_DISPLAY): bochs, Linux's driver of QEMU's bochs-display
+ * and standard VGA, simple framebuffers in device memory that every machine
+ * with PCI takes (/dev/fb0), and the virtio keyboard and tablet as evdev
+ * devices. The agent loads them only in a guest that has the keyboard, so a
+ * guest without a screen loads nothing more.
+ */
+const SCREEN_MODULES = ["bochs", "virtio_input", "evdev"];
 
 /** Modules may come compressed; the agent loads plain .ko files. */
 async function copyModule(from: string, to: string): Promise<void> {
@@ -45,6 +53,9 @@ interface Parts {
   readonly kernelRelease: string;
   /** Kernel modules for the agent to load, in load order (none when everything is built in). */
   readonly modules: readonly string[];
+  /** Whether the kernel drives the screen's devices, and the modules that does take beyond `modules`, in load order. */
+  readonly screen: boolean;
+  readonly screenModules: readonly string[];
   readonly busybox: string;
   /** Versions of the parts, for the image's inputs hash. */
   readonly versions: readonly string[];
@@ -66,8 +77,11 @@ async function debianPortParts(arch: GuestArch, kernelPackage: string, work: str
   const kver = (await readdir(join(pkgRoot, "lib/modules")))[0];
   await run("/sbin/depmod", ["-b", pkgRoot, kver]);
   const moduleDir = join(pkgRoot, "lib/modules", kver);
-  const modules = moduleLoadOrder(await readFile(join(moduleDir, "modules.dep"), "utf8"), MODULES,
-    await readFile(join(moduleDir, "modules.builtin"), "utf8"));
+  const modulesDep = await readFile(join(moduleDir, "modules.dep"), "utf8");
+  const builtin = await readFile(join(moduleDir, "modules.builtin"), "utf8");
+  const modules = moduleLoadOrder(modulesDep, MODULES, builtin);
+  const screen = SCREEN_MODULES.every((m) => kernelHasModule(modulesDep, builtin, m));
+  const screenModules = screen ? moduleLoadOrder(modulesDep, SCREEN_MODULES, builtin).filter((m) => !modules.includes(m)) : [];
   // Most arches ship a compressed vmlinuz; some only a vmlinux that QEMU loads as is.
   const boot = await readdir(join(pkgRoot, "boot"));
   const kernelFile = [`vmlinuz-${kver}`, `vmlinux-${kver}`].find((f) => boot.includes(f));
@@ -76,6 +90,8 @@ async function debianPortParts(arch: GuestArch, kernelPackage: string, work: str
     kernel: join(pkgRoot, "boot", kernelFile),
     kernelRelease: kver,
     modules: modules.map((m) => join(moduleDir, m)),
+    screen,
+    screenModules: screenModules.map((m) => join(moduleDir, m)),
     busybox: join(pkgRoot, "bin/busybox"),
     versions: [`${kernelPkg} ${kernel.version}`, `busybox-static ${busybox.version}`],
   };
@@ -89,6 +105,9 @@ async function sourceParts(archName: ArchName, arch: GuestArch, source: Extract<
     kernel: kernel.path,
     kernelRelease: kernel.release,
     modules: [],
+    // tinyconfig and the guest's needs: no DRM.
+    screen: false,
+    screenModules: [],
     busybox: busybox.path,
     versions: [`linux ${kernel.inputs}`, `busybox ${busybox.version}`],
   };
@@ -146,13 +165,17 @@ async function main(): Promise<void> {
   const [cc, ...ccFlags] = toolchain.cc;
   await run(cc, [...ccFlags, "-Os", "-Wall", "-Wextra", "-Werror", "-o", join(initrd, "init"), join(REPO, "guest-agent/agent.c"), join(REPO, "guest-agent/protocol.c")], { trace });
   await run(toolchain.strip, [join(initrd, "init")]);
-  const moduleList: string[] = [];
-  for (const m of parts.modules) {
-    const target = `/lib/modules/${m.slice(m.lastIndexOf("/") + 1).replace(/\.ko\.[a-z]+$/, ".ko")}`;
-    await copyModule(m, join(initrd, target));
-    moduleList.push(target);
-  }
-  await writeFile(join(initrd, "etc/cx/modules"), moduleList.join("\n") + "\n");
+  const moduleList = async (modules: readonly string[], list: string) => {
+    const targets: string[] = [];
+    for (const m of modules) {
+      const target = `/lib/modules/${m.slice(m.lastIndexOf("/") + 1).replace(/\.ko\.[a-z]+$/, ".ko")}`;
+      await copyModule(m, join(initrd, target));
+      targets.push(target);
+    }
+    await writeFile(join(initrd, list), targets.map((t) => `${t}\n`).join(""));
+  };
+  await moduleList(parts.modules, "etc/cx/modules");
+  if (parts.screen) await moduleList(parts.screenModules, "etc/cx/modules-screen");
 
   // Root filesystem: busybox with one symlink per applet, a root user, FHS dirs.
   const rootfs = join(work, "rootfs");
@@ -183,6 +206,7 @@ async function main(): Promise<void> {
     flavour: "minimal",
     kernelArgs: [`console=${arch.console}`, "quiet", "panic=-1"],
     kernelVersion: parts.kernelRelease,
+    ...(parts.screen ? { screen: true } : {}),
   };
   await writeFile(join(out, "base.json"), JSON.stringify(manifest, null, 2) + "\n");
   await publishBase(out, image, archName, "minimal", inputs);

@@ -30,6 +30,15 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[], m
   return order;
 }
 
+/** Whether the kernel has module `name`, loadable (modules.dep) or built in. */
+export function kernelHasModule(modulesDep: string, modulesBuiltin: string, name: string): boolean {
+  const wanted = name.replace(/-/g, "_");
+  return [modulesDep, modulesBuiltin].some((list) => list.split("\n").some((line) => {
+    const path = line.split(":")[0]!;
+    return path.endsWith(".ko") || /\.ko\.[a-z]+$/.test(path) ? moduleName(path) === wanted : false;
+  }));
+}
+
 function moduleName(path: string): string {
   const base = path.slice(path.lastIndexOf("/") + 1);
   return base.replace(/\.ko(\.[a-z]+)?$/, "").replace(/-/g, "_");

@@ -46,6 +46,11 @@ function guestValue(c: Checker, node: YNode, what: string, value: GuestValue): s
       return qemuArgs(c, node, what);
     case "serial":
       return serialPorts(c, node, what);
+    case "choice": {
+      const v = c.string(node, what);
+      if (!value.choices.includes(v)) c.fail(node.pos, `${what} '${v}' is not one of ${value.choices.join(", ")}`);
+      return v;
+    }
   }
 }
 

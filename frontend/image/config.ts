@@ -1,6 +1,7 @@
 import { SETTINGS } from "../../common/settings.js";
 import { guestEnv, portsEnv, type GuestShape } from "../../common/guest-env.js";
 import { LAYOUT } from "../../common/layout.js";
+import { displayPorts } from "../../common/display.js";
 import { takesSnapshot, type BuildPlan } from "../plan/plan.js";
 import type { Platform } from "../plan/platform.js";
 
@@ -79,9 +80,9 @@ function baseOrigin(plan: BuildPlan): string {
   return `boots with ${plan.baseDisk.boot.kind}, no Containerx agent`;
 }
 
-/** Container ports QEMU itself listens on (its gdb stub, TCP serial ports): exposed beside the app's, so `docker run -P` publishes them. */
-const qemuListens = (guest: GuestShape): number[] =>
-  [...(guest.gdbPort === undefined ? [] : [guest.gdbPort]), ...guest.serial.flatMap((s) => (s.kind === "tcp" ? [s.port] : []))];
+/** Container ports the runtime listens on (the gdb stub, TCP serial ports, the screen): exposed beside the app's, so `docker run -P` publishes them. */
+const runtimeListens = (guest: GuestShape): number[] => [...(guest.gdbPort === undefined ? [] : [guest.gdbPort]),
+  ...guest.serial.flatMap((s) => (s.kind === "tcp" ? [s.port] : [])), ...displayPorts(guest.display)];
 
 /**
  * The app image's OCI config. The container's entrypoint is always the
@@ -92,7 +93,7 @@ const qemuListens = (guest: GuestShape): number[] =>
  */
 export function imageConfig(plan: BuildPlan, p: Platform, runtime: BaseImageConfig, opts: ConfigOptions = {}): Record<string, unknown> {
   const app = plan.app;
-  const ports = Object.fromEntries([...app.expose.map((e) => `${e.port}/${e.protocol}`), ...qemuListens(plan.guest).map((p) => `${p}/tcp`)].map((p) => [p, {}]));
+  const ports = Object.fromEntries([...app.expose.map((e) => `${e.port}/${e.protocol}`), ...runtimeListens(plan.guest).map((p) => `${p}/tcp`)].map((p) => [p, {}]));
   const volumes = Object.fromEntries(app.volumes.map((v) => [v, {}]));
   // Without the agent nothing in the guest can be checked.
   const check = plan.agent ? { Healthcheck: healthcheck(plan) } : {};

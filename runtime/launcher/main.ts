@@ -21,7 +21,9 @@ import { ExecRelay } from "./exec-relay.js";
 import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
-import { hasAgent, snapshotFiles, type GdbStub, type GuestBase, type VmConfig } from "../vm/config.js";
+import { hasAgent, snapshotFiles, type GdbStub, type GuestBase, type VmConfig, type VncServer } from "../vm/config.js";
+import { VNC_PORT, VNC_WEBSOCKET_PORT, WEB_PORT } from "../../common/display.js";
+import { serveWebDisplay } from "./web-display.js";
 import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { serialDevices, serialText } from "../../common/serial-ports.js";
 import { openVmKit, type VmKit, type VmPlace } from "../vm/kit.js";
@@ -131,14 +133,41 @@ function serialNote(settings: LauncherSettings, base: GuestBase, notes: Notes): 
   notes.info(`serial ports: ${settings.serial.map((port, i) => `/dev/${names[i]} on ${serialText(port)}`).join(", ")}`);
 }
 
+/**
+ * The screen as CX_DISPLAY asks for it: QEMU's VNC server, with its
+ * websocket for the launcher's page under `web`. A base whose kernel has no
+ * driver for the screen is refused rather than shown blank; an OS of
+ * the app's own may have one.
+ */
+function vncServer(settings: LauncherSettings, base: GuestBase, notes: Notes): VncServer | undefined {
+  const mode = settings.display ?? "off";
+  if (mode === "off") return undefined;
+  if (hasAgent(base) && !base.screen) {
+    throw new LaunchError(`${SETTINGS.display.name}=${mode}: the kernel of this image's ${base.flavour}/${base.arch} base has no driver for the screen (the bases of Debian's ports have one)`);
+  }
+  const web = mode === "web" ? `; noVNC in a browser on container port ${WEB_PORT} (docker run -p ${WEB_PORT}:${WEB_PORT}, then http://localhost:${WEB_PORT}/)` : "";
+  notes.info(`the screen: QEMU's VNC server on container port ${VNC_PORT} (docker run -p ${VNC_PORT}:${VNC_PORT}, then a VNC viewer on localhost:${VNC_PORT})${web}`);
+  return { websocket: mode === "web" };
+}
+
 async function main(args: readonly string[]): Promise<number> {
   const kit = await openVmKit();
+  const notes = notesFor(kit.settings.log);
+  const vnc = vncServer(kit.settings, kit.base, notes);
+  const web = vnc?.websocket ? await serveWebDisplay(WEB_PORT, LAYOUT.novncDir, VNC_WEBSOCKET_PORT) : undefined;
+  try {
+    return await runContainer(args, kit, notes, vnc);
+  } finally {
+    web?.close();
+  }
+}
+
+async function runContainer(args: readonly string[], kit: VmKit, notes: Notes, vnc: VncServer | undefined): Promise<number> {
   const { settings, base, size } = kit;
-  const notes = notesFor(settings.log);
   const gdb = gdbStub(settings, notes);
   serialNote(settings, base, notes);
-  // What only `docker run` has: build steps run no debugger and connect no serial port.
-  const own = { ...(gdb ? { gdb } : {}), serial: settings.serial };
+  // What only `docker run` has: build steps run no debugger, connect no serial port and serve no screen.
+  const own = { ...(gdb ? { gdb } : {}), serial: settings.serial, ...(vnc ? { vnc } : {}) };
   const container: ContainerProcess = thisProcess();
   const dir = stateDir(settings.stateDir, container.uid);
   await prepareStateDir(dir);

@@ -65,6 +65,14 @@ export interface VmConfig {
    * container asks: as with volumes' slots, only ports beyond these need a cold boot.
    */
   readonly serialSlots: number;
+  /** The machine has a screen: a framebuffer, a keyboard and a tablet (CX_DISPLAY, build and run alike, as they are devices). */
+  readonly screen: boolean;
+  /** QEMU's VNC server on the screen, for `docker run` only; with `websocket`, also for the launcher's noVNC page. */
+  readonly vnc?: VncServer;
+}
+
+export interface VncServer {
+  readonly websocket: boolean;
 }
 
 /** A gdb stub on a container port; with `wait`, the guest stays stopped until the debugger continues it. */
@@ -140,6 +148,7 @@ export interface VmPlacement {
   readonly ports?: readonly Port[];
   readonly gdb?: GdbStub;
   readonly serial?: readonly SerialBackend[];
+  readonly vnc?: VncServer;
 }
 
 /** Volumes a guest resumed from its snapshot can have: each slot is a 9p device in every agent guest. */
@@ -222,5 +231,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     ...(place.gdb ? { gdb: place.gdb } : {}),
     serial: place.serial ?? [],
     serialSlots: agent ? SERIAL_SLOTS : 0,
+    screen: settings.display !== undefined && settings.display !== "off",
+    ...(place.vnc ? { vnc: place.vnc } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { virtioDevice, type GuestArch } from "../../common/arches.js";
 import { QEMU_IDS as ID, optionValue, serialId, shareId } from "../../common/qemu-options.js";
 import { machineUarts, type SerialBackend } from "../../common/serial-ports.js";
+import { VNC_PORT, VNC_WEBSOCKET_PORT } from "../../common/display.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
 import { memoryArgs, type RamBacking } from "./memory.js";
 import { netdevArgs } from "./network.js";
@@ -93,6 +94,24 @@ function gdbArgs(vm: VmConfig): string[] {
 }
 
 /**
+ * The screen's devices: a display whose framebuffer is its own memory (the
+ * arch's, else bochs-display: Linux's bochs driver serves both), without the
+ * VGA BIOS the runtime does not ship, which Linux does not need; and a
+ * keyboard and a tablet (an absolute pointer, as VNC's is).
+ */
+function screenArgs(vm: VmConfig): string[] {
+  if (!vm.screen) return [];
+  return ["-device", `${vm.arch.screenDevice ?? "bochs-display"},romfile=`,
+    "-device", virtioDevice(vm.arch, "virtio-keyboard"), "-device", virtioDevice(vm.arch, "virtio-tablet")];
+}
+
+/** QEMU's VNC server on every IPv4 address of the container, and its websocket for the launcher's page on the container's loopback only. */
+function vncArgs(vm: VmConfig): string[] {
+  if (!vm.vnc) return [];
+  return ["-vnc", `0.0.0.0:${VNC_PORT - 5900}${vm.vnc.websocket ? `,websocket=127.0.0.1:${VNC_WEBSOCKET_PORT}` : ""}`];
+}
+
+/**
  * QEMU's own seccomp filter, on top of the container's: QEMU never needs to
  * start a program (the launcher starts virtiofsd and passt), change its user,
  * or change scheduling, so a compromised device model cannot either. The same
@@ -134,8 +153,10 @@ export function buildQemuArgs(vm: VmConfig): { binary: string; args: string[] } 
     // User-mode networking: the guest reaches what the container reaches, with no privileges.
     ...netdevArgs(vm.arch, vm.network, vm.ports, vm.snapshot?.mode === "resume"),
     ...sharesArgs(vm),
+    ...screenArgs(vm),
     ...vm.extraArgs,
     ...gdbArgs(vm),
+    ...vncArgs(vm),
     // The migration capabilities a snapshot needs can only be set over QMP
     // (migration.ts), so the launcher starts the load once they are.
     ...(vm.snapshot?.mode === "resume" ? ["-incoming", "defer"] : []),

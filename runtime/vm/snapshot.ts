@@ -24,6 +24,8 @@ export interface MachineIdentity {
   readonly extraArgs: readonly string[];
   /** CX_DISK_SIZE as the disk was made; absent, the image's own size. */
   readonly diskMiB?: number;
+  /** The screen's devices (CX_DISPLAY); absent, none. */
+  readonly screen?: boolean;
   /**
    * The whole QEMU command line with what is only the container's side (disk
    * file, sockets, console, forwarded ports, volumes' folders) left out: the
@@ -77,8 +79,8 @@ export function snapshotDamage(built: SnapshotFileFacts, now: SnapshotFileFacts 
 }
 
 export function machineIdentity(vm: VmConfig): MachineIdentity {
-  // The translation cache's size (smaller under a memory limit) and the gdb stub are QEMU's own, not the guest's: a resume may differ in them.
-  const { snapshot: _savedOrResumed, tbSizeMiB: _hostSide, gdb: _debugger, ...machine } = vm;
+  // The translation cache's size (smaller under a memory limit), the gdb stub and the VNC server are QEMU's own, not the guest's: a resume may differ in them.
+  const { snapshot: _savedOrResumed, tbSizeMiB: _hostSide, gdb: _debugger, vnc: _viewer, ...machine } = vm;
   const containerSide: VmConfig = {
     ...machine,
     disk: "disk",
@@ -103,6 +105,7 @@ export function machineIdentity(vm: VmConfig): MachineIdentity {
     kernelArgs: vm.boot.kind === "kernel" ? vm.boot.args : [],
     extraArgs: vm.extraArgs,
     ...(vm.diskMiB === undefined ? {} : { diskMiB: vm.diskMiB }),
+    ...(vm.screen ? { screen: true } : {}),
     qemuArgs: buildQemuArgs(containerSide).args,
   };
 }
@@ -125,6 +128,9 @@ export function resumeBlocker(snapshot: SnapshotManifest, vm: VmConfig, qemuVers
   if (have.diskMiB !== want.diskMiB) {
     const size = (mib: number | undefined) => (mib === undefined ? "the image's size" : `${mib}M`);
     return `the guest disk is ${size(have.diskMiB)} (CX_DISK_SIZE), the snapshot's is ${size(want.diskMiB)}`;
+  }
+  if (Boolean(have.screen) !== Boolean(want.screen)) {
+    return have.screen ? "the screen's devices (CX_DISPLAY) are not in the snapshot's machine" : "the snapshot's machine has a screen, and CX_DISPLAY=off leaves it out";
   }
   if (!sameList(have.kernelArgs, want.kernelArgs)) return `the kernel command line differs from the snapshot's (CX_KERNEL_ARGS)`;
   if (!sameList(have.extraArgs, want.extraArgs)) return `the extra QEMU arguments differ from the snapshot's (CX_QEMU_ARGS)`;
@@ -156,7 +162,7 @@ export function parseSnapshotManifest(text: string): SnapshotManifest | undefine
   const ok = typeof m.qemuVersion === "string" && typeof m.agentVersion === "string" && typeof m.bootSeconds === "number" && id !== undefined &&
     (id.accel === "tcg" || id.accel === "kvm") && typeof id.machine === "string" && typeof id.cpu === "string" &&
     typeof id.memoryMiB === "number" && typeof id.cpus === "number" && strings(id.kernelArgs) && strings(id.extraArgs) && strings(id.qemuArgs) &&
-    (id.diskMiB === undefined || typeof id.diskMiB === "number") &&
+    (id.diskMiB === undefined || typeof id.diskMiB === "number") && (id.screen === undefined || typeof id.screen === "boolean") &&
     typeof m.files?.stateBytes === "number" && typeof m.files.stateSha256 === "string" && typeof m.files.ramBytes === "number";
   return ok ? (m as SnapshotManifest) : undefined;
 }

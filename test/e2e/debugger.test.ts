@@ -9,7 +9,9 @@
  * exec in an earlier container of the image, as neither kernel has KASLR
  * there; mips's tinyconfig kernel has no kallsyms, but the image's kernel is
  * its ELF vmlinux, symbols and all), and detaches; the app
- * then ends with its own output and exit code.
+ * then ends with its own output and exit code. And the app itself:
+ * examples/debug-app under gdbserver in a Debian guest, through an exposed
+ * port, with the host's gdb reading the app's own symbols.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,10 +21,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ARCHES } from "../../common/arches.js";
 import { LAYOUT } from "../../common/layout.js";
-import { runCapture } from "../../common/run.js";
-import { buildArchImage, copyFromImage, docker, startReady } from "./docker.js";
+import { fileURLToPath } from "node:url";
+import { run, runCapture } from "../../common/run.js";
+import { buildArchImage, buildx, copyFromImage, docker, startReady } from "./docker.js";
 
 const STUB_PORT = 1234;
+const DEBUG_APP = fileURLToPath(new URL("../../../examples/debug-app/", import.meta.url));
 /** Exported, so never inlined: each exec that succeeds calls it. */
 const SYMBOL = "begin_new_exec";
 /**
@@ -113,3 +117,35 @@ for (const arch of Object.keys(GDB_ARCH) as (keyof typeof GDB_ARCH)[]) {
     assert.equal((await docker(["logs", name])).stdout, `machine: ${ARCHES[arch].unameMachine}\nsleep 1: slept\n`);
   });
 }
+
+test("the app itself: examples/debug-app runs it under gdbserver in a Debian guest, and the host's gdb-multiarch steps through it by its own symbols", async (t) => {
+  await run("bash", [join(DEBUG_APP, "build-app.sh")]);
+  const image = "containerx-e2e/debug-app";
+  const built = await buildx(DEBUG_APP, ["-t", image]);
+  assert.equal(built.exitCode, 0, built.stderr.slice(-3000));
+  const name = `cx-e2e-gdbserver-${process.pid}`;
+  containers.push(name);
+  const started = await docker(["run", "-d", "--name", name, "-p", "127.0.0.1::2345", image]);
+  assert.equal(started.exitCode, 0, started.stderr);
+  for (let i = 0; i < 300 && !(await docker(["logs", name])).stderr.includes("Listening on port 2345"); i++) await sleep(200);
+  const hostPort = (await docker(["port", name, "2345/tcp"])).stdout.trim().split(":").pop()!;
+
+  const gdb = await runCapture("timeout", ["180", "gdb-multiarch", "-nx", "-batch", "-ex", "set pagination off",
+    "-ex", `target remote 127.0.0.1:${hostPort}`, "-ex", "break square", "-ex", "continue", "-ex", "print n",
+    "-ex", "continue", "-ex", "print n", "-ex", "backtrace", "-ex", "delete", "-ex", "continue", join(DEBUG_APP, "counter")]);
+  const session = `${gdb.stdout}${gdb.stderr}`;
+  t.diagnostic(`gdb-multiarch on examples/debug-app:\n${session}`);
+  assert.equal(gdb.exitCode, 0, session);
+  assert.match(gdb.stdout, /^Breakpoint 1, square \(n=1\) at counter\.c:\d+$/m, session);
+  assert.match(gdb.stdout, /^\$1 = 1$/m, session);
+  assert.match(gdb.stdout, /^Breakpoint 1, square \(n=2\) at counter\.c:\d+$/m, session);
+  assert.match(gdb.stdout, /^\$2 = 2$/m, session);
+  assert.match(gdb.stdout, /^#1 +0x[0-9a-f]+ in main \(\) at counter\.c:\d+$/m, session);
+  assert.match(session, /\[Inferior 1 \(process \d+\) exited with code 03\]/, session);
+
+  const exited = await runCapture("timeout", ["120", "docker", "wait", name]);
+  const logs = await docker(["logs", name]);
+  assert.equal(exited.stdout.trim(), "0", `gdbserver ends with 0 once its inferior has: ${logs.stderr}`);
+  assert.equal(logs.stdout, "total: 30\n");
+  assert.match(logs.stderr, /Child exited with status 3/);
+});

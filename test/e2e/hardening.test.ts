@@ -282,6 +282,7 @@ const BAD_VALUES: Record<SettingKey, { value: string; says: RegExp } | null> = {
   gdb: { value: "70000", says: /CX_GDB=70000: must be between 1 and 65535/ },
   gdbWait: { value: "yes", says: /CX_GDB_WAIT=yes: expected 0 or 1/ },
   serial: { value: "tcp:4001 com1", says: /CX_SERIAL: 'com1' is not a serial port such as tcp:4001 or file:\/logs\/uart1.log/ },
+  display: { value: "sdl", says: /CX_DISPLAY=sdl: expected off, vnc or web/ },
   stateDir: { value: "/proc/cx-state", says: /state directory \/proc\/cx-state is not writable \(it cannot be created there\)/ },
 };
 

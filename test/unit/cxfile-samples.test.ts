@@ -79,10 +79,12 @@ test("every Cxfile in the tree, the README and docs/ parses, plans and passes th
   assert.ok(files.length >= 7 && documented.length >= 3, "the walk found at least the samples known when this test was written");
 });
 
-test("the README's sample is examples/tour/Cxfile, byte for byte, so the one the e2e suite builds is the one printed", async () => {
+test("the README's samples are examples/tour/Cxfile and examples/debug-app/Cxfile, byte for byte, so the ones the e2e suite builds are the ones printed", async () => {
   const readme = cxfileBlocks(await readFile(join(REPO, "README.md"), "utf8"), "README.md");
-  const tour = await readFile(join(REPO, "examples/tour/Cxfile"), "utf8");
-  assert.ok(readme.some((b) => b.text === tour), "a README block equals examples/tour/Cxfile");
+  for (const example of ["examples/tour/Cxfile", "examples/debug-app/Cxfile"]) {
+    const text = await readFile(join(REPO, example), "utf8");
+    assert.ok(readme.some((b) => b.text === text), `a README block equals ${example}`);
+  }
 });
 
 test("the schema still rejects what the parser rejects: a wrong key, a malformed base", async () => {

@@ -106,7 +106,7 @@ test("the QEMU command line boots the kernel with the disk and the agent port", 
   const vm: VmConfig = {
     arch: ARCHES.aarch64, machine: "virt", cpu: "cortex-a57", accel: "tcg", memoryMiB: 512, cpus: 2, boot: { kind: "kernel", kernel: "/k", initrd: "/i", args: ["console=ttyAMA0", "quiet"] },
     disk: "/s/disk.qcow2", agentSocket: "/s/agent.sock", qmpSocket: "/s/qmp.sock", console: { file: "/s/console.log" }, extraArgs: [], shares: [], ports: [],
-    network: "slirp", shareSlots: 2, idleShareDir: "/s/no-volume", serial: [], serialSlots: 0,
+    network: "slirp", shareSlots: 2, idleShareDir: "/s/no-volume", serial: [], serialSlots: 0, screen: false,
   };
   const { binary, args } = buildQemuArgs(vm);
   assert.equal(binary, "qemu-system-aarch64");
@@ -175,7 +175,7 @@ test("guest RAM: a snapshot maps all of it from one file, the same backend id wh
 test("the arch table's machine options apply to its own machine, under TCG and for a kernel QEMU loads", () => {
   const base: VmConfig = {
     arch: ARCHES.ppc64, machine: "pseries", cpu: "power9", accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
-    disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [], network: "slirp", shareSlots: 0, idleShareDir: "/i", serial: [], serialSlots: 0,
+    disk: "/d", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [], ports: [], network: "slirp", shareSlots: 0, idleShareDir: "/i", serial: [], serialSlots: 0, screen: false,
   };
   const machine = (vm: VmConfig) => { const { args } = buildQemuArgs(vm); return args[args.indexOf("-machine") + 1]; };
   assert.equal(machine(base), "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off,x-vof=on,memory-backend=cxram");
@@ -189,7 +189,7 @@ test("a machine without PCI gets its virtio devices over virtio-mmio, and the ar
   const vm = (arch: GuestArch, machine: string): VmConfig => ({
     arch, machine, cpu: arch.cpu, accel: "tcg", memoryMiB: 512, cpus: 1, boot: { kind: "kernel", kernel: "/k", args: [] },
     disk: "/d", agentSocket: "/a", qmpSocket: "/q", console: "stderr", extraArgs: [], shares: [{ fstype: "9p", tag: "cxvol0", hostPath: "/h", guestPath: "/data" }],
-    ports: [], network: "slirp", shareSlots: 1, idleShareDir: "/i", serial: [], serialSlots: 0,
+    ports: [], network: "slirp", shareSlots: 1, idleShareDir: "/i", serial: [], serialSlots: 0, screen: false,
   });
   const devices = (args: string[]) => args.flatMap((a, i) => (args[i - 1] === "-device" ? [a.split(",")[0]] : []));
   const m68k = buildQemuArgs(vm(ARCHES.m68k, "virt")).args;

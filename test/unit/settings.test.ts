@@ -23,14 +23,14 @@ test("the README's table of runtime settings is common/settings.ts's", async () 
 test("what the Cxfile writes into the image config the launcher reads back as the same guest and app", () => {
   const text = [
     "base: minimal/aarch64",
-    "guest: { machine: virt, cpu: cortex-a72, cpus: 3, memory: 768M, disk_size: 3G, kernel_args: \"quiet loglevel=3\", qemu_args: [-device, virtio-rng-pci], gdb: 1234, serial: [tcp:4001, file:/logs/uart.log] }",
+    "guest: { machine: virt, cpu: cortex-a72, cpus: 3, memory: 768M, disk_size: 3G, kernel_args: \"quiet loglevel=3\", qemu_args: [-device, virtio-rng-pci], gdb: 1234, serial: [tcp:4001, file:/logs/uart.log], display: web }",
     "entrypoint: [/opt/app, --serve]",
     "user: app:staff",
     "expose: [80, 53/udp]",
   ].join("\n");
   const plan = planBuild(parseCxfile(text, "Cxfile"), { hostPlatforms: [amd64], buildPlatform: amd64, imagePrefix: "containerx/", runtimeTag: "latest" });
   const config = imageConfig(plan, amd64, {}) as { config: { Env: string[]; ExposedPorts: Record<string, unknown> } };
-  assert.deepEqual(Object.keys(config.config.ExposedPorts), ["80/tcp", "53/udp", "1234/tcp", "4001/tcp"], "the ports QEMU listens on are exposed too, for docker run -P");
+  assert.deepEqual(Object.keys(config.config.ExposedPorts), ["80/tcp", "53/udp", "1234/tcp", "4001/tcp", "5900/tcp", "6080/tcp"], "the ports QEMU listens on are exposed too, for docker run -P");
   const env = envOf(config.config.Env);
   const read = settingsFromEnv(env);
   for (const field of Object.keys(GUEST_SETTINGS) as (keyof typeof GUEST_SETTINGS)[]) {
@@ -62,4 +62,16 @@ test("serial ports: CX_SERIAL and guest.serial take the same words, and the gues
   assert.deepEqual(serialDevices(ARCHES.x86_64, 4), ["ttyS1", "ttyS2", "ttyS3", "hvc0"]);
   assert.deepEqual(serialDevices(ARCHES.ppc64le, 2), ["hvc1", "hvc2"], "pseries' console is hvc0");
   assert.deepEqual(serialDevices(ARCHES.aarch64, 2, "sbsa-ref"), ["hvc0", "hvc1"], "another machine's UARTs are not the table's");
+  assert.throws(() => settingsFromEnv({ CX_SERIAL: "tcp:80", CX_PORTS: "80/tcp" }), /CX_SERIAL and CX_PORTS both want container port 80/);
+  assert.throws(() => settingsFromEnv({ CX_SERIAL: "tcp:1234", CX_GDB: "1234" }), /CX_SERIAL and CX_GDB both want container port 1234/);
+});
+
+test("the README's Guest arches table names each arch's serial ports as serialDevices does", async () => {
+  const readme = await readFile(new URL("../../../README.md", import.meta.url), "utf8");
+  const rows = new Map(readme.split("\n").map((l) => l.split(" | ")).filter((c) => c.length === 10).map((c) => [c[0].slice(2), c]));
+  for (const [name, arch] of Object.entries(ARCHES)) {
+    const row = rows.get(name);
+    assert.ok(row, `README.md has a ten-column Guest arches row for ${name}`);
+    assert.equal(row.at(-1), `${serialDevices(arch, 2).join(", ")} |`, `${name}'s serial ports`);
+  }
 });

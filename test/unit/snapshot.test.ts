@@ -120,3 +120,21 @@ test("serial ports: two slots in every agent guest, unconnected unless CX_SERIAL
   const idle = buildQemuArgs(atRun()).args;
   assert.ok(idle.includes("null,id=uart0") && idle.includes("null,id=uart1"), "unused slots are there, connected to nothing");
 });
+
+test("the screen: its devices are the machine's, built in or not, and its VNC server is the container's", () => {
+  const screenBuilt = vmConfigFor(base, settingsFromEnv({ CX_DISPLAY: "vnc" }),
+    { disk: "/cx/snapshot/disk.qcow2", stateDir: "/tmp/cx-snapshot", accel: "tcg", size, snapshot: { mode: "save", ...snapshotFiles() } });
+  const withScreen = { ...snapshot, identity: machineIdentity(screenBuilt) };
+  assert.equal(resumeBlocker(withScreen, { ...atRun({ CX_DISPLAY: "web" }), vnc: { websocket: true } }, QEMU), undefined, "vnc or web, the same devices");
+  assert.equal(resumeBlocker(withScreen, atRun({ CX_DISPLAY: "off" }), QEMU), "the snapshot's machine has a screen, and CX_DISPLAY=off leaves it out");
+  assert.equal(resumeBlocker(snapshot, atRun({ CX_DISPLAY: "vnc" }), QEMU), "the screen's devices (CX_DISPLAY) are not in the snapshot's machine");
+  const args = buildQemuArgs({ ...atRun({ CX_DISPLAY: "web" }), vnc: { websocket: true } }).args;
+  const devices = args.flatMap((a, i) => (args[i - 1] === "-device" ? [a] : []));
+  assert.ok(["bochs-display,romfile=", "virtio-keyboard-pci", "virtio-tablet-pci"].every((d) => devices.includes(d)), devices.join(" "));
+  assert.equal(args[args.indexOf("-vnc") + 1], "0.0.0.0:0,websocket=127.0.0.1:5700");
+  assert.ok(!buildQemuArgs(screenBuilt).args.includes("-vnc"), "the build serves no screen");
+  assert.ok(!buildQemuArgs(atRun()).args.some((a) => a.startsWith("bochs-display") || a.startsWith("virtio-keyboard")), "no screen unless asked for");
+  const x86 = vmConfigFor({ ...base, arch: "x86_64" }, settingsFromEnv({ CX_DISPLAY: "vnc" }), { disk: "/d", stateDir: "/s", accel: "tcg", size });
+  assert.ok(buildQemuArgs(x86).args.includes("VGA,romfile="), "x86's screen is its standard VGA");
+  assert.throws(() => settingsFromEnv({ CX_DISPLAY: "vnc", CX_SERIAL: "tcp:5900" }), /CX_DISPLAY and CX_SERIAL both want container port 5900|CX_SERIAL and CX_DISPLAY/);
+});

@@ -1,0 +1,20 @@
+/**
+ * The guest's screen (CX_DISPLAY, the Cxfile's `guest.display`): a
+ * framebuffer, a keyboard and a tablet in the machine, and QEMU's VNC server
+ * on a container port; `web` adds noVNC, served by the launcher on one HTTP
+ * port. The settings, the QEMU command line, the launcher and the docs take
+ * the modes and ports from here.
+ */
+export const DISPLAY_MODES = ["off", "vnc", "web"] as const;
+export type DisplayMode = (typeof DISPLAY_MODES)[number];
+
+/** VNC's own port (display :0), where VNC clients look first. */
+export const VNC_PORT = 5900;
+/** noVNC's usual port: the page and, on the same port, its websocket to QEMU's VNC server. */
+export const WEB_PORT = 6080;
+/** Where QEMU's VNC server takes websockets, inside the container only: the launcher passes the page's to it. */
+export const VNC_WEBSOCKET_PORT = 5700;
+
+/** Container ports a display mode listens on. */
+export const displayPorts = (mode: DisplayMode | undefined): number[] =>
+  mode === "vnc" ? [VNC_PORT] : mode === "web" ? [VNC_PORT, WEB_PORT] : [];
