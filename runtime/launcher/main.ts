@@ -133,18 +133,10 @@ function serialNote(settings: LauncherSettings, base: GuestBase, notes: Notes): 
   notes.info(`serial ports: ${settings.serial.map((port, i) => `/dev/${names[i]} on ${serialText(port)}`).join(", ")}`);
 }
 
-/**
- * The screen as CX_DISPLAY asks for it: QEMU's VNC server, with its
- * websocket for the launcher's page under `web`. A base whose kernel has no
- * driver for the screen is refused rather than shown blank; an OS of
- * the app's own may have one.
- */
-function vncServer(settings: LauncherSettings, base: GuestBase, notes: Notes): VncServer | undefined {
+/** The screen as CX_DISPLAY asks for it (the kit refused one the base cannot drive): QEMU's VNC server, with its websocket for the launcher's page under `web`. */
+function vncServer(settings: LauncherSettings, notes: Notes): VncServer | undefined {
   const mode = settings.display ?? "off";
   if (mode === "off") return undefined;
-  if (hasAgent(base) && !base.screen) {
-    throw new LaunchError(`${SETTINGS.display.name}=${mode}: the kernel of this image's ${base.flavour}/${base.arch} base has no driver for the screen (the bases of Debian's ports have one)`);
-  }
   const web = mode === "web" ? `; noVNC in a browser on container port ${WEB_PORT} (docker run -p ${WEB_PORT}:${WEB_PORT}, then http://localhost:${WEB_PORT}/)` : "";
   notes.info(`the screen: QEMU's VNC server on container port ${VNC_PORT} (docker run -p ${VNC_PORT}:${VNC_PORT}, then a VNC viewer on localhost:${VNC_PORT})${web}`);
   return { websocket: mode === "web" };
@@ -153,7 +145,7 @@ function vncServer(settings: LauncherSettings, base: GuestBase, notes: Notes): V
 async function main(args: readonly string[]): Promise<number> {
   const kit = await openVmKit();
   const notes = notesFor(kit.settings.log);
-  const vnc = vncServer(kit.settings, kit.base, notes);
+  const vnc = vncServer(kit.settings, notes);
   const web = vnc?.websocket ? await serveWebDisplay(WEB_PORT, LAYOUT.novncDir, VNC_WEBSOCKET_PORT) : undefined;
   try {
     return await runContainer(args, kit, notes, vnc);

@@ -7,7 +7,8 @@
  */
 import { basename, join } from "node:path";
 import { LAYOUT } from "../../common/layout.js";
-import { readBaseManifest, vmConfigFor, type GuestBase, type VmConfig, type VmPlacement } from "./config.js";
+import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmConfig, type VmPlacement } from "./config.js";
+import { SETTINGS, SettingsError } from "../../common/settings.js";
 import { readCgroupLimits, sizeGuest, type CgroupLimits, type GuestSize } from "./guest-size.js";
 import { settingsFromEnv, type LauncherSettings } from "./settings.js";
 
@@ -30,10 +31,21 @@ export interface KitSource {
   readonly limits?: CgroupLimits;
 }
 
+/**
+ * A screen on a base whose kernel has no driver for it would stay blank: it
+ * is refused where the image is built and where it runs. An OS of the app's
+ * own may have a driver.
+ */
+function checkScreen(settings: LauncherSettings, base: GuestBase): void {
+  if ((settings.display ?? "off") === "off" || !hasAgent(base) || base.screen) return;
+  throw new SettingsError(`${SETTINGS.display.name}=${settings.display}: the kernel of the ${base.flavour}/${base.arch} base has no driver for the screen (the bases of Debian's ports have one)`);
+}
+
 export async function openVmKit(source: KitSource = {}): Promise<VmKit> {
   const settings = settingsFromEnv(source.env ?? process.env);
   const baseDir = source.baseDir ?? LAYOUT.baseDir;
   const base = await readBaseManifest(join(baseDir, basename(LAYOUT.baseManifest)));
+  checkScreen(settings, base);
   const size = sizeGuest(settings, source.limits ?? (await readCgroupLimits()));
   return { settings, base, size, vm: (place) => vmConfigFor(base, settings, { ...place, size, baseDir }) };
 }

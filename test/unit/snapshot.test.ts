@@ -10,6 +10,7 @@ import { buildQemuArgs } from "../../runtime/vm/qemu-args.js";
 import { settingsFromEnv } from "../../runtime/vm/settings.js";
 import { machineIdentity, parseSnapshotManifest, readSnapshot, resumeBlocker, volumesBlocker, type SnapshotManifest } from "../../runtime/vm/snapshot.js";
 import { snapshotFiles, vmConfigFor, type GuestBase } from "../../runtime/vm/config.js";
+import { openVmKit } from "../../runtime/vm/kit.js";
 
 const base: GuestBase = { arch: "aarch64", flavour: "minimal", kernelArgs: ["console=ttyAMA0"] };
 const size = { memoryMiB: 512, cpus: 1, notes: [] };
@@ -137,4 +138,19 @@ test("the screen: its devices are the machine's, built in or not, and its VNC se
   const x86 = vmConfigFor({ ...base, arch: "x86_64" }, settingsFromEnv({ CX_DISPLAY: "vnc" }), { disk: "/d", stateDir: "/s", accel: "tcg", size });
   assert.ok(buildQemuArgs(x86).args.includes("VGA,romfile="), "x86's screen is its standard VGA");
   assert.throws(() => settingsFromEnv({ CX_DISPLAY: "vnc", CX_SERIAL: "tcp:5900" }), /CX_DISPLAY and CX_SERIAL both want container port 5900|CX_SERIAL and CX_DISPLAY/);
+});
+
+test("a screen is refused on a base whose kernel has no driver for it, where the image is built and where it runs", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cx-base-"));
+  const limits = {};
+  try {
+    await writeFile(join(dir, "base.json"), JSON.stringify({ arch: "mips", flavour: "minimal", kernelArgs: [] }));
+    await assert.rejects(openVmKit({ env: { CX_DISPLAY: "vnc" }, baseDir: dir, limits }),
+      /CX_DISPLAY=vnc: the kernel of the minimal\/mips base has no driver for the screen/);
+    assert.equal((await openVmKit({ env: {}, baseDir: dir, limits })).base.arch, "mips", "no screen asked for, none needed");
+    await writeFile(join(dir, "base.json"), JSON.stringify({ arch: "aarch64", flavour: "minimal", kernelArgs: [], screen: true }));
+    assert.equal((await openVmKit({ env: { CX_DISPLAY: "web" }, baseDir: dir, limits })).vm({ disk: "/d", stateDir: "/s", accel: "tcg" }).screen, true);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
 });
