@@ -1,15 +1,14 @@
 /**
  * The guest's screen (CX_DISPLAY) through docker run -p. An app (a static C
- * program, test/e2e/fixtures/screen/draw.c) paints four bars on a mapping
- * of /dev/fb0 of a guest whose Cxfile asks for the screen, so the build's
- * snapshot has it;
- * a VNC client reads the whole screen back and compares every pixel with the
- * bars, then types a key that the app reads from its input device. On each
- * selected arch with Debian's kernel (bochs-display on virt and the others,
- * VGA on q35), resumed; where that kernel has no display driver, the build
- * refuses the screen and says why. Then
- * the browser's way in: noVNC's page and its websocket to QEMU's VNC server
- * on one port, and the cold boot and refusal the settings explain.
+ * program, test/e2e/fixtures/screen/draw.c) paints four bars on a mapping of
+ * /dev/fb0 of a guest whose Cxfile asks for the screen, so the build's
+ * snapshot has it; a VNC client reads the whole screen back and compares
+ * every pixel with the bars, then types a key that the app reads from its
+ * input device. On each selected arch with Debian's kernel (bochs-display,
+ * VGA on q35), resumed where the arch resumes; where that kernel has no
+ * display driver, the build refuses the screen and says why. Then the
+ * browser's way in: noVNC's page and its websocket to QEMU's VNC server on
+ * one port, and the cold boot and refusal the settings explain.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { ARCHES, type ArchName } from "../../common/arches.js";
+import { ARCHES, type ArchName, type GuestArch } from "../../common/arches.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import { selectedDebianArches } from "../../guest-bases/arch-selection.js";
 import { VNC_PORT, WEB_PORT } from "../../common/display.js";
@@ -89,7 +88,8 @@ for (const arch of selectedDebianArches()) {
     containers.push(name);
     await startReady(name, ["-e", "CX_LOG=info", "-p", `127.0.0.1::${VNC_PORT}`, image]);
     const logs = await docker(["logs", name]);
-    assert.match(logs.stderr, /^containerx: resuming the guest from the image's build-time snapshot$/m, "the snapshot has the screen");
+    // Where the table says a snapshot cannot resume (malta), the guest boots with its screen.
+    if (!(ARCHES[arch] as GuestArch).snapshotUnusable) assert.match(logs.stderr, /^containerx: resuming the guest from the image's build-time snapshot$/m, "the snapshot has the screen");
     assert.match(logs.stderr, new RegExp(`^containerx: the screen: QEMU's VNC server on container port ${VNC_PORT} `, "m"));
     const drawn = /^drawn (\d+)x(\d+) at (\d+) bits per pixel$/m.exec(logs.stdout);
     assert.ok(drawn, logs.stdout);
