@@ -8,12 +8,16 @@
 export const DISPLAY_MODES = ["off", "vnc", "web"] as const;
 export type DisplayMode = (typeof DISPLAY_MODES)[number];
 
-/** VNC's own port (display :0), where VNC clients look first. */
-export const VNC_PORT = 5900;
+/** QEMU's VNC display number: the server listens on 5900 plus it, display :0 on VNC's own port, where viewers look first. */
+export const VNC_DISPLAY = 0;
+export const VNC_PORT = 5900 + VNC_DISPLAY;
 /** noVNC's usual port: the page and, on the same port, its websocket to QEMU's VNC server. */
 export const WEB_PORT = 6080;
 /** Where QEMU's VNC server takes websockets, inside the container only: the launcher passes the page's to it. */
 export const VNC_WEBSOCKET_PORT = 5700;
+
+/** Whether a mode (unset: off) puts a screen in the machine. */
+export const hasScreen = (mode: DisplayMode | undefined): mode is "vnc" | "web" => mode !== undefined && mode !== "off";
 
 /** Container ports a display mode listens on. */
 export const displayPorts = (mode: DisplayMode | undefined): number[] =>

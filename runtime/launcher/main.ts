@@ -22,7 +22,7 @@ import { createOverlayDisk } from "../vm/overlay-disk.js";
 import { runConsoleGuest, type ConsoleOutcome } from "./console-session.js";
 import { notesFor, type Notes } from "./notes.js";
 import { hasAgent, snapshotFiles, type GdbStub, type GuestBase, type VmConfig, type VncServer } from "../vm/config.js";
-import { VNC_PORT, VNC_WEBSOCKET_PORT, WEB_PORT } from "../../common/display.js";
+import { hasScreen, VNC_PORT, VNC_WEBSOCKET_PORT, WEB_PORT } from "../../common/display.js";
 import { serveWebDisplay } from "./web-display.js";
 import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { serialDevices, serialText } from "../../common/serial-ports.js";
@@ -135,8 +135,8 @@ function serialNote(settings: LauncherSettings, base: GuestBase, notes: Notes): 
 
 /** The screen as CX_DISPLAY asks for it (the kit refused one the base cannot drive): QEMU's VNC server, with its websocket for the launcher's page under `web`. */
 function vncServer(settings: LauncherSettings, notes: Notes): VncServer | undefined {
-  const mode = settings.display ?? "off";
-  if (mode === "off") return undefined;
+  const mode = settings.display;
+  if (!hasScreen(mode)) return undefined;
   const web = mode === "web" ? `; noVNC in a browser on container port ${WEB_PORT} (docker run -p ${WEB_PORT}:${WEB_PORT}, then http://localhost:${WEB_PORT}/)` : "";
   notes.info(`the screen: QEMU's VNC server on container port ${VNC_PORT} (docker run -p ${VNC_PORT}:${VNC_PORT}, then a VNC viewer on localhost:${VNC_PORT})${web}`);
   return { websocket: mode === "web" };

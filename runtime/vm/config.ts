@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { ARCHES, isArchName, type ArchName, type GuestArch } from "../../common/arches.js";
 import type { Port } from "../../common/guest-env.js";
 import type { SerialBackend } from "../../common/serial-ports.js";
+import { hasScreen } from "../../common/display.js";
 import { TICK_PARAM, type SharedFolder } from "../agent/protocol.js";
 import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import type { GuestSize } from "./guest-size.js";
@@ -231,7 +232,7 @@ export function vmConfigFor(base: GuestBase, settings: LauncherSettings, place: 
     ...(place.gdb ? { gdb: place.gdb } : {}),
     serial: place.serial ?? [],
     serialSlots: agent ? SERIAL_SLOTS : 0,
-    screen: settings.display !== undefined && settings.display !== "off",
+    screen: hasScreen(settings.display),
     ...(place.vnc ? { vnc: place.vnc } : {}),
   };
 }

@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { LAYOUT } from "../../common/layout.js";
 import { hasAgent, readBaseManifest, vmConfigFor, type GuestBase, type VmConfig, type VmPlacement } from "./config.js";
 import { SETTINGS, SettingsError } from "../../common/settings.js";
+import { hasScreen } from "../../common/display.js";
 import { readCgroupLimits, sizeGuest, type CgroupLimits, type GuestSize } from "./guest-size.js";
 import { settingsFromEnv, type LauncherSettings } from "./settings.js";
 
@@ -37,7 +38,7 @@ export interface KitSource {
  * own may have a driver.
  */
 function checkScreen(settings: LauncherSettings, base: GuestBase): void {
-  if ((settings.display ?? "off") === "off" || !hasAgent(base) || base.screen) return;
+  if (!hasScreen(settings.display) || !hasAgent(base) || base.screen) return;
   throw new SettingsError(`${SETTINGS.display.name}=${settings.display}: the kernel of the ${base.flavour}/${base.arch} base has no driver for the screen (the bases of Debian's ports have one)`);
 }
 

@@ -1,7 +1,7 @@
 import { virtioDevice, type GuestArch } from "../../common/arches.js";
 import { QEMU_IDS as ID, optionValue, serialId, shareId } from "../../common/qemu-options.js";
 import { machineUarts, type SerialBackend } from "../../common/serial-ports.js";
-import { VNC_PORT, VNC_WEBSOCKET_PORT } from "../../common/display.js";
+import { VNC_DISPLAY, VNC_WEBSOCKET_PORT } from "../../common/display.js";
 import { placeShares, slotTag, type HostShare, type VmBoot, type VmConfig } from "./config.js";
 import { memoryArgs, type RamBacking } from "./memory.js";
 import { netdevArgs } from "./network.js";
@@ -108,7 +108,7 @@ function screenArgs(vm: VmConfig): string[] {
 /** QEMU's VNC server on every IPv4 address of the container, and its websocket for the launcher's page on the container's loopback only. */
 function vncArgs(vm: VmConfig): string[] {
   if (!vm.vnc) return [];
-  return ["-vnc", `0.0.0.0:${VNC_PORT - 5900}${vm.vnc.websocket ? `,websocket=127.0.0.1:${VNC_WEBSOCKET_PORT}` : ""}`];
+  return ["-vnc", `0.0.0.0:${VNC_DISPLAY}${vm.vnc.websocket ? `,websocket=127.0.0.1:${VNC_WEBSOCKET_PORT}` : ""}`];
 }
 
 /**
