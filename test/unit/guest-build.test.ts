@@ -9,7 +9,7 @@ import { uBootArches } from "../e2e/u-boot.js";
 import { basesToBuild, runtimeArches, selectedArches } from "../../guest-bases/arch-selection.js";
 import { runtimeTag } from "../../common/arches.js";
 import { busyboxApplets } from "../../guest-bases/busybox-applets.js";
-import { moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
+import { kernelHasModule, moduleLoadOrder } from "../../guest-bases/kernel-modules.js";
 import { makeFailure } from "../../guest-bases/make-failure.js";
 import { CommandError } from "../../common/run.js";
 import { changedExtents } from "../../runtime/populate/block-diff.js";
@@ -110,4 +110,13 @@ test("a failed kernel or busybox build reports the compiler's reason, not make's
   assert.equal(makeFailure(new CommandError("make", 2, stderr), "building Linux for riscv32").message,
     "building Linux for riscv32 failed:\nriscv64-unknown-elf-ld: -shared not supported");
   assert.match(makeFailure(new CommandError("make", 2, "something odd\n"), "building busybox").message, /something odd/);
+});
+
+test("whether a kernel has a module: loadable (modules.dep, compressed or not) or built in", () => {
+  const dep = "kernel/drivers/gpu/drm/tiny/bochs.ko.xz: kernel/drivers/gpu/drm/drm.ko.xz\nkernel/drivers/gpu/drm/drm.ko.xz:\n";
+  const builtin = "kernel/drivers/input/evdev.ko\n";
+  assert.equal(kernelHasModule(dep, builtin, "bochs"), true);
+  assert.equal(kernelHasModule(dep, builtin, "evdev"), true, "built in");
+  assert.equal(kernelHasModule(dep, builtin, "virtio_input"), false);
+  assert.equal(kernelHasModule(dep, builtin, "bochs-drm"), false, "a name is a whole module's");
 });
