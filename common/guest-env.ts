@@ -7,7 +7,7 @@
 import { checkQemuArgs } from "./qemu-options.js";
 import { MAX_SERIAL_PORTS, parseSerialBackend, serialWord, type SerialBackend } from "./serial-ports.js";
 import { DISPLAY_MODES } from "./display.js";
-import { parseEnvInteger, SETTINGS, SettingsError, type SettingKey } from "./settings.js";
+import { parseEnvChoice, parseEnvInteger, SETTINGS, SettingsError, type SettingKey } from "./settings.js";
 
 /** How a guest setting's value is written, in the Cxfile and as its CX_* variable, and checked. */
 export type GuestValue =
@@ -172,8 +172,7 @@ function parseValue(name: string, value: GuestValue, text: string): string | num
     case "serial":
       return parseSerialWords(name, text.split(/\s+/));
     case "choice":
-      if (!value.choices.includes(text)) throw new SettingsError(`${name}=${text}: expected ${value.choices.slice(0, -1).join(", ")} or ${value.choices.at(-1)}`);
-      return text;
+      return parseEnvChoice(name, text, value.choices);
   }
 }
 

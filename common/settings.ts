@@ -112,6 +112,12 @@ export function settingsTable(): string {
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n") + "\n";
 }
 
+/** One of `choices`, from a CX_* variable. */
+export function parseEnvChoice<T extends string>(name: string, text: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new SettingsError(`${name}=${text}: expected ${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`);
+  return text as T;
+}
+
 /** A whole number within bounds, from a CX_* variable. */
 export function parseEnvInteger(name: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text)) throw new SettingsError(`${name}=${text}: expected a whole number`);

@@ -6,7 +6,6 @@
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import type { IncomingMessage } from "node:http";
 import type * as Http from "node:http";
 import { connect, type Socket } from "node:net";
 import { extname, join, normalize } from "node:path";
@@ -32,7 +31,7 @@ export interface WebDisplay {
 }
 
 /** The upgrade request as QEMU's websocket handshake reads it: its headers as sent, for the path QEMU serves. */
-function handshake(req: IncomingMessage): string {
+function handshake(req: Http.IncomingMessage): string {
   const headers: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`);
   return `GET / HTTP/1.1\r\n${headers.join("")}\r\n`;
@@ -55,7 +54,8 @@ export async function serveWebDisplay(port: number, root: string, vncWebsocket: 
     }
     const file = join(root, normalize(path));
     const refuse = (code: number) => res.writeHead(code, { "Content-Type": "text/plain" }).end(`${code}\n`);
-    if (!file.startsWith(`${root}/`) || req.method !== "GET") return refuse(file.startsWith(`${root}/`) ? 405 : 404);
+    if (!file.startsWith(`${root}/`)) return refuse(404);
+    if (req.method !== "GET") return refuse(405);
     stat(file).then((s) => {
       if (!s.isFile()) return refuse(404);
       res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Length": s.size });
@@ -63,7 +63,7 @@ export async function serveWebDisplay(port: number, root: string, vncWebsocket: 
     }, () => refuse(404));
   });
   server.on("connection", track);
-  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+  server.on("upgrade", (req: Http.IncomingMessage, socket: Socket, head: Buffer) => {
     const vnc = connect(vncWebsocket, "127.0.0.1", () => {
       vnc.write(handshake(req));
       if (head.length) vnc.write(head);

@@ -1,5 +1,5 @@
 import { parsePort, PORTS_ENV, readGuestEnv, type GuestShape, type Port } from "../../common/guest-env.js";
-import { parseEnvInteger, SETTINGS, SettingsError } from "../../common/settings.js";
+import { parseEnvChoice, parseEnvInteger, SETTINGS, SettingsError } from "../../common/settings.js";
 import { displayPorts } from "../../common/display.js";
 import type { AccelSetting } from "../launcher/accel.js";
 import type { NetBackend } from "./network.js";
@@ -47,11 +47,8 @@ function parsePorts(value: string | undefined): Port[] {
 }
 
 /** One of `choices`, or the first when the variable is unset. */
-function parseChoice<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T {
-  const v = (value ?? choices[0]).trim();
-  if (!(choices as readonly string[]).includes(v)) throw new SettingsError(`${name}=${v}: expected ${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`);
-  return v as T;
-}
+const parseChoice = <T extends string>(name: string, value: string | undefined, choices: readonly T[]): T =>
+  parseEnvChoice(name, (value ?? choices[0]!).trim(), choices);
 
 /** CX_ENTRYPOINT: the argv the image's app starts with, a JSON array of strings. */
 function parseEntrypoint(value: string | undefined): string[] {

@@ -14,7 +14,7 @@ import { ARCHES, type GuestArch } from "../../common/arches.js";
 import { runCapture } from "../../common/run.js";
 import { mainIndex } from "./debian-mirror.js";
 import { selectedDebianArches } from "../../guest-bases/arch-selection.js";
-import { buildSteps as steps, buildx, docker, pageAt } from "./docker.js";
+import { buildSteps as steps, buildx, docker, pageAt, publishedPort } from "./docker.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/language/", import.meta.url));
 const IMAGE = "containerx-e2e/language";
@@ -220,7 +220,7 @@ test("the README's sample (examples/tour) builds as printed with no --target, ru
   const served = await docker(["run", "-d", "--name", name, "-p", "127.0.0.1::8080", image, "serve"]);
   assert.equal(served.exitCode, 0, served.stderr);
   try {
-    const port = (await docker(["port", name, "8080/tcp"])).stdout.trim().split(":").pop()!;
+    const port = await publishedPort(name, 8080);
     const { page, error } = await pageAt(port);
     assert.equal(page, "hello from the guest\n", `the exposed port reaches the guest's httpd: ${error}`);
   } finally {

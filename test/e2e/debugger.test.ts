@@ -23,7 +23,7 @@ import { ARCHES } from "../../common/arches.js";
 import { LAYOUT } from "../../common/layout.js";
 import { fileURLToPath } from "node:url";
 import { run, runCapture } from "../../common/run.js";
-import { buildArchImage, buildx, copyFromImage, docker, startReady } from "./docker.js";
+import { buildArchImage, buildx, copyFromImage, docker, publishedPort, startReady } from "./docker.js";
 
 const STUB_PORT = 1234;
 const DEBUG_APP = fileURLToPath(new URL("../../../examples/debug-app/", import.meta.url));
@@ -94,7 +94,7 @@ for (const arch of Object.keys(GDB_ARCH) as (keyof typeof GDB_ARCH)[]) {
     const logs = await docker(["logs", name]);
     assert.match(logs.stderr, new RegExp(`^containerx: the guest is stopped until a debugger on container port ${STUB_PORT} continues it: gdb-multiarch`, "m"));
     assert.equal(logs.stdout, "", "the app has not started while the guest waits");
-    const hostPort = (await docker(["port", name, `${STUB_PORT}/tcp`])).stdout.trim().split(":").pop()!;
+    const hostPort = await publishedPort(name, STUB_PORT);
 
     const gdb = await runCapture("timeout", ["120", "gdb-multiarch", "-nx", "-batch",
       "-ex", "set pagination off", ...GDB_ARCH[arch].setup.flatMap((c) => ["-ex", c]),
@@ -128,7 +128,7 @@ test("the app itself: examples/debug-app runs it under gdbserver in a Debian gue
   const started = await docker(["run", "-d", "--name", name, "-p", "127.0.0.1::2345", image]);
   assert.equal(started.exitCode, 0, started.stderr);
   for (let i = 0; i < 300 && !(await docker(["logs", name])).stderr.includes("Listening on port 2345"); i++) await sleep(200);
-  const hostPort = (await docker(["port", name, "2345/tcp"])).stdout.trim().split(":").pop()!;
+  const hostPort = await publishedPort(name, 2345);
 
   const gdb = await runCapture("timeout", ["180", "gdb-multiarch", "-nx", "-batch", "-ex", "set pagination off",
     "-ex", `target remote 127.0.0.1:${hostPort}`, "-ex", "break square", "-ex", "continue", "-ex", "print n",

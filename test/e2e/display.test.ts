@@ -23,7 +23,7 @@ import { LAYOUT, type BaseManifest } from "../../common/layout.js";
 import { selectedDebianArches } from "../../guest-bases/arch-selection.js";
 import { VNC_PORT, WEB_PORT } from "../../common/display.js";
 import { run, runCapture } from "../../common/run.js";
-import { buildArchImage, buildx, copyFromImage, docker, startReady } from "./docker.js";
+import { buildArchImage, buildx, copyFromImage, docker, publishedPort, startReady } from "./docker.js";
 import { ppm, RfbClient, type Frame } from "./rfb.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/screen/", import.meta.url));
@@ -71,8 +71,6 @@ function wrongPixels(frame: Frame): number {
   return wrong;
 }
 
-const hostPort = async (name: string, port: number) => Number((await docker(["port", name, `${port}/tcp`])).stdout.trim().split(":").at(-1));
-
 // The arches whose minimal base has Debian's kernel; the source-built ones have no display driver.
 for (const arch of selectedDebianArches()) {
   test(`${arch}: the app draws on /dev/fb0, a VNC client through -p sees every pixel of it, and a key typed in VNC reaches the app`, async (t) => {
@@ -94,7 +92,7 @@ for (const arch of selectedDebianArches()) {
     const drawn = /^drawn (\d+)x(\d+) at (\d+) bits per pixel$/m.exec(logs.stdout);
     assert.ok(drawn, logs.stdout);
 
-    const vnc = await RfbClient.open(await hostPort(name, VNC_PORT));
+    const vnc = await RfbClient.open(await publishedPort(name, VNC_PORT));
     try {
       assert.deepEqual([vnc.width, vnc.height], [Number(drawn[1]), Number(drawn[2])], "VNC shows the guest's framebuffer at its size");
       // The driver flushes what the app wrote a little later: ask again until it is all there.
@@ -144,7 +142,7 @@ test("aarch64: CX_DISPLAY=web serves noVNC's page and, on the same port, its web
   await startReady(name, ["-e", "CX_LOG=info", "-e", "CX_DISPLAY=web", "-p", `127.0.0.1::${WEB_PORT}`, image]);
   const logs = await docker(["logs", name]);
   assert.match(logs.stderr, /^containerx: resuming the guest from the image's build-time snapshot$/m, "web or vnc, the machine is the same");
-  const port = await hostPort(name, WEB_PORT);
+  const port = await publishedPort(name, WEB_PORT);
 
   const start = await runCapture("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://127.0.0.1:${port}/`]);
   assert.equal(start.stdout, `302 http://127.0.0.1:${port}/vnc.html?autoconnect=1&resize=scale`);

@@ -33,7 +33,7 @@ export function buildSteps(progress: string): { cached: string[]; ran: string[] 
  * an unanswered fetch does not keep node's event loop alive, and the test
  * runner cancels it.
  */
-export async function pageAt(port: string): Promise<{ page: string; error: string }> {
+export async function pageAt(port: number): Promise<{ page: string; error: string }> {
   let error = "";
   for (let i = 0; i < 100; i++) {
     const got = await runCapture("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${port}/`]);
@@ -42,6 +42,11 @@ export async function pageAt(port: string): Promise<{ page: string; error: strin
     await sleep(200);
   }
   return { page: "", error };
+}
+
+/** The host port that `-p 127.0.0.1::PORT` gave a container's `port`, as docker (or podman) port says it. */
+export async function publishedPort(container: string, port: number, cli: typeof docker = docker): Promise<number> {
+  return Number((await cli(["port", container, `${port}/tcp`])).stdout.trim().split(":").at(-1));
 }
 
 const ARCH_FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/arches/", import.meta.url));

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CAPABILITIES, hasEffectiveCapability } from "../../common/capabilities.js";
 import { LAYOUT } from "../../common/layout.js";
 import { runCapture } from "../../common/run.js";
-import { buildx, docker, pageAt, pushImage } from "./docker.js";
+import { buildx, docker, pageAt, publishedPort, pushImage } from "./docker.js";
 import { exists } from "../../common/exists.js";
 
 const REGISTRY = "127.0.0.1:5000";
@@ -100,7 +100,7 @@ test("podman (rootful) runs the image: the guest's machine, the app's exit code,
   assert.deepEqual([ran.exitCode, ran.stdout], [7, "machine: aarch64, uid 0\n"], ran.stderr);
   const started = await podman(["run", "-d", "--name", `${ID}-serve`, "-p", "127.0.0.1::80", IMAGE, "serve"]);
   assert.equal(started.exitCode, 0, started.stderr);
-  const port = (await podman(["port", `${ID}-serve`, "80/tcp"])).stdout.trim().split(":").pop()!;
+  const port = await publishedPort(`${ID}-serve`, 80, podman);
   assert.match((await pageAt(port)).page, /\S/, "the guest's httpd answers through podman's -p");
 });
 

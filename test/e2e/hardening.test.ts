@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runCapture } from "../../common/run.js";
 import { SETTINGS, type SettingKey } from "../../common/settings.js";
-import { buildx, docker, pageAt, startReady } from "./docker.js";
+import { buildx, docker, pageAt, publishedPort, startReady } from "./docker.js";
 import { fillDisk } from "./disk-fill.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../test/e2e/fixtures/runtime/", import.meta.url));
@@ -112,7 +112,7 @@ test("the restricted profile: a volume by 9p and by virtiofs as an unprivileged 
 test("the restricted profile: an exposed port answers; QEMU runs as the container's user under a seccomp filter of its own", async () => {
   const server = name("restricted-serve");
   await startReady(server, ["-p", "127.0.0.1::80", ...RESTRICTED, IMAGE, "serve"]);
-  const port = (await docker(["port", server, "80/tcp"])).stdout.trim().split(":").pop()!;
+  const port = await publishedPort(server, 80);
   assert.match((await pageAt(port)).page, /\S/, "the guest's httpd answers through -p");
   const { qemu, launcher } = await pids(server);
   const [q, l] = [await status(qemu), await status(launcher)];

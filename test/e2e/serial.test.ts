@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ARCHES } from "../../common/arches.js";
 import { serialDevices } from "../../common/serial-ports.js";
-import { buildArchImage, docker, startReady } from "./docker.js";
+import { buildArchImage, docker, publishedPort, startReady } from "./docker.js";
 
 const PORT = 4001;
 const containers: string[] = [];
@@ -51,7 +51,7 @@ for (const [label, order] of [[`the board's second UART (${uart})`, "tcp-first"]
     containers.push(name);
     await startReady(name, ["-e", "CX_LOG=info", "-e", `CX_SERIAL=${ports.join(" ")}`, "-p", `127.0.0.1::${PORT}`, "-v", `${logs}:/logs`,
       image, "echo", talk, log]);
-    const hostPort = Number((await docker(["port", name, `${PORT}/tcp`])).stdout.trim().split(":").at(-1));
+    const hostPort = await publishedPort(name, PORT);
 
     assert.equal(await converse(hostPort, "hello from the host"), "guest got: hello from the host");
     assert.equal((await docker(["wait", name])).stdout.trim(), "5", "the app ends with its own code");
