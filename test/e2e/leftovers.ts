@@ -5,8 +5,11 @@
  * stopped, and build cache beyond what a whole run needs. A machine that runs
  * the suite again and again (a CI runner, a developer's) otherwise loses
  * gigabytes a run: the pushed images carry a fresh snapshot each time, and
- * the registry and BuildKit keep every one. The bases, the host images and
- * the downloads in CX_CACHE_DIR stay: they are what makes the next run fast.
+ * the registry and BuildKit keep every one, and each rebuilt base, runtime
+ * or hello leaves its predecessor untagged (88 such images, tens of
+ * gigabytes, filled a CI runner's disk midway through a run). The tagged
+ * bases, the host images and the downloads in CX_CACHE_DIR stay: they are
+ * what makes the next run fast.
  *
  * Usage: node dist/test/e2e/leftovers.js   (test/run-all.sh runs it)
  */
@@ -38,7 +41,9 @@ async function removeContainersAndImages(): Promise<number> {
   if (containers.length) await run("docker", ["rm", "-f", ...containers]);
   const images = (await lines(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])).filter(isE2eImage);
   if (images.length) await runCapture("docker", ["rmi", "-f", ...images]);
-  return containers.length + images.length;
+  const untagged = await lines(["image", "ls", "--quiet", "--filter", "dangling=true"]);
+  if (untagged.length) await run("docker", ["image", "prune", "--force"]);
+  return containers.length + images.length + untagged.length;
 }
 
 /** Deletes the tests' repositories from the local registry's storage, then the blobs nothing references any more. */
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
   await run("docker", ["builder", "prune", "-f", "--keep-storage", KEEP_BUILD_CACHE]);
   const freed = (await freeMiB()) - before;
   if (items || repos || engines || freed > 100) {
-    log(`removed what earlier test runs left: ${items} images and containers, ${repos} registry repositories, ${engines} clean-engine directories, build cache over ${KEEP_BUILD_CACHE}; ${freed} MB freed`);
+    log(`removed what earlier test runs left: ${items} images (tests' and untagged) and containers, ${repos} registry repositories, ${engines} clean-engine directories, build cache over ${KEEP_BUILD_CACHE}; ${freed} MB freed`);
   }
 }
 
