@@ -19,6 +19,10 @@ export const VNC_WEBSOCKET_PORT = 5700;
 /** Whether a mode (unset: off) puts a screen in the machine. */
 export const hasScreen = (mode: DisplayMode | undefined): mode is "vnc" | "web" => mode !== undefined && mode !== "off";
 
-/** Container ports a display mode listens on. */
+/** Container ports a display mode serves (published, and exposed by the image). */
 export const displayPorts = (mode: DisplayMode | undefined): number[] =>
   mode === "vnc" ? [VNC_PORT] : mode === "web" ? [VNC_PORT, WEB_PORT] : [];
+
+/** Every container port a display mode takes, its websocket's on 127.0.0.1 included: no other setting may use them. */
+export const displayTakenPorts = (mode: DisplayMode | undefined): number[] =>
+  mode === "web" ? [...displayPorts(mode), VNC_WEBSOCKET_PORT] : displayPorts(mode);

@@ -1,6 +1,6 @@
 import { parsePort, PORTS_ENV, readGuestEnv, type GuestShape, type Port } from "../../common/guest-env.js";
 import { parseEnvChoice, parseEnvInteger, SETTINGS, SettingsError } from "../../common/settings.js";
-import { displayPorts } from "../../common/display.js";
+import { displayTakenPorts } from "../../common/display.js";
 import type { AccelSetting } from "../launcher/accel.js";
 import type { NetBackend } from "./network.js";
 import { LOG_LEVELS, type LogLevel } from "../launcher/notes.js";
@@ -76,7 +76,7 @@ function checkPortClash(settings: LauncherSettings): LauncherSettings {
   settings.ports.filter((p) => p.protocol === "tcp").forEach((p) => claim(p.port, SETTINGS.ports.name));
   if (settings.gdbPort !== undefined) claim(settings.gdbPort, SETTINGS.gdb.name);
   settings.serial.forEach((s) => s.kind === "tcp" && claim(s.port, SETTINGS.serial.name));
-  displayPorts(settings.display).forEach((port) => claim(port, SETTINGS.display.name));
+  displayTakenPorts(settings.display).forEach((port) => claim(port, SETTINGS.display.name));
   return settings;
 }
 

@@ -138,6 +138,9 @@ test("the screen: its devices are the machine's, built in or not, and its VNC se
   const x86 = vmConfigFor({ ...base, arch: "x86_64" }, settingsFromEnv({ CX_DISPLAY: "vnc" }), { disk: "/d", stateDir: "/s", accel: "tcg", size });
   assert.ok(buildQemuArgs(x86).args.includes("VGA,romfile="), "x86's screen is its standard VGA");
   assert.throws(() => settingsFromEnv({ CX_DISPLAY: "vnc", CX_SERIAL: "tcp:5900" }), /CX_DISPLAY and CX_SERIAL both want container port 5900|CX_SERIAL and CX_DISPLAY/);
+  // QEMU's websocket listens inside the container only, yet a forwarded guest port on it would stop QEMU from starting.
+  assert.throws(() => settingsFromEnv({ CX_DISPLAY: "web", CX_PORTS: "5700/tcp" }), /CX_DISPLAY and CX_PORTS both want container port 5700/);
+  assert.doesNotThrow(() => settingsFromEnv({ CX_DISPLAY: "vnc", CX_PORTS: "5700/tcp" }), "without the web page nothing listens on 5700");
 });
 
 test("a screen is refused on a base whose kernel has no driver for it, where the image is built and where it runs", async () => {
